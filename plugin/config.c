@@ -1,0 +1,285 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+enum config_key {
+    KEY_LICENSE_DIR,
+    KEY_POOL,
+    KEY_CAPACITY,
+    KEY_USER,
+    KEY_GROUP,
+    KEY_COUNT,
+};
+
+static const char *const key_names[KEY_COUNT] = {
+    [KEY_LICENSE_DIR] = "license-dir",
+    [KEY_POOL] = "pool",
+    [KEY_CAPACITY] = "capacity",
+    [KEY_USER] = "user",
+    [KEY_GROUP] = "group",
+};
+
+void config_defaults(struct gate_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->license_dir, sizeof(cfg->license_dir), "%s/licgate/licenses",
+             LICGATE_SYSCONFDIR);
+    snprintf(cfg->pool, sizeof(cfg->pool), "default");
+    cfg->capacity = 4096;
+}
+
+static int has_control(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
+static int valid_pool_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > CONFIG_POOL_MAX || s[0] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static int valid_account_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > CONFIG_NAME_MAX || s[0] == '-')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-' || (c == '$' && i == n - 1)))
+            return 0;
+    }
+    return 1;
+}
+
+/* Strict decimal: no sign, no leading zeros, no trailing bytes. */
+static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    uint64_t v = 0;
+
+    if (s[0] == '\0' || (s[0] == '0' && s[1] != '\0'))
+        return -EINVAL;
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > max)
+            return -ERANGE;
+    }
+    if (v < min)
+        return -ERANGE;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int key_lookup(const char *key)
+{
+    for (int i = 0; i < KEY_COUNT; i++) {
+        if (strcmp(key, key_names[i]) == 0)
+            return i;
+    }
+    return -1;
+}
+
+int config_set(struct gate_config *cfg, const char *key, const char *value, char *err,
+               size_t errlen)
+{
+    int k = key_lookup(key);
+    uint32_t u;
+
+    if (k < 0) {
+        snprintf(err, errlen, "unknown key '%s'", key);
+        return -EINVAL;
+    }
+    if (cfg->set_mask & (1u << k)) {
+        snprintf(err, errlen, "%s: given more than once", key);
+        return -EINVAL;
+    }
+    if (has_control(value)) {
+        snprintf(err, errlen, "%s: value contains control characters", key);
+        return -EINVAL;
+    }
+    switch ((enum config_key)k) {
+    case KEY_LICENSE_DIR:
+        if (value[0] != '/' || strlen(value) >= sizeof(cfg->license_dir)) {
+            snprintf(err, errlen, "%s: '%s' is not an absolute path shorter than %zu bytes", key,
+                     value, sizeof(cfg->license_dir));
+            return -EINVAL;
+        }
+        snprintf(cfg->license_dir, sizeof(cfg->license_dir), "%s", value);
+        break;
+    case KEY_POOL:
+        if (!valid_pool_name(value)) {
+            snprintf(err, errlen, "%s: '%s' is not 1..%d of [A-Za-z0-9_.-] (no leading '.')", key,
+                     value, CONFIG_POOL_MAX);
+            return -EINVAL;
+        }
+        snprintf(cfg->pool, sizeof(cfg->pool), "%s", value);
+        break;
+    case KEY_CAPACITY:
+        if (parse_u32(value, 1, CONFIG_CAPACITY_MAX, &u) != 0) {
+            snprintf(err, errlen, "%s: '%s' is not a number in 1..%d", key, value,
+                     CONFIG_CAPACITY_MAX);
+            return -EINVAL;
+        }
+        cfg->capacity = u;
+        break;
+    case KEY_USER:
+    case KEY_GROUP:
+        if (!valid_account_name(value)) {
+            snprintf(err, errlen, "%s: '%s' is not a valid account name", key, value);
+            return -EINVAL;
+        }
+        snprintf(k == KEY_USER ? cfg->user : cfg->group, sizeof(cfg->user), "%s", value);
+        break;
+    case KEY_COUNT:
+        break;
+    }
+    cfg->set_mask |= 1u << k;
+    return 0;
+}
+
+/* Splits "key=value" in place into buffers; -EINVAL without '='. */
+static int split_assignment(const char *arg, char *key, size_t keylen, const char **value)
+{
+    const char *eq = strchr(arg, '=');
+
+    if (eq == NULL || eq == arg || (size_t)(eq - arg) >= keylen)
+        return -EINVAL;
+    memcpy(key, arg, (size_t)(eq - arg));
+    key[eq - arg] = '\0';
+    *value = eq + 1;
+    return 0;
+}
+
+static int config_load_file(const char *path, struct gate_config *cfg, char *err, size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int r;
+
+    r = fs_read_bounded(path, CONFIG_FILE_MAX, &text, &len);
+    if (r < 0) {
+        if (r == -EFBIG)
+            snprintf(err, errlen, "config=%s: larger than %d bytes", path, CONFIG_FILE_MAX);
+        else
+            snprintf(err, errlen, "config=%s: %s", path, strerror(-r));
+        return r;
+    }
+    r = config_parse_text(text, len, path, cfg, err, errlen);
+    free(text);
+    return r;
+}
+
+int config_parse_argv(const char *const argv[], struct gate_config *cfg, char *err, size_t errlen)
+{
+    struct gate_config next;
+    char key[64], reason[512];
+    const char *value;
+    int r;
+
+    config_defaults(&next);
+    if (argv == NULL || argv[0] == NULL)
+        goto done;
+    if (argv[1] != NULL && strncmp(argv[1], "config=", 7) == 0) {
+        if (argv[2] != NULL) {
+            snprintf(err, errlen, "plugin argument '%s': config= must be the only argument",
+                     argv[2]);
+            return -EINVAL;
+        }
+        r = config_load_file(argv[1] + 7, &next, err, errlen);
+        if (r < 0)
+            return r;
+        goto done;
+    }
+    for (size_t i = 1; argv[i] != NULL; i++) {
+        if (split_assignment(argv[i], key, sizeof(key), &value) != 0) {
+            snprintf(err, errlen, "plugin argument '%s': expected key=value", argv[i]);
+            return -EINVAL;
+        }
+        if (strcmp(key, "config") == 0) {
+            snprintf(err, errlen, "plugin argument '%s': config= must be the only argument",
+                     argv[i]);
+            return -EINVAL;
+        }
+        r = config_set(&next, key, value, reason, sizeof(reason));
+        if (r < 0) {
+            snprintf(err, errlen, "plugin argument '%s': %s", argv[i], reason);
+            return r;
+        }
+    }
+done:
+    *cfg = next;
+    return 0;
+}
+
+int config_parse_text(const char *text, size_t len, const char *origin, struct gate_config *cfg,
+                      char *err, size_t errlen)
+{
+    struct gate_config next = *cfg;
+    char line[CONFIG_PATH_MAX + 128], reason[512];
+    size_t used = 0, lineno = 0;
+    int r;
+
+    while (len - used > 0) {
+        const char *start = text + used, *nl = memchr(start, '\n', len - used);
+        size_t n = nl != NULL ? (size_t)(nl - start) : len - used;
+        char *key, *value, *end;
+
+        lineno++;
+        used += n + (nl != NULL ? 1 : 0);
+        if (n >= sizeof(line)) {
+            snprintf(err, errlen, "%s:%zu: line longer than %zu bytes", origin, lineno,
+                     sizeof(line) - 1);
+            return -EINVAL;
+        }
+        if (memchr(start, '\0', n) != NULL) {
+            snprintf(err, errlen, "%s:%zu: NUL byte in line", origin, lineno);
+            return -EINVAL;
+        }
+        memcpy(line, start, n);
+        line[n] = '\0';
+        for (end = line + n; end > line && (end[-1] == ' ' || end[-1] == '\t' ||
+                                            end[-1] == '\r');)
+            *--end = '\0';
+        for (key = line; *key == ' ' || *key == '\t';)
+            key++;
+        if (*key == '\0' || *key == '#')
+            continue;
+        value = key + strcspn(key, " \t");
+        if (*value == '\0') {
+            snprintf(err, errlen, "%s:%zu: '%s' has no value", origin, lineno, key);
+            return -EINVAL;
+        }
+        *value++ = '\0';
+        while (*value == ' ' || *value == '\t')
+            value++;
+        r = config_set(&next, key, value, reason, sizeof(reason));
+        if (r < 0) {
+            snprintf(err, errlen, "%s:%zu: %s", origin, lineno, reason);
+            return r;
+        }
+    }
+    *cfg = next;
+    return 0;
+}

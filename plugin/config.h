@@ -1,0 +1,48 @@
+/* The plugin's settings: "key=value" plugin arguments, or one "config=FILE"
+ * argument naming a file of "key value" lines. Every value is validated here;
+ * an unknown key, a repeated key or a bad value is an error naming it. */
+#ifndef LICGATE_CONFIG_H
+#define LICGATE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_PATH_MAX     1024
+#define CONFIG_POOL_MAX     32
+#define CONFIG_NAME_MAX     32
+#define CONFIG_CAPACITY_MAX 1000000
+#define CONFIG_FILE_MAX     (64 * 1024)
+
+#ifndef LICGATE_SYSCONFDIR
+#define LICGATE_SYSCONFDIR "/etc"
+#endif
+
+struct gate_config {
+    char license_dir[CONFIG_PATH_MAX]; /* absolute */
+    char pool[CONFIG_POOL_MAX + 1];    /* [A-Za-z0-9_.-], not starting with '.' */
+    uint32_t capacity;                 /* session slots when this process creates the pool */
+    char user[CONFIG_NAME_MAX + 1];    /* openvpn's --user, "" when it keeps root */
+    char group[CONFIG_NAME_MAX + 1];   /* openvpn's --group, "" when none */
+    unsigned set_mask;                 /* which keys were given, to refuse repeats */
+};
+
+/* Fills the defaults: license-dir SYSCONFDIR/licgate/licenses, pool "default",
+ * capacity 4096, no user or group. */
+void config_defaults(struct gate_config *cfg);
+
+/* Sets one key. Returns 0, or -EINVAL with a one-line reason in err naming the
+ * key and quoting the value; cfg is unchanged on error. */
+int config_set(struct gate_config *cfg, const char *key, const char *value, char *err,
+               size_t errlen);
+
+/* Parses OpenVPN's plugin argv (argv[0] is the plugin path and is skipped).
+ * Starts from the defaults. Returns 0, or -errno with a reason in err. */
+int config_parse_argv(const char *const argv[], struct gate_config *cfg, char *err,
+                      size_t errlen);
+
+/* Parses a config file's text: "key value" lines, '#' comments, blank lines.
+ * origin names the file in errors ("FILE:LINE: ..."). Applies on top of cfg. */
+int config_parse_text(const char *text, size_t len, const char *origin, struct gate_config *cfg,
+                      char *err, size_t errlen);
+
+#endif

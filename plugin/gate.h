@@ -1,0 +1,81 @@
+/* The gate: one per loaded plugin instance. It owns the verified licenses and
+ * this process's attachment to the machine-wide seat pool, and decides every
+ * admission. plugin/openvpn.c turns OpenVPN's calls into these functions; the
+ * unit tests and the benchmark host call them directly. */
+#ifndef LICGATE_GATE_H
+#define LICGATE_GATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "license.h"
+
+/* Seats every server gets when it holds no valid license (seed FAQ Q2). */
+#define GATE_EVALUATION_SEATS 2
+
+enum gate_log_level { GATE_LOG_ERR, GATE_LOG_WARN, GATE_LOG_NOTE, GATE_LOG_DEBUG };
+
+/* Receives each log line (no trailing newline). Called only from the thread
+ * that called into the gate. */
+typedef void gate_log_fn(void *arg, enum gate_log_level level, const char *msg);
+
+/* Per-client state, stored in OpenVPN's per-client context. Zeroed at
+ * construction; only the gate writes it. */
+struct gate_client {
+    bool admitted; /* holds a seat: release exactly once */
+    uint32_t slot; /* the pool slot while admitted */
+};
+
+/* Where the trust, time and log come from; the plugin passes the compiled-in
+ * issuer keys and the real clock, tests pass their own. */
+struct gate_env {
+    const struct issuer_key *keys;
+    size_t nkeys;
+    bool development_keys;        /* say so in the log */
+    int64_t (*now)(void);         /* wall clock, seconds */
+    gate_log_fn *log;
+    void *log_arg;
+};
+
+struct gate;
+
+/* Attaches to (or creates) the pool named in cfg, loads and verifies every
+ * license in cfg->license_dir, logs what counts and why, and publishes the
+ * resulting limit to the pool. Returns 0 and *out, or -errno with a one-line
+ * reason in err (nothing is left attached). A license directory with no valid
+ * license is not an error: the limit is GATE_EVALUATION_SEATS. */
+int gate_open(const struct gate_config *cfg, const struct gate_env *env, struct gate **out,
+              char *err, size_t errlen);
+
+/* Releases every seat this process still holds, detaches, frees. NULL is fine. */
+void gate_close(struct gate *gate);
+
+/* TLS_VERIFY at depth 0: 0 to let the handshake go on, -EDQUOT to refuse it
+ * early because the pool is full. An admitted client (renegotiation) always
+ * passes. Counts nothing. Logs a refusal once. */
+int gate_tls_verify(struct gate *gate, const struct gate_client *client, const char *cn,
+                    const char *addr);
+
+/* CLIENT_CONNECT: the authoritative admission. 0 = admitted (client now holds
+ * a seat), -EDQUOT = limit reached, -ENOSPC = pool capacity reached, other
+ * -errno = internal error (refused). Each outcome is logged once with the
+ * numbers. Calling it for an already admitted client changes nothing. */
+int gate_client_connect(struct gate *gate, struct gate_client *client, const char *cn,
+                        const char *addr);
+
+/* CLIENT_DISCONNECT and the client destructor: releases the client's seat if
+ * it holds one. Idempotent: the second call does nothing. */
+void gate_client_release(struct gate *gate, struct gate_client *client);
+
+/* Re-reads the license directory and publishes the new limit. Live sessions
+ * are never dropped: a lower limit only blocks new admissions. Returns 0 or
+ * -errno with err set (the previous licenses stay in force then). */
+int gate_reload(struct gate *gate, char *err, size_t errlen);
+
+/* The limit this process last published, and whether it is the evaluation
+ * limit (no valid license). */
+uint32_t gate_limit(const struct gate *gate, bool *evaluation);
+
+#endif

@@ -1,0 +1,168 @@
+#include "license_set.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+/* Fills one entry from one file. Only failures that are not about this
+ * file's content (ENOMEM, EIO from the crypto library) are returned. */
+static int license_entry_load(const char *dir, const char *name, const struct issuer_key *keys,
+                              size_t nkeys, struct license_entry *entry)
+{
+    char path[4096];
+    char *text = NULL;
+    size_t len;
+    int n, ret;
+
+    n = snprintf(entry->file, sizeof(entry->file), "%s", name);
+    if (n < 0 || (size_t)n >= sizeof(entry->file)) {
+        snprintf(entry->reason, sizeof(entry->reason), "file name too long");
+        return 0;
+    }
+    n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        snprintf(entry->reason, sizeof(entry->reason), "path too long");
+        return 0;
+    }
+    ret = fs_read_bounded(path, LICENSE_MAX_TEXT, &text, &len);
+    if (ret == -ENOMEM)
+        goto out;
+    if (ret == -EFBIG) {
+        snprintf(entry->reason, sizeof(entry->reason), "file larger than %d bytes",
+                 LICENSE_MAX_TEXT);
+        ret = 0;
+        goto out;
+    }
+    if (ret != 0) {
+        snprintf(entry->reason, sizeof(entry->reason), "cannot read: %s", strerror(-ret));
+        ret = 0;
+        goto out;
+    }
+    ret = license_parse_verify(text, len, keys, nkeys, &entry->lic, entry->reason,
+                               sizeof(entry->reason));
+    if (ret == 0)
+        entry->loaded = 1;
+    else if (ret == -EBADMSG)
+        ret = 0;
+out:
+    free(text);
+    return ret;
+}
+
+static void reject_duplicates(struct license_set *set)
+{
+    for (size_t i = 0; i < set->count; i++) {
+        struct license_entry *later = &set->entries[i];
+        for (size_t j = 0; j < i && later->loaded; j++) {
+            const struct license_entry *first = &set->entries[j];
+            if (!first->loaded || strcmp(first->lic.key_id, later->lic.key_id) != 0)
+                continue;
+            snprintf(later->reason, sizeof(later->reason), "duplicate of key %.64s in %.160s",
+                     first->lic.key_id, first->file);
+            later->loaded = 0;
+            memset(&later->lic, 0, sizeof(later->lic));
+        }
+    }
+}
+
+int license_set_load(const char *dir, const struct issuer_key *keys, size_t nkeys, int64_t now,
+                     struct license_set *out)
+{
+    struct license_set set = {.entries = NULL, .count = 0};
+    char **names = NULL;
+    size_t nnames = 0;
+    int ret;
+
+    out->entries = NULL;
+    out->count = 0;
+    ret = fs_list_dir(dir, ".lic", &names, &nnames, LICENSE_SET_MAX_FILES);
+    if (ret == -ENOENT)
+        return 0;
+    if (ret != 0)
+        return ret;
+    if (nnames == 0)
+        goto out;
+    set.entries = calloc(nnames, sizeof(*set.entries));
+    if (set.entries == NULL) {
+        ret = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nnames; i++) {
+        set.count++;
+        ret = license_entry_load(dir, names[i], keys, nkeys, &set.entries[i]);
+        if (ret != 0)
+            goto out;
+    }
+    reject_duplicates(&set);
+    license_set_evaluate(&set, now);
+    *out = set;
+    set.entries = NULL;
+    set.count = 0;
+    ret = 0;
+out:
+    license_set_free(&set);
+    fs_free_list(names, nnames);
+    return ret;
+}
+
+void license_set_evaluate(struct license_set *set, int64_t now)
+{
+    for (size_t i = 0; i < set->count; i++) {
+        struct license_entry *entry = &set->entries[i];
+
+        if (!entry->loaded)
+            continue;
+        entry->state = license_evaluate(&entry->lic, now, entry->reason, sizeof(entry->reason));
+        if (entry->state != LICENSE_ACTIVE)
+            continue;
+        if (entry->lic.kind == LICENSE_KIND_FAILOVER)
+            snprintf(entry->reason, sizeof(entry->reason),
+                     "failover role not available in this build");
+        else if (entry->lic.binding_rule != BINDING_NONE)
+            snprintf(entry->reason, sizeof(entry->reason),
+                     "machine binding not available in this build");
+    }
+}
+
+uint32_t license_set_seats(const struct license_set *set)
+{
+    uint32_t seats = 0;
+
+    for (size_t i = 0; i < set->count; i++) {
+        const struct license_entry *entry = &set->entries[i];
+
+        if (!entry->loaded || entry->state != LICENSE_ACTIVE ||
+            entry->lic.kind != LICENSE_KIND_STANDARD || entry->lic.binding_rule != BINDING_NONE)
+            continue;
+        if (UINT32_MAX - seats < entry->lic.seats)
+            return UINT32_MAX;
+        seats += entry->lic.seats;
+    }
+    return seats;
+}
+
+int64_t license_set_next_change(const struct license_set *set, int64_t now)
+{
+    int64_t next = INT64_MAX;
+
+    for (size_t i = 0; i < set->count; i++) {
+        int64_t t;
+
+        if (!set->entries[i].loaded)
+            continue;
+        t = license_next_change(&set->entries[i].lic, now);
+        if (t < next)
+            next = t;
+    }
+    return next;
+}
+
+void license_set_free(struct license_set *set)
+{
+    free(set->entries);
+    set->entries = NULL;
+    set->count = 0;
+}

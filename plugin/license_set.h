@@ -1,0 +1,53 @@
+/* The licenses installed in a directory: every *.lic file, verified and
+ * evaluated, in file name order. Int functions return 0 or -errno. */
+#ifndef LICGATE_PLUGIN_LICENSE_SET_H
+#define LICGATE_PLUGIN_LICENSE_SET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "license.h"
+
+#define LICENSE_SET_MAX_FILES 1024
+
+struct license_entry {
+    char file[256];           /* base name */
+    int loaded;               /* 1 if parsed+verified, 0 if rejected */
+    struct license lic;       /* valid when loaded */
+    enum license_state state; /* valid when loaded */
+    char reason[256];         /* why rejected / why not active ("" when active) */
+};
+
+struct license_set {
+    struct license_entry *entries;
+    size_t count;
+};
+
+/* Reads every regular dir/ *.lic file (dotfiles and symlinks skipped), sorted
+ * by name, and verifies it against keys. A file larger than LICENSE_MAX_TEXT
+ * is rejected with "file larger than 65536 bytes" without being read whole.
+ * A rejected file is an entry with loaded = 0 and a reason; when two loaded
+ * files carry the same key-id the later one is rejected as "duplicate of key
+ * <id> in <file>". States are evaluated at now. A missing directory is an
+ * empty set. -ENOMEM, -EACCES, -ENOTDIR, -E2BIG (more than
+ * LICENSE_SET_MAX_FILES files) etc. for real failures, *out empty then. */
+int license_set_load(const char *dir, const struct issuer_key *keys, size_t nkeys, int64_t now,
+                     struct license_set *out);
+
+/* Recomputes state and reason of every loaded entry at now, no I/O. An
+ * active failover or machine-bound license gets a reason saying that role is
+ * not available in this build. */
+void license_set_evaluate(struct license_set *set, int64_t now);
+
+/* Seats of the loaded, active, standard, unbound licenses, saturating at
+ * UINT32_MAX. */
+uint32_t license_set_seats(const struct license_set *set);
+
+/* The earliest time after now at which any loaded entry's state can change,
+ * or INT64_MAX. */
+int64_t license_set_next_change(const struct license_set *set, int64_t now);
+
+/* Frees the entries and empties the set. Safe on an empty set. */
+void license_set_free(struct license_set *set);
+
+#endif

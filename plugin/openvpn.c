@@ -1,0 +1,157 @@
+/* OpenVPN's entry points: turn the plugin ABI into typed calls on the gate.
+ * Everything with a decision in it lives in gate.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openvpn-plugin.h>
+
+#include "clock.h"
+#include "config.h"
+#include "env.h"
+#include "gate.h"
+#include "issuer_keys.h"
+
+#define PLUGIN_NAME "licgate"
+
+struct plugin_handle {
+    struct gate *gate;
+    plugin_log_t log;
+};
+
+static void plugin_log_line(void *arg, enum gate_log_level level, const char *msg)
+{
+    const struct plugin_handle *h = arg;
+    openvpn_plugin_log_flags_t flags;
+
+    switch (level) {
+    case GATE_LOG_ERR:
+        flags = PLOG_ERR | PLOG_NOMUTE;
+        break;
+    case GATE_LOG_WARN:
+        flags = PLOG_WARN | PLOG_NOMUTE;
+        break;
+    case GATE_LOG_NOTE:
+        flags = PLOG_NOTE;
+        break;
+    default:
+        flags = PLOG_DEBUG;
+        break;
+    }
+    h->log(flags, PLUGIN_NAME, "%s", msg);
+}
+
+OPENVPN_EXPORT int openvpn_plugin_min_version_required_v1(void)
+{
+    return 3;
+}
+
+OPENVPN_EXPORT int openvpn_plugin_open_v3(const int v3structver,
+                                          struct openvpn_plugin_args_open_in const *args,
+                                          struct openvpn_plugin_args_open_return *ret)
+{
+    struct plugin_handle *h;
+    struct gate_config cfg;
+    struct gate_env env;
+    char err[1024];
+
+    if (v3structver < OPENVPN_PLUGINv3_STRUCTVER)
+        return OPENVPN_PLUGIN_FUNC_ERROR;
+    h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return OPENVPN_PLUGIN_FUNC_ERROR;
+    h->log = args->callbacks->plugin_log;
+    if (config_parse_argv(args->argv, &cfg, err, sizeof(err)) < 0) {
+        h->log(PLOG_ERR | PLOG_NOMUTE, PLUGIN_NAME, "fatal: %s", err);
+        goto fail;
+    }
+    env = (struct gate_env){
+        .keys = licgate_issuer_keys,
+        .nkeys = licgate_issuer_keys_count,
+        .development_keys = licgate_issuer_development,
+        .now = clock_wall_coarse,
+        .log = plugin_log_line,
+        .log_arg = h,
+    };
+    if (gate_open(&cfg, &env, &h->gate, err, sizeof(err)) < 0) {
+        h->log(PLOG_ERR | PLOG_NOMUTE, PLUGIN_NAME, "fatal: %s", err);
+        goto fail;
+    }
+    ret->type_mask = OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_TLS_VERIFY) |
+                     OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_CLIENT_CONNECT_V2) |
+                     OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_CLIENT_DISCONNECT);
+    ret->handle = (openvpn_plugin_handle_t *)h;
+    return OPENVPN_PLUGIN_FUNC_SUCCESS;
+fail:
+    free(h);
+    return OPENVPN_PLUGIN_FUNC_ERROR;
+}
+
+OPENVPN_EXPORT int openvpn_plugin_func_v3(const int v3structver,
+                                          struct openvpn_plugin_args_func_in const *args,
+                                          struct openvpn_plugin_args_func_return *ret)
+{
+    struct plugin_handle *h = (struct plugin_handle *)args->handle;
+    struct gate_client *client = args->per_client_context;
+    const char *const *envp = (const char *const *)args->envp;
+    const char *cn;
+    char addr[96];
+
+    if (v3structver < OPENVPN_PLUGINv3_STRUCTVER || h == NULL)
+        return OPENVPN_PLUGIN_FUNC_ERROR;
+    switch (args->type) {
+    case OPENVPN_PLUGIN_TLS_VERIFY:
+        /* Without a client context a renegotiation can't be told apart:
+         * leave the decision to CLIENT_CONNECT. */
+        if (args->current_cert_depth != 0 || client == NULL)
+            return OPENVPN_PLUGIN_FUNC_SUCCESS;
+        cn = env_get(envp, "X509_0_CN");
+        env_client_address(envp, addr, sizeof(addr));
+        if (gate_tls_verify(h->gate, client, cn != NULL ? cn : "?", addr) < 0)
+            return OPENVPN_PLUGIN_FUNC_ERROR;
+        return OPENVPN_PLUGIN_FUNC_SUCCESS;
+    case OPENVPN_PLUGIN_CLIENT_CONNECT_V2:
+        if (client == NULL)
+            return OPENVPN_PLUGIN_FUNC_ERROR;
+        cn = env_get(envp, "common_name");
+        env_client_address(envp, addr, sizeof(addr));
+        if (gate_client_connect(h->gate, client, cn != NULL ? cn : "?", addr) < 0)
+            return OPENVPN_PLUGIN_FUNC_ERROR;
+        return OPENVPN_PLUGIN_FUNC_SUCCESS;
+    case OPENVPN_PLUGIN_CLIENT_DISCONNECT:
+        if (client != NULL)
+            gate_client_release(h->gate, client);
+        return OPENVPN_PLUGIN_FUNC_SUCCESS;
+    default:
+        return OPENVPN_PLUGIN_FUNC_SUCCESS;
+    }
+}
+
+OPENVPN_EXPORT void *openvpn_plugin_client_constructor_v1(openvpn_plugin_handle_t handle)
+{
+    return calloc(1, sizeof(struct gate_client));
+}
+
+/* CLIENT_DISCONNECT is not always called after a successful connect; this is. */
+OPENVPN_EXPORT void openvpn_plugin_client_destructor_v1(openvpn_plugin_handle_t handle,
+                                                        void *per_client_context)
+{
+    struct plugin_handle *h = (struct plugin_handle *)handle;
+    struct gate_client *client = per_client_context;
+
+    if (client == NULL)
+        return;
+    if (h != NULL)
+        gate_client_release(h->gate, client);
+    free(client);
+}
+
+OPENVPN_EXPORT void openvpn_plugin_close_v1(openvpn_plugin_handle_t handle)
+{
+    struct plugin_handle *h = (struct plugin_handle *)handle;
+
+    if (h == NULL)
+        return;
+    gate_close(h->gate);
+    free(h);
+}

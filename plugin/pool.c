@@ -1,0 +1,684 @@
+#include "pool.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pool_layout.h"
+#include "proc.h"
+#include "shm.h"
+
+/* Processes share these words through a mapping; only lock-free atomics are address-free. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
+_Static_assert(ATOMIC_LONG_LOCK_FREE == 2, "long atomics must be lock-free");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
+_Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4, "atomic sizes");
+_Static_assert(sizeof(struct pool_proc) == 24, "pool_proc layout");
+_Static_assert(sizeof(struct pool_header) == 104 + 24 * POOL_MAX_PROCS, "pool_header layout");
+_Static_assert(sizeof(struct pool_slot) == 152, "pool_slot layout");
+_Static_assert(SEAT_POOL_MAX_PROCS == POOL_MAX_PROCS, "process table size");
+_Static_assert(SEAT_POOL_CAPACITY_MAX == POOL_CAPACITY_MAX, "capacity bound");
+_Static_assert(SEAT_POOL_CN_MAX == POOL_CN_LEN && SEAT_POOL_ADDR_MAX == POOL_ADDR_LEN, "fields");
+_Static_assert(POOL_MAX_PROCS <= 0xff, "process index fits the slot control word");
+
+#define POOL_SHM_PREFIX "/licgate."
+/* How long an attacher waits for a creator to publish the header. */
+#define POOL_MAGIC_WAIT_STEPS 100
+#define POOL_MAGIC_WAIT_NS    10000000L
+#define POOL_PROC_NONE        UINT32_MAX
+
+struct seat_pool {
+    struct pool_header *hdr;
+    struct pool_slot *slots;
+    uint32_t capacity;
+    uint32_t proc_idx;
+    struct shm_region region;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static uint64_t pool_magic(void)
+{
+    uint64_t v;
+
+    memcpy(&v, POOL_MAGIC, sizeof(v));
+    return v;
+}
+
+size_t seat_pool_region_size(uint32_t capacity)
+{
+    if (capacity == 0 || capacity > POOL_CAPACITY_MAX)
+        return 0;
+    return sizeof(struct pool_header) + (size_t)capacity * sizeof(struct pool_slot);
+}
+
+/* Never below zero: a corrupt counter must not wrap into "pool full forever". */
+static void counter_dec(_Atomic uint32_t *c)
+{
+    uint32_t n = atomic_load_explicit(c, memory_order_relaxed);
+
+    while (n > 0 && !atomic_compare_exchange_weak_explicit(c, &n, n - 1, memory_order_acq_rel,
+                                                           memory_order_relaxed))
+        ;
+}
+
+static void copy_field(char *dst, size_t len, const char *src)
+{
+    size_t n = src != NULL ? strnlen(src, len - 1) : 0;
+
+    memcpy(dst, src != NULL ? src : "", n);
+    memset(dst + n, 0, len - n);
+}
+
+static int pool_pop(struct seat_pool *pool, uint32_t *idx)
+{
+    struct pool_header *hdr = pool->hdr;
+    uint64_t head, again;
+    uint32_t i, next;
+
+    *idx = POOL_SLOT_NONE;
+    head = atomic_load_explicit(&hdr->free_head, memory_order_acquire);
+    for (;;) {
+        i = POOL_HEAD_IDX(head);
+        if (i == POOL_SLOT_NONE)
+            return -ENOSPC;
+        if (i >= pool->capacity)
+            return -EPROTO;
+        next = atomic_load_explicit(&pool->slots[i].next, memory_order_relaxed);
+        if (next != POOL_SLOT_NONE && next >= pool->capacity) {
+            /* A stale read while others pop is harmless; a bad link under a stable head is
+             * corruption. */
+            again = atomic_load_explicit(&hdr->free_head, memory_order_acquire);
+            if (again == head)
+                return -EPROTO;
+            head = again;
+            continue;
+        }
+        if (atomic_compare_exchange_weak_explicit(&hdr->free_head, &head,
+                                                  POOL_HEAD(next, POOL_HEAD_TAG(head) + 1),
+                                                  memory_order_acq_rel, memory_order_acquire))
+            break;
+    }
+    *idx = i;
+    return 0;
+}
+
+static void pool_push(struct seat_pool *pool, uint32_t idx)
+{
+    struct pool_header *hdr = pool->hdr;
+    uint64_t head = atomic_load_explicit(&hdr->free_head, memory_order_relaxed);
+
+    do {
+        atomic_store_explicit(&pool->slots[idx].next, POOL_HEAD_IDX(head), memory_order_relaxed);
+    } while (!atomic_compare_exchange_weak_explicit(&hdr->free_head, &head,
+                                                    POOL_HEAD(idx, POOL_HEAD_TAG(head) + 1),
+                                                    memory_order_release, memory_order_relaxed));
+}
+
+/* The slot is already FREE in its control word. Push before decrementing in_use, so an
+ * admission that passed the limit check always finds a slot when capacity >= limit. */
+static void pool_give_back(struct seat_pool *pool, uint32_t idx, uint32_t proc)
+{
+    pool_push(pool, idx);
+    counter_dec(&pool->hdr->in_use);
+    if (proc < POOL_MAX_PROCS)
+        counter_dec(&pool->hdr->proc[proc].in_use);
+}
+
+int seat_pool_init_region(void *base, size_t size, uint32_t capacity)
+{
+    size_t need = seat_pool_region_size(capacity);
+    struct pool_header *hdr = base;
+    struct pool_slot *slots;
+    uint32_t i;
+
+    if (base == NULL || (uintptr_t)base % 8 != 0 || need == 0 || size < need)
+        return -EINVAL;
+    atomic_store_explicit(&hdr->magic, 0, memory_order_relaxed);
+    memset((char *)base + sizeof(hdr->magic), 0, need - sizeof(hdr->magic));
+    hdr->version = POOL_LAYOUT_VERSION;
+    hdr->header_size = sizeof(struct pool_header);
+    hdr->procs = POOL_MAX_PROCS;
+    hdr->capacity = capacity;
+    hdr->slot_size = sizeof(struct pool_slot);
+    hdr->total_size = need;
+    atomic_store_explicit(&hdr->free_head, POOL_HEAD(0, 0), memory_order_relaxed);
+    slots = (struct pool_slot *)(hdr + 1);
+    for (i = 0; i < capacity; i++) {
+        uint32_t next = i + 1 < capacity ? i + 1 : POOL_SLOT_NONE;
+
+        atomic_store_explicit(&slots[i].next, next, memory_order_relaxed);
+    }
+    atomic_store_explicit(&hdr->magic, pool_magic(), memory_order_release);
+    return 0;
+}
+
+static int pool_wait_magic(struct pool_header *hdr, uint64_t *magic)
+{
+    struct timespec pause = {0, POOL_MAGIC_WAIT_NS};
+    int i;
+
+    for (i = 0;; i++) {
+        *magic = atomic_load_explicit(&hdr->magic, memory_order_acquire);
+        if (*magic != 0 || i >= POOL_MAGIC_WAIT_STEPS)
+            return 0;
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* Reads each published field once into a local: the region is writable by others, so what
+ * was validated must be what is used. */
+static int pool_validate(void *base, size_t size, const char *label, uint32_t *capacity, char *err,
+                         size_t errlen)
+{
+    struct pool_header *hdr = base;
+    uint32_t version, header_size, procs, cap, slot_size;
+    uint64_t magic, total, need;
+
+    *capacity = 0;
+    if (size < sizeof(struct pool_header)) {
+        seterr(err, errlen, "%s: region of %zu bytes is smaller than the %zu-byte header", label,
+               size, sizeof(struct pool_header));
+        return -EPROTO;
+    }
+    pool_wait_magic(hdr, &magic);
+    if (magic == 0) {
+        seterr(err, errlen, "%s: not initialized after 1 s (its creator died?); remove it", label);
+        return -EPROTO;
+    }
+    if (magic != pool_magic()) {
+        seterr(err, errlen, "%s: bad magic, not a licgate seat pool", label);
+        return -EPROTO;
+    }
+    version = hdr->version;
+    header_size = hdr->header_size;
+    procs = hdr->procs;
+    cap = hdr->capacity;
+    slot_size = hdr->slot_size;
+    total = hdr->total_size;
+    if (version != POOL_LAYOUT_VERSION) {
+        seterr(err, errlen, "%s: layout version %u, this build speaks %u", label, version,
+               POOL_LAYOUT_VERSION);
+        return -EPROTO;
+    }
+    if (header_size != sizeof(struct pool_header)) {
+        seterr(err, errlen, "%s: header size %u, expected %zu", label, header_size,
+               sizeof(struct pool_header));
+        return -EPROTO;
+    }
+    if (procs != POOL_MAX_PROCS) {
+        seterr(err, errlen, "%s: process table of %u entries, expected %u", label, procs,
+               POOL_MAX_PROCS);
+        return -EPROTO;
+    }
+    if (slot_size != sizeof(struct pool_slot)) {
+        seterr(err, errlen, "%s: slot size %u, expected %zu", label, slot_size,
+               sizeof(struct pool_slot));
+        return -EPROTO;
+    }
+    if (cap == 0 || cap > POOL_CAPACITY_MAX) {
+        seterr(err, errlen, "%s: capacity %u outside 1..%u", label, cap, POOL_CAPACITY_MAX);
+        return -EPROTO;
+    }
+    /* cap <= 10^6 and slot_size is fixed, so this cannot overflow 64 bits. */
+    need = (uint64_t)header_size + (uint64_t)cap * slot_size;
+    if (total != need) {
+        seterr(err, errlen, "%s: total size %llu, capacity %u needs %llu", label,
+               (unsigned long long)total, cap, (unsigned long long)need);
+        return -EPROTO;
+    }
+    if (total > size) {
+        seterr(err, errlen, "%s: total size %llu exceeds the %zu-byte region (truncated?)", label,
+               (unsigned long long)total, size);
+        return -EPROTO;
+    }
+    *capacity = cap;
+    return 0;
+}
+
+static int pool_register(struct seat_pool *pool)
+{
+    struct pool_header *hdr = pool->hdr;
+    pid_t self = getpid();
+    uint64_t start;
+    uint32_t i, expected;
+    int attempt;
+
+    if (proc_start_time(self, &start) < 0)
+        start = 0; /* no /proc (chroot): liveness falls back to kill(pid, 0) */
+    for (attempt = 0; attempt < 2; attempt++) {
+        for (i = 0; i < POOL_MAX_PROCS; i++) {
+            struct pool_proc *p = &hdr->proc[i];
+
+            if (atomic_load_explicit(&p->state, memory_order_acquire) == POOL_PROC_LIVE &&
+                atomic_load_explicit(&p->pid, memory_order_relaxed) == (uint32_t)self &&
+                atomic_load_explicit(&p->start_time, memory_order_relaxed) == start) {
+                pool->proc_idx = i;
+                return 0;
+            }
+        }
+        for (i = 0; i < POOL_MAX_PROCS; i++) {
+            struct pool_proc *p = &hdr->proc[i];
+
+            expected = POOL_PROC_FREE;
+            if (!atomic_compare_exchange_strong_explicit(&p->state, &expected, POOL_PROC_CLAIMING,
+                                                         memory_order_acq_rel,
+                                                         memory_order_relaxed))
+                continue;
+            atomic_store_explicit(&p->pid, (uint32_t)self, memory_order_relaxed);
+            atomic_store_explicit(&p->start_time, start, memory_order_relaxed);
+            atomic_store_explicit(&p->in_use, 0, memory_order_relaxed);
+            atomic_store_explicit(&p->state, POOL_PROC_LIVE, memory_order_release);
+            pool->proc_idx = i;
+            return 0;
+        }
+        if (attempt == 0)
+            seat_pool_reclaim_dead(pool);
+    }
+    return -EUSERS;
+}
+
+static int pool_open_region(void *base, size_t size, const char *label, struct seat_pool **out,
+                            char *err, size_t errlen)
+{
+    struct seat_pool *pool = NULL;
+    uint32_t capacity;
+    int r;
+
+    if (base == NULL || (uintptr_t)base % 8 != 0) {
+        seterr(err, errlen, "%s: region is not 8-byte aligned", label);
+        r = -EINVAL;
+        goto out;
+    }
+    r = pool_validate(base, size, label, &capacity, err, errlen);
+    if (r < 0)
+        goto out;
+    pool = calloc(1, sizeof(*pool));
+    if (pool == NULL) {
+        r = -ENOMEM;
+        seterr(err, errlen, "%s: out of memory", label);
+        goto out;
+    }
+    pool->hdr = base;
+    pool->slots = (struct pool_slot *)(pool->hdr + 1);
+    pool->capacity = capacity;
+    pool->proc_idx = POOL_PROC_NONE;
+    r = pool_register(pool);
+    if (r < 0) {
+        seterr(err, errlen, "%s: process table full (%u live processes)", label, POOL_MAX_PROCS);
+        goto out;
+    }
+    *out = pool;
+    pool = NULL;
+out:
+    free(pool);
+    return r;
+}
+
+int seat_pool_attach_region(void *base, size_t size, struct seat_pool **out, char *err,
+                            size_t errlen)
+{
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (out == NULL)
+        return -EINVAL;
+    *out = NULL;
+    return pool_open_region(base, size, "pool", out, err, errlen);
+}
+
+static int pool_name_valid(const char *name)
+{
+    size_t i, len;
+
+    if (name == NULL)
+        return 0;
+    len = strnlen(name, SEAT_POOL_NAME_MAX + 1);
+    if (len == 0 || len > SEAT_POOL_NAME_MAX)
+        return 0;
+    for (i = 0; i < len; i++) {
+        char c = name[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int seat_pool_attach(const char *pool_name, uint32_t capacity, const struct shm_owner *owner,
+                     struct seat_pool **out, char *err, size_t errlen)
+{
+    char shm_name[sizeof(POOL_SHM_PREFIX) + SEAT_POOL_NAME_MAX];
+    char label[sizeof(shm_name) + 8];
+    char reason[256];
+    struct shm_region region = {0};
+    struct seat_pool *pool = NULL;
+    int r;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (out == NULL)
+        return -EINVAL;
+    *out = NULL;
+    if (!pool_name_valid(pool_name)) {
+        seterr(err, errlen, "pool name must be 1..%d characters of [A-Za-z0-9_.-]",
+               SEAT_POOL_NAME_MAX);
+        r = -EINVAL;
+        goto out;
+    }
+    if (seat_pool_region_size(capacity) == 0) {
+        seterr(err, errlen, "pool %s: capacity %u outside 1..%u", pool_name, capacity,
+               POOL_CAPACITY_MAX);
+        r = -EINVAL;
+        goto out;
+    }
+    snprintf(shm_name, sizeof(shm_name), "%s%s", POOL_SHM_PREFIX, pool_name);
+    snprintf(label, sizeof(label), "pool %s", shm_name);
+
+    r = shm_region_open(shm_name, seat_pool_region_size(capacity), owner, &region, reason,
+                        sizeof(reason));
+    if (r < 0) {
+        seterr(err, errlen, "pool %s", reason);
+        goto out;
+    }
+    if (region.created) {
+        r = seat_pool_init_region(region.base, region.size, capacity);
+        if (r < 0) {
+            seterr(err, errlen, "%s: cannot initialize %zu bytes", label, region.size);
+            goto out;
+        }
+    }
+    r = pool_open_region(region.base, region.size, label, &pool, err, errlen);
+    if (r < 0)
+        goto out;
+    pool->region = region;
+    memset(&region, 0, sizeof(region));
+    *out = pool;
+out:
+    shm_region_close(&region);
+    return r;
+}
+
+void seat_pool_detach(struct seat_pool *pool)
+{
+    struct pool_proc *p;
+    uint32_t i, expected;
+
+    if (pool == NULL)
+        return;
+    if (pool->proc_idx < POOL_MAX_PROCS) {
+        for (i = 0; i < pool->capacity; i++) {
+            uint64_t ctl = atomic_load_explicit(&pool->slots[i].ctl, memory_order_acquire);
+
+            if (POOL_CTL_STATE(ctl) == POOL_SLOT_IN_USE && POOL_CTL_PROC(ctl) == pool->proc_idx)
+                seat_pool_release(pool, i);
+        }
+        p = &pool->hdr->proc[pool->proc_idx];
+        atomic_store_explicit(&p->in_use, 0, memory_order_relaxed);
+        atomic_store_explicit(&p->start_time, 0, memory_order_relaxed);
+        atomic_store_explicit(&p->pid, 0, memory_order_relaxed);
+        expected = POOL_PROC_LIVE;
+        atomic_compare_exchange_strong_explicit(&p->state, &expected, POOL_PROC_FREE,
+                                                memory_order_acq_rel, memory_order_relaxed);
+    }
+    shm_region_close(&pool->region);
+    free(pool);
+}
+
+int seat_pool_admit(struct seat_pool *pool, const struct seat_request *req, uint32_t *slot,
+                    struct seat_numbers *nums)
+{
+    struct seat_numbers seen = {0};
+    struct pool_header *hdr;
+    struct pool_slot *s;
+    uint32_t n, idx;
+    uint64_t ctl;
+    int r;
+
+    if (slot != NULL)
+        *slot = POOL_SLOT_NONE;
+    if (nums != NULL)
+        memset(nums, 0, sizeof(*nums));
+    if (pool == NULL || req == NULL || slot == NULL || pool->proc_idx >= POOL_MAX_PROCS)
+        return -EINVAL;
+    hdr = pool->hdr;
+    seen.capacity = pool->capacity;
+
+    n = atomic_load_explicit(&hdr->in_use, memory_order_relaxed);
+    for (;;) {
+        seen.in_use = n;
+        seen.limit = atomic_load_explicit(&hdr->limit, memory_order_relaxed);
+        if (n >= seen.limit) {
+            atomic_fetch_add_explicit(&hdr->refusals_limit, 1, memory_order_relaxed);
+            r = -EDQUOT;
+            goto out;
+        }
+        if (atomic_compare_exchange_weak_explicit(&hdr->in_use, &n, n + 1, memory_order_acq_rel,
+                                                  memory_order_relaxed))
+            break;
+    }
+
+    r = pool_pop(pool, &idx);
+    if (r < 0) {
+        counter_dec(&hdr->in_use);
+        if (r == -ENOSPC)
+            atomic_fetch_add_explicit(&hdr->refusals_capacity, 1, memory_order_relaxed);
+        goto out;
+    }
+    s = &pool->slots[idx];
+    ctl = atomic_load_explicit(&s->ctl, memory_order_acquire);
+    if (POOL_CTL_STATE(ctl) != POOL_SLOT_FREE) {
+        /* A live slot on the free stack: leave it to its owner rather than hand it out twice. */
+        counter_dec(&hdr->in_use);
+        r = -EPROTO;
+        goto out;
+    }
+    atomic_store_explicit(&s->connected_since, req->now, memory_order_relaxed);
+    copy_field(s->cn, sizeof(s->cn), req->cn);
+    copy_field(s->addr, sizeof(s->addr), req->addr);
+    ctl = POOL_CTL(POOL_SLOT_IN_USE, pool->proc_idx, POOL_CTL_SEQ(ctl) + 1);
+    atomic_store_explicit(&s->ctl, ctl, memory_order_release);
+    atomic_fetch_add_explicit(&hdr->proc[pool->proc_idx].in_use, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hdr->admissions, 1, memory_order_relaxed);
+    seen.in_use = n + 1;
+    *slot = idx;
+out:
+    if (nums != NULL)
+        *nums = seen;
+    return r;
+}
+
+int seat_pool_release(struct seat_pool *pool, uint32_t slot)
+{
+    struct pool_slot *s;
+    uint64_t ctl;
+
+    if (pool == NULL || slot >= pool->capacity)
+        return -EINVAL;
+    s = &pool->slots[slot];
+    ctl = atomic_load_explicit(&s->ctl, memory_order_acquire);
+    do {
+        if (POOL_CTL_STATE(ctl) != POOL_SLOT_IN_USE)
+            return -EALREADY;
+        if (POOL_CTL_PROC(ctl) != pool->proc_idx)
+            return -EPERM;
+    } while (!atomic_compare_exchange_weak_explicit(
+        &s->ctl, &ctl, POOL_CTL(POOL_SLOT_FREE, pool->proc_idx, POOL_CTL_SEQ(ctl)),
+        memory_order_acq_rel, memory_order_acquire));
+    pool_give_back(pool, slot, pool->proc_idx);
+    atomic_fetch_add_explicit(&pool->hdr->releases, 1, memory_order_relaxed);
+    return 0;
+}
+
+void seat_pool_set_limit(struct seat_pool *pool, uint32_t limit)
+{
+    if (pool == NULL)
+        return;
+    atomic_store_explicit(&pool->hdr->limit, limit, memory_order_release);
+    atomic_fetch_add_explicit(&pool->hdr->generation, 1, memory_order_release);
+}
+
+void seat_pool_numbers(struct seat_pool *pool, struct seat_numbers *nums)
+{
+    nums->in_use = atomic_load_explicit(&pool->hdr->in_use, memory_order_relaxed);
+    nums->limit = atomic_load_explicit(&pool->hdr->limit, memory_order_relaxed);
+    nums->capacity = pool->capacity;
+}
+
+/* Only this entry's slots are touched, each by a compare-and-swap against the exact control
+ * word seen, so a slot re-admitted meanwhile by a live process is left alone. */
+static uint32_t pool_reclaim_entry(struct seat_pool *pool, uint32_t proc)
+{
+    uint32_t i, n = 0;
+
+    for (i = 0; i < pool->capacity; i++) {
+        struct pool_slot *s = &pool->slots[i];
+        uint64_t ctl = atomic_load_explicit(&s->ctl, memory_order_acquire);
+
+        if (POOL_CTL_STATE(ctl) != POOL_SLOT_IN_USE || POOL_CTL_PROC(ctl) != proc)
+            continue;
+        if (!atomic_compare_exchange_strong_explicit(
+                &s->ctl, &ctl, POOL_CTL(POOL_SLOT_FREE, proc, POOL_CTL_SEQ(ctl)),
+                memory_order_acq_rel, memory_order_relaxed))
+            continue;
+        pool_give_back(pool, i, proc);
+        n++;
+    }
+    return n;
+}
+
+int seat_pool_reclaim_dead(struct seat_pool *pool)
+{
+    uint32_t i, state, pid, total = 0;
+    uint64_t start;
+
+    if (pool == NULL)
+        return -EINVAL;
+    for (i = 0; i < POOL_MAX_PROCS; i++) {
+        struct pool_proc *p = &pool->hdr->proc[i];
+
+        if (i == pool->proc_idx)
+            continue;
+        if (atomic_load_explicit(&p->state, memory_order_acquire) != POOL_PROC_LIVE)
+            continue;
+        pid = atomic_load_explicit(&p->pid, memory_order_relaxed);
+        start = atomic_load_explicit(&p->start_time, memory_order_relaxed);
+        if (pid == 0 || pid > INT32_MAX || proc_alive((pid_t)pid, start))
+            continue;
+        state = POOL_PROC_LIVE;
+        if (!atomic_compare_exchange_strong_explicit(&p->state, &state, POOL_PROC_RECLAIMING,
+                                                     memory_order_acq_rel, memory_order_relaxed))
+            continue;
+        /* The entry may have been freed and taken by a live process since it was checked. */
+        if (atomic_load_explicit(&p->pid, memory_order_relaxed) != pid ||
+            atomic_load_explicit(&p->start_time, memory_order_relaxed) != start) {
+            atomic_store_explicit(&p->state, POOL_PROC_LIVE, memory_order_release);
+            continue;
+        }
+        total += pool_reclaim_entry(pool, i);
+        atomic_store_explicit(&p->in_use, 0, memory_order_relaxed);
+        atomic_store_explicit(&p->start_time, 0, memory_order_relaxed);
+        atomic_store_explicit(&p->pid, 0, memory_order_relaxed);
+        atomic_store_explicit(&p->state, POOL_PROC_FREE, memory_order_release);
+    }
+    if (total > 0)
+        atomic_fetch_add_explicit(&pool->hdr->reclaimed, total, memory_order_relaxed);
+    return (int)total;
+}
+
+static uint32_t pool_count_free(struct seat_pool *pool)
+{
+    uint64_t head = atomic_load_explicit(&pool->hdr->free_head, memory_order_acquire);
+    uint32_t idx = POOL_HEAD_IDX(head), n = 0;
+
+    while (idx != POOL_SLOT_NONE && idx < pool->capacity && n <= pool->capacity) {
+        n++;
+        idx = atomic_load_explicit(&pool->slots[idx].next, memory_order_relaxed);
+    }
+    return n;
+}
+
+void seat_pool_snapshot(struct seat_pool *pool, struct seat_pool_status *st)
+{
+    struct pool_header *hdr;
+    uint32_t i;
+
+    if (st == NULL)
+        return;
+    memset(st, 0, sizeof(*st));
+    if (pool == NULL)
+        return;
+    hdr = pool->hdr;
+    st->in_use = atomic_load_explicit(&hdr->in_use, memory_order_relaxed);
+    st->limit = atomic_load_explicit(&hdr->limit, memory_order_relaxed);
+    st->capacity = pool->capacity;
+    st->generation = atomic_load_explicit(&hdr->generation, memory_order_relaxed);
+    st->free_slots = pool_count_free(pool);
+    st->admissions = atomic_load_explicit(&hdr->admissions, memory_order_relaxed);
+    st->refusals_limit = atomic_load_explicit(&hdr->refusals_limit, memory_order_relaxed);
+    st->refusals_capacity = atomic_load_explicit(&hdr->refusals_capacity, memory_order_relaxed);
+    st->releases = atomic_load_explicit(&hdr->releases, memory_order_relaxed);
+    st->reclaimed = atomic_load_explicit(&hdr->reclaimed, memory_order_relaxed);
+    for (i = 0; i < POOL_MAX_PROCS; i++) {
+        struct pool_proc *p = &hdr->proc[i];
+
+        if (atomic_load_explicit(&p->state, memory_order_acquire) != POOL_PROC_LIVE)
+            continue;
+        st->procs[st->nprocs].pid = (pid_t)atomic_load_explicit(&p->pid, memory_order_relaxed);
+        st->procs[st->nprocs].in_use = atomic_load_explicit(&p->in_use, memory_order_relaxed);
+        st->nprocs++;
+    }
+}
+
+int seat_pool_foreach_session(struct seat_pool *pool,
+                              int (*cb)(const struct seat_session *s, void *arg), void *arg)
+{
+    struct seat_session copy;
+    uint64_t before, after;
+    uint32_t i, proc;
+    int r;
+
+    if (pool == NULL || cb == NULL)
+        return -EINVAL;
+    for (i = 0; i < pool->capacity; i++) {
+        struct pool_slot *s = &pool->slots[i];
+
+        /* Seqlock read: the copy counts only if the control word did not move under it. */
+        before = atomic_load_explicit(&s->ctl, memory_order_acquire);
+        if (POOL_CTL_STATE(before) != POOL_SLOT_IN_USE)
+            continue;
+        memset(&copy, 0, sizeof(copy));
+        copy.slot = i;
+        copy.connected_since = atomic_load_explicit(&s->connected_since, memory_order_relaxed);
+        memcpy(copy.cn, s->cn, sizeof(copy.cn));
+        memcpy(copy.addr, s->addr, sizeof(copy.addr));
+        atomic_thread_fence(memory_order_acquire);
+        after = atomic_load_explicit(&s->ctl, memory_order_relaxed);
+        if (after != before)
+            continue;
+        copy.cn[sizeof(copy.cn) - 1] = '\0';
+        copy.addr[sizeof(copy.addr) - 1] = '\0';
+        proc = POOL_CTL_PROC(before);
+        if (proc < POOL_MAX_PROCS)
+            copy.pid =
+                (pid_t)atomic_load_explicit(&pool->hdr->proc[proc].pid, memory_order_relaxed);
+        r = cb(&copy, arg);
+        if (r != 0)
+            return r;
+    }
+    return 0;
+}

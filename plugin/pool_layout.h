@@ -1,0 +1,92 @@
+/* The seat pool's layout in shared memory: a wire format shared by every process on the machine
+ * that names the pool, so any change bumps POOL_LAYOUT_VERSION. Private to pool.c and to the
+ * tests and fuzzers that forge or corrupt pools; everyone else uses pool.h.
+ *
+ * [struct pool_header, including the process table][capacity x struct pool_slot]
+ *
+ * The fields from version to total_size are written once by the creator before it publishes
+ * magic with a release store; the rest are atomics. Nothing here is trusted: every index read
+ * from the region is bounds-checked before use. */
+#ifndef LICGATE_POOL_LAYOUT_H
+#define LICGATE_POOL_LAYOUT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define POOL_MAGIC          "LICGPOOL"
+#define POOL_LAYOUT_VERSION 1
+#define POOL_MAX_PROCS      64
+#define POOL_CAPACITY_MAX   1000000u
+#define POOL_SLOT_NONE      UINT32_MAX
+#define POOL_CN_LEN         64
+#define POOL_ADDR_LEN       64
+
+enum pool_proc_state {
+    POOL_PROC_FREE = 0,
+    POOL_PROC_CLAIMING = 1,
+    POOL_PROC_LIVE = 2,
+    POOL_PROC_RECLAIMING = 3,
+};
+
+enum pool_slot_state {
+    POOL_SLOT_FREE = 0,
+    POOL_SLOT_IN_USE = 1,
+};
+
+/* A slot's control word: state in bits 0-7, owning process-table index in bits 8-15, a
+ * sequence number in bits 32-63 bumped on every admission, so a stale view of a slot can never
+ * win a compare-and-swap against a later session. */
+#define POOL_CTL(state, proc, seq)                                                                 \
+    ((uint64_t)(state) | (uint64_t)(proc) << 8 | (uint64_t)(seq) << 32)
+#define POOL_CTL_STATE(ctl) ((uint32_t)((ctl)&0xff))
+#define POOL_CTL_PROC(ctl)  ((uint32_t)(((ctl) >> 8) & 0xff))
+#define POOL_CTL_SEQ(ctl)   ((uint32_t)((ctl) >> 32))
+
+/* The free stack's head: slot index in the low 32 bits (POOL_SLOT_NONE when empty), an ABA tag
+ * bumped on every push and pop in the high 32 bits. */
+#define POOL_HEAD(idx, tag) ((uint64_t)(idx) | (uint64_t)(tag) << 32)
+#define POOL_HEAD_IDX(head) ((uint32_t)(head))
+#define POOL_HEAD_TAG(head) ((uint32_t)((head) >> 32))
+
+struct pool_proc {
+    _Atomic uint32_t state;
+    _Atomic uint32_t pid;
+    _Atomic uint64_t start_time;
+    _Atomic uint32_t in_use;
+    uint32_t reserved;
+};
+
+struct pool_header {
+    _Atomic uint64_t magic;
+    uint32_t version;
+    uint32_t header_size;
+    uint32_t procs;
+    uint32_t capacity;
+    uint32_t slot_size;
+    uint32_t reserved0;
+    uint64_t total_size;
+
+    _Atomic uint32_t limit;
+    _Atomic uint32_t in_use;
+    _Atomic uint32_t generation;
+    uint32_t reserved1;
+    _Atomic uint64_t admissions;
+    _Atomic uint64_t refusals_limit;
+    _Atomic uint64_t refusals_capacity;
+    _Atomic uint64_t releases;
+    _Atomic uint64_t reclaimed;
+    _Atomic uint64_t free_head;
+
+    struct pool_proc proc[POOL_MAX_PROCS];
+};
+
+struct pool_slot {
+    _Atomic uint64_t ctl;
+    _Atomic uint32_t next;
+    uint32_t reserved;
+    _Atomic int64_t connected_since;
+    char cn[POOL_CN_LEN];
+    char addr[POOL_ADDR_LEN];
+};
+
+#endif

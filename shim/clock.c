@@ -1,0 +1,21 @@
+#include "clock.h"
+
+#include <time.h>
+
+int64_t clock_wall_now(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return (int64_t)time(NULL);
+    return (int64_t)ts.tv_sec;
+}
+
+int64_t clock_wall_coarse(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0)
+        return clock_wall_now();
+    return (int64_t)ts.tv_sec;
+}

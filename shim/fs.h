@@ -1,0 +1,25 @@
+/* Bounded file and directory reading. All int functions return 0 or -errno. */
+#ifndef LICGATE_SHIM_FS_H
+#define LICGATE_SHIM_FS_H
+
+#include <stddef.h>
+
+/* Reads the regular file at path (not following a final symlink: -ELOOP)
+ * into a malloc'd buffer that is NUL-terminated; *len excludes the NUL.
+ * A file of more than max bytes is -EFBIG and at most max + 1 bytes of it
+ * are read. Not a regular file: -EINVAL. The caller frees *out. On failure
+ * *out is NULL and *len is 0. */
+int fs_read_bounded(const char *path, size_t max, char **out, size_t *len);
+
+/* Lists the names (not paths) of the regular files in dir whose names end
+ * in suffix, sorted by strcmp. Dotfiles and symlinks are skipped. More than
+ * max_entries matches is -E2BIG. With no match *names is NULL and *count 0.
+ * The caller frees the list with fs_free_list(). On failure *names is NULL
+ * and *count 0; a missing dir is -ENOENT. */
+int fs_list_dir(const char *dir, const char *suffix, char ***names, size_t *count,
+                size_t max_entries);
+
+/* Frees a list from fs_list_dir(). NULL is fine. */
+void fs_free_list(char **names, size_t count);
+
+#endif

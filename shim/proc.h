@@ -1,0 +1,22 @@
+/* Process identity from /proc: a (pid, start time) pair names one process for its whole life,
+ * unlike a bare pid, which the kernel reuses. */
+#ifndef LICGATE_PROC_H
+#define LICGATE_PROC_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Reads the start time (field 22 of /proc/<pid>/stat, in clock ticks since boot) of `pid` into
+ * *start. Returns 0, -EINVAL for pid <= 0, -ESRCH if no such process exists, -EACCES if the
+ * process exists but its /proc entry is hidden (hidepid) or /proc is not mounted, -EPROTO if the
+ * stat line cannot be parsed, or another -errno from reading /proc. *start is 0 on failure. */
+int proc_start_time(pid_t pid, uint64_t *start);
+
+/* Returns 1 if a process `pid` started at `start` is alive, 0 if it is gone: it does not exist,
+ * is a zombie, or the pid now belongs to a process with another start time. start == 0 means
+ * "unknown" and matches any process with that pid. When /proc cannot tell (not mounted, hidden)
+ * it falls back to kill(pid, 0) and errs on the side of "alive": a seat is never reclaimed from
+ * a process that may still be running. */
+int proc_alive(pid_t pid, uint64_t start);
+
+#endif

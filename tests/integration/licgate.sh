@@ -1,0 +1,95 @@
+# shellcheck shell=bash
+# licgate helpers for the integration tests, on top of lib.sh.
+#
+#   . "$(dirname "$0")/licgate.sh"
+#   lt_init NAME        lg_init + pki + a license dir + a pool name of its own
+#   lt_license FILE ARGS...   sign a license with the development key
+#   lt_plugin [KEY=VALUE...]  the "plugin ..." server line for this test's pool
+#   lt_connected NAMES...     print the names whose client is connected now
+#   lt_wait_count N TIMEOUT NAMES...  wait until exactly N of NAMES are connected
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+: "${LICGATE_PLUGIN:?LICGATE_PLUGIN must name the built plugin .so (run through make check)}"
+: "${LICGATE_AUTHORITY:?LICGATE_AUTHORITY must name licgate-authority}"
+: "${LICGATE_DEV_KEY:?LICGATE_DEV_KEY must name the development issuer key}"
+
+lt_cleanup() {
+    local dev
+    lg_cleanup
+    [ -n "${LT_POOL:-}" ] && rm -f "/dev/shm/licgate.$LT_POOL"
+    for dev in ${LT_DEVS:-}; do
+        ip link del dev "$dev" 2>/dev/null || true
+    done
+    return 0
+}
+
+lt_init() {
+    [ "${LICGATE_SKIP_INTEGRATION:-0}" = 1 ] && _lg_skip "LICGATE_SKIP_INTEGRATION=1"
+    lg_init "$1"
+    trap 'lt_cleanup' EXIT
+    trap 'lt_cleanup; trap - INT; kill -INT $$' INT
+    trap 'lt_cleanup; trap - TERM; kill -TERM $$' TERM
+    [ -r "$LICGATE_PLUGIN" ] || lg_fail "plugin not built: $LICGATE_PLUGIN"
+    LT_POOL="t$$-$LG_PORT"
+    LT_LICENSES="$LG_DIR/licenses"
+    mkdir -p "$LT_LICENSES"
+    lg_pki
+}
+
+# lt_license FILE [licgate-authority sign options...]: defaults give a valid
+# standard license; later options override.
+lt_license() {
+    local file=$1
+    shift
+    "$LICGATE_AUTHORITY" sign --key "$LICGATE_DEV_KEY" --customer "Integration Test" \
+        --key-id "LG-TEST-$RANDOM$RANDOM" "$@" >"$LT_LICENSES/$file" \
+        || lg_fail "licgate-authority sign $* failed"
+}
+
+lt_plugin() {
+    echo "plugin $LICGATE_PLUGIN license-dir=$LT_LICENSES pool=$LT_POOL $*"
+}
+
+lt_connected() {
+    local n
+    for n in "$@"; do
+        lg_connected "$n" && echo "$n"
+    done
+    return 0
+}
+
+# lt_wait_count N TIMEOUT NAMES...: true once exactly N are connected.
+lt_wait_count() {
+    local want=$1 t=$2 end have
+    shift 2
+    end=$((SECONDS + t))
+    while [ $SECONDS -lt "$end" ]; do
+        have=$(lt_connected "$@" | wc -l)
+        [ "$have" -eq "$want" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# lt_wait_refused SERVERLOG TIMEOUT CN...: true once every CN was refused at
+# least once by the plugin (at the handshake or at connect).
+lt_wait_refused() {
+    local log=$1 t=$2 cn end missing
+    shift 2
+    end=$((SECONDS + t))
+    while [ $SECONDS -lt "$end" ]; do
+        missing=0
+        for cn in "$@"; do
+            grep -q "licgate: refused cn='$cn'" "$log" 2>/dev/null || { missing=1; break; }
+        done
+        [ $missing -eq 0 ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# lt_cns NAMES...: the certificate CN of each client name, from its config.
+lt_cn() {
+    sed -n 's/^# licgate test client [^ ]* (\(.*\))$/\1/p' "$LG_DIR/$1.conf"
+}

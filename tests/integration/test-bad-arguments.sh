@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# An unknown or malformed plugin argument stops openvpn at startup with one
+# clear line naming the argument.
+set -euo pipefail
+. "$(dirname "$0")/licgate.sh"
+lt_init bad-arguments
+
+check_fatal() {   # check_fatal NAME ARGS EXPECTED
+    local name=$1 args=$2 expected=$3
+    {
+        sed -n '/^mode server/,/^log /p' "$LG_DIR/ref.conf" | sed "s#^log .*#log $LG_DIR/$name.log#"
+        echo "plugin $LICGATE_PLUGIN $args"
+    } >"$LG_DIR/$name.conf"
+    if timeout 20 openvpn --config "$LG_DIR/$name.conf" >/dev/null 2>&1; then
+        lg_fail "$name: openvpn started with '$args'"
+    fi
+    grep -qF "licgate: fatal: $expected" "$LG_DIR/$name.log" ||
+        lg_fail "$name: no fatal line '$expected'"
+    ip link del "$(sed -n 's/^dev //p' "$LG_DIR/$name.conf")" 2>/dev/null || true
+}
+
+# A reference server config from the harness (started and stopped once).
+lg_server ref udp "$LG_PORT"
+lg_stop ref
+check_fatal unknown "colour=blue" "plugin argument 'colour=blue': unknown key 'colour'"
+check_fatal capacity "pool=$LT_POOL capacity=zero" "plugin argument 'capacity=zero': capacity: 'zero' is not a number"
+check_fatal noequals "license-dir" "plugin argument 'license-dir': expected key=value"
+check_fatal nouser "pool=$LT_POOL user=no-such-user-lg" "user=no-such-user-lg: no such user"
+lg_pass "bad plugin arguments are fatal with a clear line"

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# openvpn drops to nobody:nogroup after opening the plugin, and SIGHUP re-opens
+# the plugin unprivileged: the pool must still be reachable, must not be open
+# to other users, and the seats must still be counted right (no leak, no
+# double count) after the restart.
+set -euo pipefail
+. "$(dirname "$0")/licgate.sh"
+lt_init privdrop-sighup
+getent group nogroup >/dev/null || _lg_skip "no group 'nogroup'"
+
+# The runtime user must reach the licenses after SIGHUP, and openvpn re-reads
+# its own config files then (test keys only: they may be world-readable).
+chmod 0711 "$LG_DIR"
+chmod 0755 "$LG_DIR/pki"
+chmod 0644 "$LG_DIR"/pki/*
+chmod 0755 "$LT_LICENSES"
+lt_license two.lic --seats 2
+chmod 0644 "$LT_LICENSES/two.lic"
+
+# OpenVPN itself re-opens its tun device after SIGHUP as nobody. Give it what
+# it needs, confined to this test: a persistent tun device owned by nobody,
+# and a private mount namespace in which /dev/net/tun is usable by nobody
+# (the host's node may be 0600). The addresses are not configured
+# (ifconfig-noexec): the test is about admission, not routing.
+dev="lgp$$"
+ip tuntap add dev "$dev" mode tun user nobody group nogroup || lg_fail "cannot create $dev"
+LT_DEVS="$dev"
+mknod "$LG_DIR/tun" c 10 200
+chmod 0666 "$LG_DIR/tun"
+cat >"$LG_DIR/openvpn-ns" <<EOF
+#!/bin/sh
+exec unshare -m --propagation private sh -c 'mount --bind "\$0" /dev/net/tun && exec openvpn "\$@"' "$LG_DIR/tun" "\$@"
+EOF
+chmod 0755 "$LG_DIR/openvpn-ns"
+LG_OPENVPN="$LG_DIR/openvpn-ns"
+lg_server srv udp "$LG_PORT" "$(lt_plugin user=nobody group=nogroup)" \
+    "user nobody" "group nogroup" "persist-key" "dev $dev" "ifconfig-noexec" "route-noexec"
+LG_OPENVPN=openvpn
+shm="/dev/shm/licgate.$LT_POOL"
+[ -e "$shm" ] || lg_fail "no pool object $shm"
+[ "$(stat -c '%U:%G %a' "$shm")" = "nobody:nogroup 660" ] ||
+    lg_fail "pool object is $(stat -c '%U:%G %a' "$shm"), want nobody:nogroup 660"
+
+for i in 1 2 3; do lg_client "c$i" udp "$LG_PORT" "client$i"; done
+lt_wait_count 2 60 c1 c2 c3 || lg_fail "2 clients did not connect before SIGHUP"
+for c in c1 c2 c3; do lg_connected "$c" || waiting=$c; done
+lt_wait_refused "$LG_DIR/srv.log" 30 "$(lt_cn "$waiting")" || lg_fail "third not refused"
+
+before=$(lg_count_log "$LG_DIR/srv.log" 'licgate: licenses loaded')
+lg_kill srv HUP
+lg_wait_log "$LG_DIR/srv.log" 'SIGHUP\[hard' 10 || lg_fail "no SIGHUP restart"
+end=$((SECONDS + 20))
+while [ "$(lg_count_log "$LG_DIR/srv.log" 'licgate: licenses loaded')" -le "$before" ]; do
+    [ $SECONDS -lt $end ] || lg_fail "the plugin was not re-opened after SIGHUP"
+    sleep 0.2
+done
+grep -q "licgate: fatal" "$LG_DIR/srv.log" && lg_fail "the unprivileged re-open failed"
+lg_alive srv || lg_fail "the server died after SIGHUP"
+ps -o user= -p "$(cat "$LG_DIR/srv.pid")" | grep -qx nobody || lg_fail "openvpn is not running as nobody"
+
+# All three clients reconnect or retry: exactly 2 get the 2 seats again.
+lt_wait_count 2 60 c1 c2 c3 || lg_fail "not 2 connected after SIGHUP"
+after_hup() { sed -n '/SIGHUP\[hard/,$p' "$LG_DIR/srv.log"; }
+# The seats held before the restart were released: counting starts again at 1.
+after_hup | grep -m1 'licgate: admitted ' | grep -q '(1/2 seats)' ||
+    lg_fail "first admission after SIGHUP is not 1/2: seats leaked across the re-open"
+end=$((SECONDS + 40))
+until after_hup | grep -q "licgate: refused cn=.*limit reached (2/2 seats)"; do
+    [ $SECONDS -lt $end ] || lg_fail "the third client was not refused after SIGHUP"
+    sleep 0.2
+done
+sleep 3
+[ "$(lt_connected c1 c2 c3 | wc -l)" -eq 2 ] || lg_fail "seat count wrong after SIGHUP"
+lg_pass "privilege drop and SIGHUP re-open keep the pool working and private"

@@ -1,0 +1,179 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static void config_parse_argv__no_arguments__defaults(void **state)
+{
+    const char *argv[] = {"/x/plugin.so", NULL};
+    struct gate_config cfg;
+    char err[256];
+
+    assert_int_equal(config_parse_argv(argv, &cfg, err, sizeof(err)), 0);
+    assert_string_equal(cfg.pool, "default");
+    assert_int_equal(cfg.capacity, 4096);
+    assert_string_equal(cfg.license_dir, LICGATE_SYSCONFDIR "/licgate/licenses");
+    assert_string_equal(cfg.user, "");
+}
+
+static void config_parse_argv__all_keys__applied(void **state)
+{
+    const char *argv[] = {"p.so",       "license-dir=/tmp/l", "pool=udp-tcp.1", "capacity=100",
+                          "user=nobody", "group=nogroup",     NULL};
+    struct gate_config cfg;
+    char err[256];
+
+    assert_int_equal(config_parse_argv(argv, &cfg, err, sizeof(err)), 0);
+    assert_string_equal(cfg.license_dir, "/tmp/l");
+    assert_string_equal(cfg.pool, "udp-tcp.1");
+    assert_int_equal(cfg.capacity, 100);
+    assert_string_equal(cfg.user, "nobody");
+    assert_string_equal(cfg.group, "nogroup");
+}
+
+/* Each bad argument is refused with an error naming it, and cfg stays as it was. */
+static void config_parse_argv__bad_argument__error_names_it(void **state)
+{
+    static const char *const bad[][2] = {
+        {"colour=blue", "unknown key 'colour'"},
+        {"capacity=0", "capacity"},
+        {"capacity=01", "capacity"},
+        {"capacity=1000001", "capacity"},
+        {"capacity=12x", "capacity"},
+        {"capacity=", "capacity"},
+        {"pool=a/b", "pool"},
+        {"pool=.hidden", "pool"},
+        {"pool=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "pool"},
+        {"license-dir=relative/dir", "license-dir"},
+        {"license-dir=/a\tb", "control characters"},
+        {"user=-rf", "user"},
+        {"noequals", "expected key=value"},
+        {"=value", "expected key=value"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *argv[] = {"p.so", bad[i][0], NULL};
+        struct gate_config cfg;
+        char err[256] = "";
+
+        memset(&cfg, 0x5a, sizeof(cfg));
+        assert_int_equal(config_parse_argv(argv, &cfg, err, sizeof(err)), -EINVAL);
+        assert_non_null(strstr(err, bad[i][0]));
+        assert_non_null(strstr(err, bad[i][1]));
+        for (size_t j = 0; j < sizeof(cfg); j++)
+            assert_int_equal(((unsigned char *)&cfg)[j], 0x5a);
+    }
+}
+
+static void config_parse_argv__repeated_key__error(void **state)
+{
+    const char *argv[] = {"p.so", "pool=a", "pool=b", NULL};
+    struct gate_config cfg;
+    char err[256];
+
+    assert_int_equal(config_parse_argv(argv, &cfg, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "more than once"));
+}
+
+static void config_parse_argv__config_not_alone__error(void **state)
+{
+    const char *argv[] = {"p.so", "config=/x", "pool=b", NULL};
+    const char *argv2[] = {"p.so", "pool=b", "config=/x", NULL};
+    struct gate_config cfg;
+    char err[256];
+
+    assert_int_equal(config_parse_argv(argv, &cfg, err, sizeof(err)), -EINVAL);
+    assert_int_equal(config_parse_argv(argv2, &cfg, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "only argument"));
+}
+
+static void config_parse_argv__config_file__applied(void **state)
+{
+    char path[] = "/tmp/licgate-config-XXXXXX";
+    const char *text = "# licgate\n\nlicense-dir /srv/lic\n  pool\tfront  \ncapacity 64\r\n";
+    const char *argv[] = {"p.so", NULL, NULL};
+    char arg[64];
+    struct gate_config cfg;
+    char err[256];
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    snprintf(arg, sizeof(arg), "config=%s", path);
+    argv[1] = arg;
+    assert_int_equal(config_parse_argv(argv, &cfg, err, sizeof(err)), 0);
+    unlink(path);
+    assert_string_equal(cfg.license_dir, "/srv/lic");
+    assert_string_equal(cfg.pool, "front");
+    assert_int_equal(cfg.capacity, 64);
+}
+
+static void config_parse_argv__config_file_missing__error_names_file(void **state)
+{
+    const char *argv[] = {"p.so", "config=/nonexistent/licgate.conf", NULL};
+    struct gate_config cfg;
+    char err[256];
+
+    assert_true(config_parse_argv(argv, &cfg, err, sizeof(err)) < 0);
+    assert_non_null(strstr(err, "/nonexistent/licgate.conf"));
+}
+
+static void config_parse_text__bad_line__error_has_line_number(void **state)
+{
+    static const char *const bad[][2] = {
+        {"pool a\nbogus 1\n", "f:2: unknown key 'bogus'"},
+        {"pool\n", "f:1: 'pool' has no value"},
+        {"capacity 5\ncapacity 6\n", "f:2: capacity: given more than once"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct gate_config cfg;
+        char err[256];
+
+        config_defaults(&cfg);
+        assert_int_equal(config_parse_text(bad[i][0], strlen(bad[i][0]), "f", &cfg, err,
+                                           sizeof(err)),
+                         -EINVAL);
+        assert_string_equal(err, bad[i][1]);
+        assert_string_equal(cfg.pool, "default");
+    }
+}
+
+static void config_parse_text__nul_and_long_line__error(void **state)
+{
+    char text[4096];
+    struct gate_config cfg;
+    char err[256];
+
+    config_defaults(&cfg);
+    assert_int_equal(config_parse_text("pool a\0b\n", 9, "f", &cfg, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "NUL"));
+    memset(text, 'a', sizeof(text));
+    assert_int_equal(config_parse_text(text, sizeof(text), "f", &cfg, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "longer than"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(config_parse_argv__no_arguments__defaults),
+        cmocka_unit_test(config_parse_argv__all_keys__applied),
+        cmocka_unit_test(config_parse_argv__bad_argument__error_names_it),
+        cmocka_unit_test(config_parse_argv__repeated_key__error),
+        cmocka_unit_test(config_parse_argv__config_not_alone__error),
+        cmocka_unit_test(config_parse_argv__config_file__applied),
+        cmocka_unit_test(config_parse_argv__config_file_missing__error_names_file),
+        cmocka_unit_test(config_parse_text__bad_line__error_has_line_number),
+        cmocka_unit_test(config_parse_text__nul_and_long_line__error),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

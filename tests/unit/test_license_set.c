@@ -1,0 +1,333 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "license_set.h"
+#include "crypto.h"
+
+#define DAY 86400
+/* 2026-11-29T00:00:00Z */
+#define T0 1795910400LL
+
+static uint8_t trusted_priv[32], foreign_priv[32];
+static struct issuer_key trusted_key, foreign_key;
+
+struct fixture_dir {
+    char path[64];
+};
+
+static int keys_setup(void **state)
+{
+    (void)state;
+    if (crypto_ed25519_keygen(trusted_priv, trusted_key.pub) != 0)
+        return -1;
+    if (crypto_ed25519_keygen(foreign_priv, foreign_key.pub) != 0)
+        return -1;
+    return 0;
+}
+
+static int keys_teardown(void **state)
+{
+    (void)state;
+    crypto_wipe(trusted_priv, sizeof(trusted_priv));
+    crypto_wipe(foreign_priv, sizeof(foreign_priv));
+    return 0;
+}
+
+static int dir_setup(void **state)
+{
+    struct fixture_dir *dir = calloc(1, sizeof(*dir));
+
+    if (dir == NULL)
+        return -1;
+    strcpy(dir->path, "/tmp/test_license_set.XXXXXX");
+    if (mkdtemp(dir->path) == NULL) {
+        free(dir);
+        return -1;
+    }
+    *state = dir;
+    return 0;
+}
+
+static int dir_teardown(void **state)
+{
+    struct fixture_dir *dir = *state;
+    char command[128];
+
+    snprintf(command, sizeof(command), "rm -rf '%s'", dir->path);
+    if (system(command) != 0)
+        return -1;
+    free(dir);
+    return 0;
+}
+
+static void write_file(const struct fixture_dir *dir, const char *name, const void *data,
+                       size_t len)
+{
+    char path[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir->path, name);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void make_license(struct license *lic, const char *key_id, uint32_t seats)
+{
+    memset(lic, 0, sizeof(*lic));
+    snprintf(lic->key_id, sizeof(lic->key_id), "%s", key_id);
+    strcpy(lic->customer, "Example Corp");
+    lic->seats = seats;
+    lic->issued = T0;
+    lic->support_until = T0 + 365 * DAY;
+    lic->lease_not_after = T0 + 30 * DAY;
+}
+
+static void write_license(const struct fixture_dir *dir, const char *name,
+                          const struct license *lic, const uint8_t priv[32])
+{
+    char *doc;
+    size_t len;
+
+    assert_int_equal(license_sign(lic, priv, &doc, &len), 0);
+    write_file(dir, name, doc, len);
+    free(doc);
+}
+
+static const struct license_entry *find_entry(const struct license_set *set, const char *file)
+{
+    size_t i;
+
+    for (i = 0; i < set->count; i++) {
+        if (strcmp(set->entries[i].file, file) == 0)
+            break;
+    }
+    assert_true(i < set->count);
+    return &set->entries[i];
+}
+
+static void license_set_load__mixed_directory__good_ones_count(void **state)
+{
+    const struct fixture_dir *dir = *state;
+    struct license lic;
+    struct license_set set;
+    const struct license_entry *entry;
+    char *big, *doc, path[256];
+    size_t len;
+
+    make_license(&lic, "LG-AAAA-0003", 3);
+    write_license(dir, "a.lic", &lic, trusted_priv);
+    make_license(&lic, "LG-BBBB-0002", 2);
+    write_license(dir, "b.lic", &lic, trusted_priv);
+    make_license(&lic, "LG-AAAA-0003", 3);
+    write_license(dir, "c-duplicate.lic", &lic, trusted_priv);
+    make_license(&lic, "LG-DDDD-0005", 5);
+    write_license(dir, "d-foreign.lic", &lic, foreign_priv);
+    make_license(&lic, "LG-EEEE-0007", 7);
+    lic.support_until = T0 - DAY;
+    write_license(dir, "e-expired.lic", &lic, trusted_priv);
+    make_license(&lic, "LG-FFFF-0011", 11);
+    lic.kind = LICENSE_KIND_FAILOVER;
+    strcpy(lic.primary_key, "LG-AAAA-0003");
+    write_license(dir, "f-failover.lic", &lic, trusted_priv);
+    make_license(&lic, "LG-GGGG-0013", 13);
+    lic.binding_rule = BINDING_ALL;
+    lic.ncomponents = 1;
+    lic.components[0].type = COMPONENT_MACHINE_ID;
+    write_license(dir, "g-bound.lic", &lic, trusted_priv);
+
+    make_license(&lic, "LG-HHHH-0017", 17);
+    assert_int_equal(license_sign(&lic, trusted_priv, &doc, &len), 0);
+    *strstr(doc, "seats: 17") = 'S';
+    write_file(dir, "h-tampered.lic", doc, len);
+    big = malloc(LICENSE_MAX_TEXT + 1);
+    assert_non_null(big);
+    memset(big, 'x', LICENSE_MAX_TEXT + 1);
+    memcpy(big, doc, len);
+    write_file(dir, "i-oversized.lic", big, LICENSE_MAX_TEXT + 1);
+    write_file(dir, "j-empty.lic", "", 0);
+    write_file(dir, "notes.txt", doc, len);
+    make_license(&lic, "LG-KKKK-0019", 19);
+    write_license(dir, ".hidden.lic", &lic, trusted_priv);
+    snprintf(path, sizeof(path), "%s/k-link.lic", dir->path);
+    assert_int_equal(symlink("a.lic", path), 0);
+    snprintf(path, sizeof(path), "%s/l-dir.lic", dir->path);
+    assert_int_equal(mkdir(path, 0700), 0);
+    free(big);
+    free(doc);
+
+    assert_int_equal(license_set_load(dir->path, &trusted_key, 1, T0, &set), 0);
+    assert_int_equal(set.count, 10);
+    for (size_t i = 1; i < set.count; i++)
+        assert_true(strcmp(set.entries[i - 1].file, set.entries[i].file) < 0);
+
+    entry = find_entry(&set, "a.lic");
+    assert_int_equal(entry->loaded, 1);
+    assert_int_equal(entry->state, LICENSE_ACTIVE);
+    assert_string_equal(entry->reason, "");
+    assert_string_equal(entry->lic.key_id, "LG-AAAA-0003");
+    entry = find_entry(&set, "b.lic");
+    assert_int_equal(entry->loaded, 1);
+    assert_int_equal(entry->lic.seats, 2);
+    entry = find_entry(&set, "c-duplicate.lic");
+    assert_int_equal(entry->loaded, 0);
+    assert_string_equal(entry->reason, "duplicate of key LG-AAAA-0003 in a.lic");
+    entry = find_entry(&set, "d-foreign.lic");
+    assert_int_equal(entry->loaded, 0);
+    assert_string_equal(entry->reason, "unknown issuer (no trusted key verifies it)");
+    entry = find_entry(&set, "e-expired.lic");
+    assert_int_equal(entry->loaded, 1);
+    assert_int_equal(entry->state, LICENSE_EXPIRED);
+    assert_string_equal(entry->reason, "support ended 2026-11-28T00:00:00Z");
+    entry = find_entry(&set, "f-failover.lic");
+    assert_int_equal(entry->loaded, 1);
+    assert_int_equal(entry->state, LICENSE_ACTIVE);
+    assert_string_equal(entry->reason, "failover role not available in this build");
+    entry = find_entry(&set, "g-bound.lic");
+    assert_int_equal(entry->loaded, 1);
+    assert_string_equal(entry->reason, "machine binding not available in this build");
+    entry = find_entry(&set, "h-tampered.lic");
+    assert_int_equal(entry->loaded, 0);
+    assert_string_equal(entry->reason, "bad signature");
+    entry = find_entry(&set, "i-oversized.lic");
+    assert_int_equal(entry->loaded, 0);
+    assert_string_equal(entry->reason, "file larger than 65536 bytes");
+    entry = find_entry(&set, "j-empty.lic");
+    assert_int_equal(entry->loaded, 0);
+    assert_string_equal(entry->reason, "line 1: expected '-----BEGIN LICGATE LICENSE-----'");
+
+    assert_int_equal(license_set_seats(&set), 5);
+    assert_int_equal(license_set_next_change(&set, T0), T0 + 30 * DAY);
+
+    license_set_evaluate(&set, T0 + 30 * DAY);
+    assert_int_equal(license_set_seats(&set), 0);
+    entry = find_entry(&set, "a.lic");
+    assert_int_equal(entry->state, LICENSE_LEASE_OVER);
+    assert_string_equal(entry->reason, "lease ended 2026-12-29T00:00:00Z");
+    license_set_evaluate(&set, T0);
+    assert_int_equal(license_set_seats(&set), 5);
+    assert_string_equal(find_entry(&set, "a.lic")->reason, "");
+
+    license_set_free(&set);
+    assert_null(set.entries);
+    assert_int_equal(set.count, 0);
+}
+
+static void license_set_load__missing_dir__empty_set(void **state)
+{
+    const struct fixture_dir *dir = *state;
+    struct license_set set = {.entries = (void *)1, .count = 9};
+    char path[256];
+
+    snprintf(path, sizeof(path), "%s/does-not-exist", dir->path);
+    assert_int_equal(license_set_load(path, &trusted_key, 1, T0, &set), 0);
+    assert_null(set.entries);
+    assert_int_equal(set.count, 0);
+    assert_int_equal(license_set_seats(&set), 0);
+    assert_int_equal(license_set_next_change(&set, T0), INT64_MAX);
+    license_set_free(&set);
+}
+
+static void license_set_load__empty_dir__empty_set(void **state)
+{
+    const struct fixture_dir *dir = *state;
+    struct license_set set;
+
+    write_file(dir, "README", "x", 1);
+    assert_int_equal(license_set_load(dir->path, &trusted_key, 1, T0, &set), 0);
+    assert_int_equal(set.count, 0);
+    license_set_free(&set);
+}
+
+static void license_set_load__not_a_directory__enotdir(void **state)
+{
+    const struct fixture_dir *dir = *state;
+    struct license_set set;
+    char path[256];
+
+    write_file(dir, "plain", "x", 1);
+    snprintf(path, sizeof(path), "%s/plain", dir->path);
+    assert_int_equal(license_set_load(path, &trusted_key, 1, T0, &set), -ENOTDIR);
+    assert_null(set.entries);
+    assert_int_equal(set.count, 0);
+}
+
+static void license_set_load__too_many_files__e2big(void **state)
+{
+    const struct fixture_dir *dir = *state;
+    struct license_set set;
+    char name[32];
+
+    for (int i = 0; i <= LICENSE_SET_MAX_FILES; i++) {
+        snprintf(name, sizeof(name), "%04d.lic", i);
+        write_file(dir, name, "x", 1);
+    }
+    assert_int_equal(license_set_load(dir->path, &trusted_key, 1, T0, &set), -E2BIG);
+    assert_int_equal(set.count, 0);
+}
+
+static void license_set_seats__huge_sum__saturates(void **state)
+{
+    struct license_entry entries[5];
+    struct license_set set = {.entries = entries, .count = 5};
+
+    (void)state;
+    memset(entries, 0, sizeof(entries));
+    for (size_t i = 0; i < 5; i++) {
+        entries[i].loaded = 1;
+        entries[i].state = LICENSE_ACTIVE;
+        entries[i].lic.seats = 1000000000u;
+    }
+    assert_int_equal(license_set_seats(&set), UINT32_MAX);
+    set.count = 4;
+    assert_int_equal(license_set_seats(&set), 4000000000u);
+}
+
+static void license_set_next_change__several__earliest(void **state)
+{
+    struct license_entry entries[3];
+    struct license_set set = {.entries = entries, .count = 3};
+
+    (void)state;
+    memset(entries, 0, sizeof(entries));
+    make_license(&entries[0].lic, "LG-0001", 1);
+    make_license(&entries[1].lic, "LG-0002", 1);
+    make_license(&entries[2].lic, "LG-0003", 1);
+    entries[0].loaded = 1;
+    entries[1].loaded = 1;
+    entries[1].lic.sunset = T0 + 3 * DAY;
+    entries[2].lic.sunset = T0 + DAY; /* not loaded: ignored */
+    assert_int_equal(license_set_next_change(&set, T0), T0 + 3 * DAY);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(license_set_load__mixed_directory__good_ones_count,
+                                        dir_setup, dir_teardown),
+        cmocka_unit_test_setup_teardown(license_set_load__missing_dir__empty_set, dir_setup,
+                                        dir_teardown),
+        cmocka_unit_test_setup_teardown(license_set_load__empty_dir__empty_set, dir_setup,
+                                        dir_teardown),
+        cmocka_unit_test_setup_teardown(license_set_load__not_a_directory__enotdir, dir_setup,
+                                        dir_teardown),
+        cmocka_unit_test_setup_teardown(license_set_load__too_many_files__e2big, dir_setup,
+                                        dir_teardown),
+        cmocka_unit_test(license_set_seats__huge_sum__saturates),
+        cmocka_unit_test(license_set_next_change__several__earliest),
+    };
+
+    return cmocka_run_group_tests(tests, keys_setup, keys_teardown);
+}
