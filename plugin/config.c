@@ -27,8 +27,7 @@ static const char *const key_names[KEY_COUNT] = {
 void config_defaults(struct gate_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    snprintf(cfg->license_dir, sizeof(cfg->license_dir), "%s/licgate/licenses",
-             LICGATE_SYSCONFDIR);
+    snprintf(cfg->license_dir, sizeof(cfg->license_dir), "%s/licgate/licenses", LICGATE_SYSCONFDIR);
     snprintf(cfg->pool, sizeof(cfg->pool), "default");
     cfg->capacity = 4096;
 }
@@ -259,8 +258,7 @@ int config_parse_text(const char *text, size_t len, const char *origin, struct g
         }
         memcpy(line, start, n);
         line[n] = '\0';
-        for (end = line + n; end > line && (end[-1] == ' ' || end[-1] == '\t' ||
-                                            end[-1] == '\r');)
+        for (end = line + n; end > line && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r');)
             *--end = '\0';
         for (key = line; *key == ' ' || *key == '\t';)
             key++;

@@ -37,8 +37,7 @@ int config_set(struct gate_config *cfg, const char *key, const char *value, char
 
 /* Parses OpenVPN's plugin argv (argv[0] is the plugin path and is skipped).
  * Starts from the defaults. Returns 0, or -errno with a reason in err. */
-int config_parse_argv(const char *const argv[], struct gate_config *cfg, char *err,
-                      size_t errlen);
+int config_parse_argv(const char *const argv[], struct gate_config *cfg, char *err, size_t errlen);
 
 /* Parses a config file's text: "key value" lines, '#' comments, blank lines.
  * origin names the file in errors ("FILE:LINE: ..."). Applies on top of cfg. */

@@ -21,8 +21,8 @@ struct gate {
     int64_t next_change; /* when license states must be evaluated again */
 };
 
-static void gate_logf(const struct gate_env *env, enum gate_log_level level, const char *fmt,
-                      ...) __attribute__((format(printf, 3, 4)));
+static void gate_logf(const struct gate_env *env, enum gate_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void gate_logf(const struct gate_env *env, enum gate_log_level level, const char *fmt, ...)
 {
@@ -104,13 +104,12 @@ static void gate_follow_time(struct gate *gate)
     gate_apply_limit(gate, "license state changed");
 }
 
-static int gate_load_licenses(struct gate *gate, struct license_set *out, char *err,
-                              size_t errlen)
+static int gate_load_licenses(struct gate *gate, struct license_set *out, char *err, size_t errlen)
 {
     int r;
 
-    r = license_set_load(gate->cfg.license_dir, gate->env.keys, gate->env.nkeys,
-                         gate->env.now(), out);
+    r = license_set_load(gate->cfg.license_dir, gate->env.keys, gate->env.nkeys, gate->env.now(),
+                         out);
     if (r < 0)
         snprintf(err, errlen, "license-dir %s: %s", gate->cfg.license_dir, strerror(-r));
     return r;

@@ -33,8 +33,8 @@ struct gate_client {
 struct gate_env {
     const struct issuer_key *keys;
     size_t nkeys;
-    bool development_keys;        /* say so in the log */
-    int64_t (*now)(void);         /* wall clock, seconds */
+    bool development_keys; /* say so in the log */
+    int64_t (*now)(void);  /* wall clock, seconds */
     gate_log_fn *log;
     void *log_arg;
 };

@@ -31,28 +31,62 @@
 # Subnets: each lg_server gets its own /24 10.A.(B+n).0, n = 0,1,2... (up to 8
 # servers per test); server n's VPN address is 10.A.(B+n).1.
 #
-# Client behaviour (openvpn 2.6.14, measured; see the report in the commit):
-#   * clients use "dev null": no tun device, no host addresses or routes; the
-#     pushed ifconfig is accepted and "Initialization Sequence Completed" is
-#     reached. So any number of clients never disturb the host network.
-#   * a server refusing at TLS verify time (plugin TLS_VERIFY error, or
-#     tls-verify script failure): the client just sees no handshake finish
-#     (UDP) or the TCP connection closed (TCP). "hand-window" (default 60 s)
-#     bounds the UDP case; we set hand-window LG_HAND_WINDOW (default 3) so a
-#     refused client retries within ~3-4 s. connect-retry 1 1 makes the retry
-#     immediate after that.
+# Client behaviour (openvpn 2.6.14, measured on loopback):
+#   * clients use "dev null" + "ifconfig-noexec" + "route-noexec": no tun
+#     device, no host address or route, yet the pushed ifconfig is accepted and
+#     "Initialization Sequence Completed" is reached. Plain "dev null" without
+#     ifconfig-noexec does NOT work: "Linux can't set mtu (1500) on null",
+#     "Exiting due to fatal error". Only servers create tun devices.
+#   * refused at TLS verify time (plugin TLS_VERIFY error, tls-verify script
+#     failure): the server sends nothing useful back.
+#       UDP: the client waits for hand-window (default 60 s!) -> "TLS key
+#            negotiation failed to occur within N seconds", SIGUSR1[soft,
+#            tls-error], restart. Clients here use hand-window LG_HAND_WINDOW
+#            (default 3), so a refused UDP client retries every ~4 s.
+#       TCP: the server closes the connection at once -> "Connection reset,
+#            restarting", SIGUSR1[soft,connection-reset]; retry after the
+#            1 s "connect-retry 1 1" pause (no backoff growth).
 #   * AUTH_FAILED (client-connect refusal, plugin CLIENT_CONNECT_V2 error):
-#     without auth-retry a 2.6 client EXITS ("SIGTERM[soft,auth-failure]").
-#     With "auth-retry nointeract" it restarts (SIGUSR1[soft,auth-failure]),
-#     so clients get that by default.
+#     without auth-retry a 2.6 client EXITS (TCP: "SIGTERM[soft,auth-failure]
+#     received, process exiting"; UDP: "SIGTERM received, sending exit
+#     notification to peer"). With "auth-retry nointeract" (our default; no
+#     auth-user-pass needed) it logs "SIGUSR1[soft,auth-failure] received,
+#     process restarting" and retries every ~2 s. Override with an extra line
+#     "auth-retry none" to test the exit.
+#   * server-poll-timeout 4: a client facing no server at all moves on after
+#     4 s instead of 120 s.
 #
-# lg_connected NAME: true iff the LAST "Initialization Sequence Completed" in
-# the client log comes after the last restart/exit marker ("Restart pause",
-# "SIGUSR1[", "SIGTERM[", "SIGHUP[", "process exiting", "AUTH_FAILED",
-# "Inactivity timeout") and the process is alive.
+# lg_connected NAME: true iff the process is alive and the LAST "Initialization
+# Sequence Completed" in its log comes after the last restart/exit marker
+# ("Restart pause", "SIGUSR1[", "SIGTERM[", "SIGHUP[", "process exiting",
+# "AUTH_FAILED", "Inactivity timeout").
+#
+# Functions:
+#   lg_init NAME               temp dir, traps, skip (77) checks, LG_PORT, subnets
+#   lg_pki                     CA + "server" + client1..client8 (EC P-256)
+#   lg_client_cert CN          one more client cert (lg_client does it on demand)
+#   lg_server NAME PROTO PORT [LINE...|-]   start server, wait until ready
+#   lg_server_net NAME         print the server's 10.A.B.0 network
+#   lg_client NAME PROTO PORT CN [LINE...|-]  start client (does not wait)
+#   lg_restart NAME            stop and start NAME again, same config
+#   lg_alive NAME              NAME's openvpn process is running
+#   lg_connected NAME          client is connected now (see above)
+#   lg_wait_connected NAME T   poll lg_connected up to T s
+#   lg_wait_log FILE RE T [NAME]  poll grep -E up to T s (stop early if NAME dies)
+#   lg_count_log FILE RE       number of matching lines
+#   lg_kill NAME SIGNAL        signal NAME's openvpn (HUP, USR1, KILL, ...)
+#   lg_stop NAME               TERM, up to 5 s, KILL
+#   lg_sleep S                 sleep that does not delay INT/TERM cleanup
+#   lg_dump_logs               tails of every log in $LG_DIR to stderr
+#   lg_fail MSG / lg_pass MSG  report (lg_fail dumps logs and exits 1)
+#   lg_cleanup                 kill our pids, delete our tun devs, rm $LG_DIR
+# Files: $LG_DIR/NAME.{conf,log,pid,out}; servers also NAME.dev, NAME.net.
 #
 # Env knobs: LG_KEEP=1 keeps $LG_DIR; LG_VERB (default 4); LG_HAND_WINDOW
-# (default 3); LG_START_TIMEOUT (default 20 s, server start).
+# (client, default 3); LG_START_TIMEOUT (default 20 s, server start);
+# LG_OPENVPN (binary, default "openvpn"); LG_NPORTS (default 4).
+# Processes are signalled only by recorded pid, and only while their command
+# line still names a config in $LG_DIR (never by name).
 
 # -------------------------------------------------------------- internals
 LG_DIR=${LG_DIR:-}

@@ -3,6 +3,7 @@
 # 3 clients each, all connect; the servers see 3 peers each; a stopped client
 # is noticed by its server; afterwards nothing is left behind.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 lg_init harness-smoke
@@ -49,10 +50,10 @@ done
 lg_connected u1 && lg_fail "lg_connected says stopped u1 is connected"
 
 # cleanup leaves no process and no device behind
-pids=$(cat "$LG_DIR"/*.pid)
+ovpn_pids=$(cat "$LG_DIR"/*.pid)
 devs="$(cat "$LG_DIR"/*.dev)"
 lg_cleanup
-for p in $pids; do
+for p in $ovpn_pids; do
     if [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' <"/proc/$p/cmdline" | grep -q openvpn; then
         echo "FAIL: openvpn pid $p still running after cleanup" >&2; exit 1
     fi

@@ -69,6 +69,6 @@ until after_hup | grep -q "licgate: refused cn=.*limit reached (2/2 seats)"; do
     [ $SECONDS -lt $end ] || lg_fail "the third client was not refused after SIGHUP"
     sleep 0.2
 done
-sleep 3
+lg_sleep 3
 [ "$(lt_connected c1 c2 c3 | wc -l)" -eq 2 ] || lg_fail "seat count wrong after SIGHUP"
 lg_pass "privilege drop and SIGHUP re-open keep the pool working and private"

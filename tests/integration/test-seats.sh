@@ -44,7 +44,7 @@ while [ $SECONDS -lt $end ]; do
 done
 [ "$(lt_connected "${waiting[@]}" | wc -l)" -eq 1 ] || lg_fail "no waiting client got the free seat"
 remaining=("${admitted[1]}" "${admitted[2]}" "${waiting[0]}" "${waiting[1]}")
-sleep 3
+lg_sleep 3
 [ "$(lt_connected "${remaining[@]}" | wc -l)" -eq 3 ] || lg_fail "not exactly 3 connected after the swap"
 lg_alive srv || lg_fail "the server died"
 lg_pass "3 of 5 admitted, 2 refused with reason, a waiting client took the freed seat"

@@ -27,8 +27,13 @@ static void config_parse_argv__no_arguments__defaults(void **state)
 
 static void config_parse_argv__all_keys__applied(void **state)
 {
-    const char *argv[] = {"p.so",       "license-dir=/tmp/l", "pool=udp-tcp.1", "capacity=100",
-                          "user=nobody", "group=nogroup",     NULL};
+    const char *argv[] = {"p.so",
+                          "license-dir=/tmp/l",
+                          "pool=udp-tcp.1",
+                          "capacity=100",
+                          "user=nobody",
+                          "group=nogroup",
+                          NULL};
     struct gate_config cfg;
     char err[256];
 
@@ -139,9 +144,8 @@ static void config_parse_text__bad_line__error_has_line_number(void **state)
         char err[256];
 
         config_defaults(&cfg);
-        assert_int_equal(config_parse_text(bad[i][0], strlen(bad[i][0]), "f", &cfg, err,
-                                           sizeof(err)),
-                         -EINVAL);
+        assert_int_equal(
+            config_parse_text(bad[i][0], strlen(bad[i][0]), "f", &cfg, err, sizeof(err)), -EINVAL);
         assert_string_equal(err, bad[i][1]);
         assert_string_equal(cfg.pool, "default");
     }

@@ -128,8 +128,8 @@ static void gate_open__no_license__two_evaluation_seats(void **state)
     assert_int_equal(gate_client_connect(f->gate, &c[1], "b", "1.1.1.1:2"), 0);
     assert_int_equal(gate_client_connect(f->gate, &c[2], "c", "1.1.1.1:3"), -EDQUOT);
     assert_false(c[2].admitted);
-    assert_int_equal(log_count("refused cn='c' 1.1.1.1:3: limit reached (2/2 seats, evaluation mode)"),
-                     1);
+    assert_int_equal(
+        log_count("refused cn='c' 1.1.1.1:3: limit reached (2/2 seats, evaluation mode)"), 1);
 }
 
 static void gate_open__stacked_licenses__seats_sum(void **state)
@@ -248,14 +248,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(gate_open__stacked_licenses__seats_sum, setup, teardown),
         cmocka_unit_test_setup_teardown(gate_tls_verify__full_pool__refuses_new_passes_admitted,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(gate_client_release__twice__releases_once, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(gate_client_release__twice__releases_once, setup, teardown),
         cmocka_unit_test_setup_teardown(gate_client_connect__already_admitted__no_second_seat,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(gate_client_connect__license_expires__live_kept_new_follow,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(gate_reload__license_added__limit_raised, setup, teardown),
-        cmocka_unit_test_setup_teardown(gate_open__unknown_user__error_nothing_attached, setup, teardown),
+        cmocka_unit_test_setup_teardown(gate_open__unknown_user__error_nothing_attached, setup,
+                                        teardown),
     };
 
     if (crypto_ed25519_keygen(issuer_priv, issuer.pub) != 0)
