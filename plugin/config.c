@@ -13,6 +13,9 @@ enum config_key {
     KEY_CAPACITY,
     KEY_USER,
     KEY_GROUP,
+    KEY_CONTROL_SOCKET,
+    KEY_CONTROL_GROUP,
+    KEY_REASON_TO_CLIENT,
     KEY_COUNT,
 };
 
@@ -22,6 +25,9 @@ static const char *const key_names[KEY_COUNT] = {
     [KEY_CAPACITY] = "capacity",
     [KEY_USER] = "user",
     [KEY_GROUP] = "group",
+    [KEY_CONTROL_SOCKET] = "control-socket",
+    [KEY_CONTROL_GROUP] = "control-group",
+    [KEY_REASON_TO_CLIENT] = "reason-to-client",
 };
 
 void config_defaults(struct gate_config *cfg)
@@ -151,6 +157,37 @@ int config_set(struct gate_config *cfg, const char *key, const char *value, char
         }
         snprintf(k == KEY_USER ? cfg->user : cfg->group, sizeof(cfg->user), "%s", value);
         break;
+    case KEY_CONTROL_GROUP:
+        if (!valid_account_name(value)) {
+            snprintf(err, errlen, "%s: '%s' is not a valid group name", key, value);
+            return -EINVAL;
+        }
+        snprintf(cfg->control_group, sizeof(cfg->control_group), "%s", value);
+        break;
+    case KEY_CONTROL_SOCKET:
+        if (strcmp(value, "none") == 0) {
+            cfg->control_disabled = true;
+            break;
+        }
+        if (value[0] != '/' || strlen(value) > CONFIG_SOCKET_MAX || strcmp(value, "/") == 0 ||
+            value[strlen(value) - 1] == '/') {
+            snprintf(err, errlen,
+                     "%s: '%s' is not 'none' or an absolute file path of at most %d bytes", key,
+                     value, CONFIG_SOCKET_MAX);
+            return -EINVAL;
+        }
+        snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s", value);
+        break;
+    case KEY_REASON_TO_CLIENT:
+        if (strcmp(value, "yes") == 0)
+            cfg->reason_to_client = true;
+        else if (strcmp(value, "no") == 0)
+            cfg->reason_to_client = false;
+        else {
+            snprintf(err, errlen, "%s: '%s' is not yes or no", key, value);
+            return -EINVAL;
+        }
+        break;
     case KEY_COUNT:
         break;
     }
@@ -279,5 +316,18 @@ int config_parse_text(const char *text, size_t len, const char *origin, struct g
         }
     }
     *cfg = next;
+    return 0;
+}
+
+int config_control_socket(const struct gate_config *cfg, char *buf, size_t len)
+{
+    int n;
+
+    if (cfg->control_socket[0] != '\0')
+        n = snprintf(buf, len, "%s", cfg->control_socket);
+    else
+        n = snprintf(buf, len, "%s/%s.sock", LICGATE_RUNDIR, cfg->pool);
+    if (n < 0 || (size_t)n >= len || n > CONFIG_SOCKET_MAX)
+        return -ENAMETOOLONG;
     return 0;
 }

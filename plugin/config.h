@@ -4,6 +4,7 @@
 #ifndef LICGATE_CONFIG_H
 #define LICGATE_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,11 @@
 #ifndef LICGATE_SYSCONFDIR
 #define LICGATE_SYSCONFDIR "/etc"
 #endif
+#ifndef LICGATE_RUNDIR
+#define LICGATE_RUNDIR "/run/licgate"
+#endif
+/* sockaddr_un's sun_path holds 108 bytes with the NUL */
+#define CONFIG_SOCKET_MAX 107
 
 struct gate_config {
     char license_dir[CONFIG_PATH_MAX]; /* absolute */
@@ -23,11 +29,16 @@ struct gate_config {
     uint32_t capacity;                 /* session slots when this process creates the pool */
     char user[CONFIG_NAME_MAX + 1];    /* openvpn's --user, "" when it keeps root */
     char group[CONFIG_NAME_MAX + 1];   /* openvpn's --group, "" when none */
-    unsigned set_mask;                 /* which keys were given, to refuse repeats */
+    char control_socket[CONFIG_SOCKET_MAX + 1]; /* "" = LICGATE_RUNDIR/<pool>.sock */
+    bool control_disabled;                      /* control-socket=none */
+    char control_group[CONFIG_NAME_MAX + 1];    /* may read status; "" = root only */
+    bool reason_to_client;                      /* decide in AUTH_USER_PASS_VERIFY too */
+    unsigned set_mask;                          /* which keys were given, to refuse repeats */
 };
 
 /* Fills the defaults: license-dir SYSCONFDIR/licgate/licenses, pool "default",
- * capacity 4096, no user or group. */
+ * capacity 4096, no user or group, the control socket at RUNDIR/<pool>.sock
+ * readable by root only, no reason to clients. */
 void config_defaults(struct gate_config *cfg);
 
 /* Sets one key. Returns 0, or -EINVAL with a one-line reason in err naming the
@@ -43,5 +54,9 @@ int config_parse_argv(const char *const argv[], struct gate_config *cfg, char *e
  * origin names the file in errors ("FILE:LINE: ..."). Applies on top of cfg. */
 int config_parse_text(const char *text, size_t len, const char *origin, struct gate_config *cfg,
                       char *err, size_t errlen);
+
+/* The control socket path in effect: control-socket=, or RUNDIR/<pool>.sock.
+ * Returns 0, or -ENAMETOOLONG when it does not fit a socket address. */
+int config_control_socket(const struct gate_config *cfg, char *buf, size_t len);
 
 #endif

@@ -1,49 +1,117 @@
 #include "gate.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "account.h"
-#include "license_set.h"
 #include "pool.h"
 #include "shm.h"
+
+#define GATE_LOG_QUEUE    64
+#define GATE_LOG_LINE_MAX 768
+/* What a client refused in reason-to-client mode waits before it retries. */
+#define GATE_CLIENT_BACKOFF 10
+
+struct queued_line {
+    enum gate_log_level level;
+    char text[GATE_LOG_LINE_MAX];
+};
 
 struct gate {
     struct gate_config cfg;
     struct gate_env env;
     struct seat_pool *pool;
+    pthread_t owner; /* the thread that may call env.log */
+
+    /* Licenses: replaced by reload (any thread) and re-evaluated as time
+     * passes (admission path, rarely); both under `lock`, which is never
+     * held across I/O. */
+    pthread_mutex_t lock;
     struct license_set licenses;
-    uint32_t limit;
-    bool evaluation;
-    int64_t next_change; /* when license states must be evaluated again */
+    _Atomic uint32_t limit;
+    _Atomic bool evaluation;
+    _Atomic int64_t next_change; /* when license states must be evaluated again */
+
+    /* Lines logged on other threads, for gate_flush_log. */
+    pthread_mutex_t log_lock;
+    _Atomic unsigned log_pending;
+    unsigned log_dropped;
+    struct queued_line log_queue[GATE_LOG_QUEUE];
 };
 
-static void gate_logf(const struct gate_env *env, enum gate_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void gate_logf(const struct gate_env *env, enum gate_log_level level, const char *fmt, ...)
+static void gate_vlogf(struct gate *gate, enum gate_log_level level, const char *fmt, va_list ap)
 {
-    char msg[768];
-    va_list ap;
+    char msg[GATE_LOG_LINE_MAX];
 
-    if (env->log == NULL)
+    if (gate->env.log == NULL)
         return;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    env->log(env->log_arg, level, msg);
+    if (pthread_equal(pthread_self(), gate->owner)) {
+        gate_flush_log(gate);
+        gate->env.log(gate->env.log_arg, level, msg);
+        return;
+    }
+    pthread_mutex_lock(&gate->log_lock);
+    unsigned n = atomic_load_explicit(&gate->log_pending, memory_order_relaxed);
+    if (n < GATE_LOG_QUEUE) {
+        gate->log_queue[n].level = level;
+        memcpy(gate->log_queue[n].text, msg, sizeof(msg));
+        atomic_store_explicit(&gate->log_pending, n + 1, memory_order_release);
+    } else {
+        gate->log_dropped++;
+    }
+    pthread_mutex_unlock(&gate->log_lock);
 }
 
-static void log_license(const struct gate *gate, const struct license_entry *e)
+void gate_logf(struct gate *gate, enum gate_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    gate_vlogf(gate, level, fmt, ap);
+    va_end(ap);
+}
+
+void gate_flush_log(struct gate *gate)
+{
+    struct queued_line lines[GATE_LOG_QUEUE];
+    unsigned n, dropped;
+
+    if (atomic_load_explicit(&gate->log_pending, memory_order_acquire) == 0)
+        return;
+    pthread_mutex_lock(&gate->log_lock);
+    n = atomic_load_explicit(&gate->log_pending, memory_order_relaxed);
+    memcpy(lines, gate->log_queue, n * sizeof(lines[0]));
+    dropped = gate->log_dropped;
+    gate->log_dropped = 0;
+    atomic_store_explicit(&gate->log_pending, 0, memory_order_release);
+    pthread_mutex_unlock(&gate->log_lock);
+    for (unsigned i = 0; i < n; i++)
+        gate->env.log(gate->env.log_arg, lines[i].level, lines[i].text);
+    if (dropped > 0) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "%u log lines from the control thread were dropped", dropped);
+        gate->env.log(gate->env.log_arg, GATE_LOG_WARN, msg);
+    }
+}
+
+static const char *evaluation_note(const struct gate *gate)
+{
+    return atomic_load_explicit(&gate->evaluation, memory_order_relaxed) ? ", evaluation mode" : "";
+}
+
+static void log_license(struct gate *gate, const struct license_entry *e)
 {
     const struct license *lic = &e->lic;
     char support[24], lease[24];
 
     if (!e->loaded) {
-        gate_logf(&gate->env, GATE_LOG_WARN, "license '%s' skipped: %s", e->file, e->reason);
+        gate_logf(gate, GATE_LOG_WARN, "license '%s' skipped: %s", e->file, e->reason);
         return;
     }
     license_format_time(lic->support_until, support, sizeof(support));
@@ -51,47 +119,51 @@ static void log_license(const struct gate *gate, const struct license_entry *e)
         license_format_time(lic->lease_not_after, lease, sizeof(lease));
     else
         snprintf(lease, sizeof(lease), "none");
-    if (e->state == LICENSE_ACTIVE && e->reason[0] == '\0')
-        gate_logf(&gate->env, GATE_LOG_NOTE,
+    if (license_entry_counts(e))
+        gate_logf(gate, GATE_LOG_NOTE,
                   "license '%s': key %s, customer '%s', %u seats, support until %s%s, lease "
                   "until %s: active",
                   e->file, lic->key_id, lic->customer, lic->seats, support,
                   lic->perpetual ? " (perpetual)" : "", lease);
     else
-        gate_logf(&gate->env, GATE_LOG_WARN, "license '%s': key %s, %u seats: %s: %s", e->file,
+        gate_logf(gate, GATE_LOG_WARN, "license '%s': key %s, %u seats: %s: %s", e->file,
                   lic->key_id, lic->seats, license_state_name(e->state), e->reason);
 }
 
-/* Publishes the limit the licenses give now; logs a change. */
-static void gate_apply_limit(struct gate *gate, const char *why)
+/* Publishes the limit the licenses give now; logs a change. Under lock. */
+static void gate_apply_limit(struct gate *gate, const char *why, bool always_log)
 {
     uint32_t seats = license_set_seats(&gate->licenses);
     bool evaluation = seats == 0;
     uint32_t limit = evaluation ? GATE_EVALUATION_SEATS : seats;
+    uint32_t old = atomic_load_explicit(&gate->limit, memory_order_relaxed);
 
-    if (limit != gate->limit || evaluation != gate->evaluation) {
+    if (always_log || limit != old ||
+        evaluation != atomic_load_explicit(&gate->evaluation, memory_order_relaxed)) {
         if (evaluation)
-            gate_logf(&gate->env, GATE_LOG_NOTE,
+            gate_logf(gate, GATE_LOG_NOTE,
                       "%s: no valid license: evaluation mode, %u seats (pool '%s')", why, limit,
                       gate->cfg.pool);
         else
-            gate_logf(&gate->env, GATE_LOG_NOTE, "%s: limit %u seats (pool '%s')", why, limit,
+            gate_logf(gate, GATE_LOG_NOTE, "%s: limit %u seats (pool '%s')", why, limit,
                       gate->cfg.pool);
     }
-    gate->limit = limit;
-    gate->evaluation = evaluation;
+    atomic_store_explicit(&gate->limit, limit, memory_order_relaxed);
+    atomic_store_explicit(&gate->evaluation, evaluation, memory_order_relaxed);
     seat_pool_set_limit(gate->pool, limit);
 }
 
-/* Called on the admission path: cheap unless a license changes state now. */
+/* Called on the admission path: one clock read unless a license changes state now. */
 static void gate_follow_time(struct gate *gate)
 {
     int64_t now = gate->env.now();
     enum license_state before[LICENSE_SET_MAX_FILES];
-    size_t n = gate->licenses.count;
+    size_t n;
 
-    if (now < gate->next_change)
+    if (now < atomic_load_explicit(&gate->next_change, memory_order_relaxed))
         return;
+    pthread_mutex_lock(&gate->lock);
+    n = gate->licenses.count < LICENSE_SET_MAX_FILES ? gate->licenses.count : LICENSE_SET_MAX_FILES;
     for (size_t i = 0; i < n; i++)
         before[i] = gate->licenses.entries[i].state;
     license_set_evaluate(&gate->licenses, now);
@@ -100,8 +172,10 @@ static void gate_follow_time(struct gate *gate)
         if (e->loaded && e->state != before[i])
             log_license(gate, e);
     }
-    gate->next_change = license_set_next_change(&gate->licenses, now);
-    gate_apply_limit(gate, "license state changed");
+    atomic_store_explicit(&gate->next_change, license_set_next_change(&gate->licenses, now),
+                          memory_order_relaxed);
+    gate_apply_limit(gate, "license state changed", false);
+    pthread_mutex_unlock(&gate->lock);
 }
 
 static int gate_load_licenses(struct gate *gate, struct license_set *out, char *err, size_t errlen)
@@ -115,18 +189,30 @@ static int gate_load_licenses(struct gate *gate, struct license_set *out, char *
     return r;
 }
 
-static void gate_install_licenses(struct gate *gate, struct license_set *set, const char *why)
+/* Takes ownership of *set. */
+static void gate_install_licenses(struct gate *gate, struct license_set *set, const char *why,
+                                  struct gate_reload_result *result)
 {
     int64_t now = gate->env.now();
 
+    pthread_mutex_lock(&gate->lock);
     license_set_free(&gate->licenses);
     gate->licenses = *set;
     memset(set, 0, sizeof(*set));
     for (size_t i = 0; i < gate->licenses.count; i++)
         log_license(gate, &gate->licenses.entries[i]);
-    gate->next_change = license_set_next_change(&gate->licenses, now);
-    gate->limit = UINT32_MAX; /* force the log line */
-    gate_apply_limit(gate, why);
+    atomic_store_explicit(&gate->next_change, license_set_next_change(&gate->licenses, now),
+                          memory_order_relaxed);
+    gate_apply_limit(gate, why, true);
+    if (result != NULL) {
+        result->limit = atomic_load_explicit(&gate->limit, memory_order_relaxed);
+        result->evaluation = atomic_load_explicit(&gate->evaluation, memory_order_relaxed);
+        result->files = gate->licenses.count;
+        result->counted = 0;
+        for (size_t i = 0; i < gate->licenses.count; i++)
+            result->counted += license_entry_counts(&gate->licenses.entries[i]);
+    }
+    pthread_mutex_unlock(&gate->lock);
 }
 
 static int gate_owner(const struct gate_config *cfg, struct shm_owner *owner, char *err,
@@ -175,6 +261,9 @@ int gate_open(const struct gate_config *cfg, const struct gate_env *env, struct 
     }
     gate->cfg = *cfg;
     gate->env = *env;
+    gate->owner = pthread_self();
+    pthread_mutex_init(&gate->lock, NULL);
+    pthread_mutex_init(&gate->log_lock, NULL);
     r = gate_owner(cfg, &owner, err, errlen);
     if (r < 0)
         goto fail;
@@ -184,13 +273,13 @@ int gate_open(const struct gate_config *cfg, const struct gate_env *env, struct 
         goto fail;
     }
     if (env->development_keys)
-        gate_logf(env, GATE_LOG_WARN,
+        gate_logf(gate, GATE_LOG_WARN,
                   "DEVELOPMENT BUILD: trusting the public development issuer key; anyone can "
                   "sign licenses for this build");
     r = gate_load_licenses(gate, &set, err, errlen);
     if (r < 0)
         goto fail;
-    gate_install_licenses(gate, &set, "licenses loaded");
+    gate_install_licenses(gate, &set, "licenses loaded", NULL);
     *out = gate;
     return 0;
 fail:
@@ -205,7 +294,11 @@ void gate_close(struct gate *gate)
         return;
     if (gate->pool != NULL)
         seat_pool_detach(gate->pool);
+    if (gate->env.log != NULL && pthread_equal(pthread_self(), gate->owner))
+        gate_flush_log(gate);
     license_set_free(&gate->licenses);
+    pthread_mutex_destroy(&gate->lock);
+    pthread_mutex_destroy(&gate->log_lock);
     free(gate);
 }
 
@@ -220,17 +313,18 @@ int gate_tls_verify(struct gate *gate, const struct gate_client *client, const c
     seat_pool_numbers(gate->pool, &nums);
     if (nums.in_use < nums.limit)
         return 0;
-    gate_logf(&gate->env, GATE_LOG_NOTE,
+    gate_logf(gate, GATE_LOG_NOTE,
               "refused cn='%s' %s at TLS handshake: limit reached (%u/%u seats%s)", cn, addr,
-              nums.in_use, nums.limit, gate->evaluation ? ", evaluation mode" : "");
+              nums.in_use, nums.limit, evaluation_note(gate));
     return -EDQUOT;
 }
 
-int gate_client_connect(struct gate *gate, struct gate_client *client, const char *cn,
-                        const char *addr)
+static int gate_admit(struct gate *gate, struct gate_client *client, const char *cn,
+                      const char *addr, char *reason, size_t reasonlen)
 {
     struct seat_request req = {.cn = cn, .addr = addr};
-    struct seat_numbers nums;
+    struct seat_numbers nums = {0};
+    char why[160];
     uint32_t slot;
     int r;
 
@@ -245,8 +339,8 @@ int gate_client_connect(struct gate *gate, struct gate_client *client, const cha
         int reclaimed = seat_pool_reclaim_dead(gate->pool);
 
         if (reclaimed > 0) {
-            gate_logf(&gate->env, GATE_LOG_WARN,
-                      "reclaimed %d seats held by openvpn processes that died", reclaimed);
+            gate_logf(gate, GATE_LOG_WARN, "reclaimed %d seats held by openvpn processes that died",
+                      reclaimed);
             r = seat_pool_admit(gate->pool, &req, &slot, &nums);
         }
     }
@@ -254,23 +348,40 @@ int gate_client_connect(struct gate *gate, struct gate_client *client, const cha
     case 0:
         client->admitted = true;
         client->slot = slot;
-        gate_logf(&gate->env, GATE_LOG_NOTE, "admitted cn='%s' %s (%u/%u seats%s)", cn, addr,
-                  nums.in_use, nums.limit, gate->evaluation ? ", evaluation mode" : "");
-        break;
+        gate_logf(gate, GATE_LOG_NOTE, "admitted cn='%s' %s (%u/%u seats%s)", cn, addr, nums.in_use,
+                  nums.limit, evaluation_note(gate));
+        return 0;
     case -EDQUOT:
-        gate_logf(&gate->env, GATE_LOG_NOTE, "refused cn='%s' %s: limit reached (%u/%u seats%s)",
-                  cn, addr, nums.in_use, nums.limit, gate->evaluation ? ", evaluation mode" : "");
+        snprintf(why, sizeof(why), "limit reached (%u/%u seats%s)", nums.in_use, nums.limit,
+                 evaluation_note(gate));
         break;
     case -ENOSPC:
-        gate_logf(&gate->env, GATE_LOG_WARN,
-                  "refused cn='%s' %s: pool capacity reached (%u sessions; raise capacity=)", cn,
-                  addr, nums.capacity);
+        snprintf(why, sizeof(why), "pool capacity reached (%u sessions; raise capacity=)",
+                 nums.capacity);
         break;
     default:
-        gate_logf(&gate->env, GATE_LOG_ERR, "refused cn='%s' %s: %s", cn, addr, strerror(-r));
+        snprintf(why, sizeof(why), "internal error: %s", strerror(-r));
         break;
     }
+    gate_logf(gate, r == -EDQUOT ? GATE_LOG_NOTE : GATE_LOG_WARN, "refused cn='%s' %s: %s", cn,
+              addr, why);
+    if (reason != NULL)
+        snprintf(reason, reasonlen, "TEMP[backoff %d]: licgate: %s", GATE_CLIENT_BACKOFF, why);
     return r;
+}
+
+int gate_client_connect(struct gate *gate, struct gate_client *client, const char *cn,
+                        const char *addr)
+{
+    return gate_admit(gate, client, cn, addr, NULL, 0);
+}
+
+int gate_client_auth(struct gate *gate, struct gate_client *client, const char *cn,
+                     const char *addr, char *reason, size_t reasonlen)
+{
+    if (reasonlen > 0)
+        reason[0] = '\0';
+    return gate_admit(gate, client, cn, addr, reason, reasonlen);
 }
 
 void gate_client_release(struct gate *gate, struct gate_client *client)
@@ -282,25 +393,56 @@ void gate_client_release(struct gate *gate, struct gate_client *client)
     client->admitted = false;
     r = seat_pool_release(gate->pool, client->slot);
     if (r < 0)
-        gate_logf(&gate->env, GATE_LOG_ERR, "release of slot %u failed: %s", client->slot,
-                  strerror(-r));
+        gate_logf(gate, GATE_LOG_ERR, "release of slot %u failed: %s", client->slot, strerror(-r));
 }
 
-int gate_reload(struct gate *gate, char *err, size_t errlen)
+int gate_reload(struct gate *gate, struct gate_reload_result *result, char *err, size_t errlen)
 {
     struct license_set set = {0};
     int r;
 
     r = gate_load_licenses(gate, &set, err, errlen);
-    if (r < 0)
+    if (r < 0) {
+        gate_logf(gate, GATE_LOG_ERR, "reload failed, previous licenses stay in force: %s", err);
         return r;
-    gate_install_licenses(gate, &set, "licenses reloaded");
+    }
+    gate_install_licenses(gate, &set, "licenses reloaded", result);
     return 0;
 }
 
 uint32_t gate_limit(const struct gate *gate, bool *evaluation)
 {
     if (evaluation != NULL)
-        *evaluation = gate->evaluation;
-    return gate->limit;
+        *evaluation = atomic_load_explicit(&gate->evaluation, memory_order_relaxed);
+    return atomic_load_explicit(&gate->limit, memory_order_relaxed);
+}
+
+int gate_copy_licenses(struct gate *gate, struct license_set *out)
+{
+    int r;
+
+    pthread_mutex_lock(&gate->lock);
+    r = license_set_copy(&gate->licenses, out);
+    pthread_mutex_unlock(&gate->lock);
+    return r;
+}
+
+struct seat_pool *gate_pool(struct gate *gate)
+{
+    return gate->pool;
+}
+
+const struct gate_config *gate_config(const struct gate *gate)
+{
+    return &gate->cfg;
+}
+
+bool gate_development_keys(const struct gate *gate)
+{
+    return gate->env.development_keys;
+}
+
+int64_t gate_now(const struct gate *gate)
+{
+    return gate->env.now();
 }

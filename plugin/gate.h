@@ -11,14 +11,16 @@
 
 #include "config.h"
 #include "license.h"
+#include "license_set.h"
 
 /* Seats every server gets when it holds no valid license (seed FAQ Q2). */
 #define GATE_EVALUATION_SEATS 2
 
 enum gate_log_level { GATE_LOG_ERR, GATE_LOG_WARN, GATE_LOG_NOTE, GATE_LOG_DEBUG };
 
-/* Receives each log line (no trailing newline). Called only from the thread
- * that called into the gate. */
+/* Receives each log line (no trailing newline). Called only on the thread
+ * that opened the gate (OpenVPN's): lines made on other threads wait in a
+ * queue until gate_flush_log(). */
 typedef void gate_log_fn(void *arg, enum gate_log_level level, const char *msg);
 
 /* Per-client state, stored in OpenVPN's per-client context. Zeroed at
@@ -49,8 +51,17 @@ struct gate;
 int gate_open(const struct gate_config *cfg, const struct gate_env *env, struct gate **out,
               char *err, size_t errlen);
 
-/* Releases every seat this process still holds, detaches, frees. NULL is fine. */
+/* Releases every seat this process still holds, detaches, frees. NULL is fine.
+ * Any control thread must have been stopped first. */
 void gate_close(struct gate *gate);
+
+/* Hands the log lines other threads queued to the log function. Call on the
+ * opening thread; cheap when the queue is empty. */
+void gate_flush_log(struct gate *gate);
+
+/* Logs one line; safe from any thread (see gate_log_fn). */
+void gate_logf(struct gate *gate, enum gate_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* TLS_VERIFY at depth 0: 0 to let the handshake go on, -EDQUOT to refuse it
  * early because the pool is full. An admitted client (renegotiation) always
@@ -65,17 +76,44 @@ int gate_tls_verify(struct gate *gate, const struct gate_client *client, const c
 int gate_client_connect(struct gate *gate, struct gate_client *client, const char *cn,
                         const char *addr);
 
+/* The same admission, for AUTH_USER_PASS_VERIFY in reason-to-client mode:
+ * on refusal reason gets the text OpenVPN sends the client after
+ * "AUTH_FAILED," (e.g. "TEMP[backoff 30]: licgate: limit reached (3/3 seats)"),
+ * which a 2.6 client logs before it backs off and retries. */
+int gate_client_auth(struct gate *gate, struct gate_client *client, const char *cn,
+                     const char *addr, char *reason, size_t reasonlen);
+
 /* CLIENT_DISCONNECT and the client destructor: releases the client's seat if
  * it holds one. Idempotent: the second call does nothing. */
 void gate_client_release(struct gate *gate, struct gate_client *client);
 
+struct gate_reload_result {
+    uint32_t limit;
+    bool evaluation;
+    size_t files;   /* license files read */
+    size_t counted; /* of which count now */
+};
+
 /* Re-reads the license directory and publishes the new limit. Live sessions
- * are never dropped: a lower limit only blocks new admissions. Returns 0 or
- * -errno with err set (the previous licenses stay in force then). */
-int gate_reload(struct gate *gate, char *err, size_t errlen);
+ * are never dropped: a lower limit only blocks new admissions. Safe from any
+ * thread; the disk is read without holding anything the admission path
+ * needs. Returns 0 or -errno with err set (the previous licenses stay in
+ * force then). result may be NULL. */
+int gate_reload(struct gate *gate, struct gate_reload_result *result, char *err, size_t errlen);
 
 /* The limit this process last published, and whether it is the evaluation
- * limit (no valid license). */
+ * limit (no valid license). Safe from any thread. */
 uint32_t gate_limit(const struct gate *gate, bool *evaluation);
+
+/* A copy of the licenses as evaluated now, for reports. Safe from any thread.
+ * 0 or -ENOMEM; free with license_set_free. */
+int gate_copy_licenses(struct gate *gate, struct license_set *out);
+
+struct seat_pool;
+/* The pool this gate admits into (reads are safe from any thread). */
+struct seat_pool *gate_pool(struct gate *gate);
+const struct gate_config *gate_config(const struct gate *gate);
+bool gate_development_keys(const struct gate *gate);
+int64_t gate_now(const struct gate *gate);
 
 #endif

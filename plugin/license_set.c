@@ -127,6 +127,12 @@ void license_set_evaluate(struct license_set *set, int64_t now)
     }
 }
 
+bool license_entry_counts(const struct license_entry *entry)
+{
+    return entry->loaded && entry->state == LICENSE_ACTIVE &&
+           entry->lic.kind == LICENSE_KIND_STANDARD && entry->lic.binding_rule == BINDING_NONE;
+}
+
 uint32_t license_set_seats(const struct license_set *set)
 {
     uint32_t seats = 0;
@@ -134,8 +140,7 @@ uint32_t license_set_seats(const struct license_set *set)
     for (size_t i = 0; i < set->count; i++) {
         const struct license_entry *entry = &set->entries[i];
 
-        if (!entry->loaded || entry->state != LICENSE_ACTIVE ||
-            entry->lic.kind != LICENSE_KIND_STANDARD || entry->lic.binding_rule != BINDING_NONE)
+        if (!license_entry_counts(entry))
             continue;
         if (UINT32_MAX - seats < entry->lic.seats)
             return UINT32_MAX;
@@ -158,6 +163,20 @@ int64_t license_set_next_change(const struct license_set *set, int64_t now)
             next = t;
     }
     return next;
+}
+
+int license_set_copy(const struct license_set *set, struct license_set *out)
+{
+    out->entries = NULL;
+    out->count = 0;
+    if (set->count == 0)
+        return 0;
+    out->entries = calloc(set->count, sizeof(*set->entries));
+    if (out->entries == NULL)
+        return -ENOMEM;
+    memcpy(out->entries, set->entries, set->count * sizeof(*set->entries));
+    out->count = set->count;
+    return 0;
 }
 
 void license_set_free(struct license_set *set)

@@ -3,6 +3,7 @@
 #ifndef LICGATE_PLUGIN_LICENSE_SET_H
 #define LICGATE_PLUGIN_LICENSE_SET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,13 @@ void license_set_evaluate(struct license_set *set, int64_t now);
 /* Seats of the loaded, active, standard, unbound licenses, saturating at
  * UINT32_MAX. */
 uint32_t license_set_seats(const struct license_set *set);
+
+/* Whether this entry's seats count now (loaded, active, and of a kind and
+ * binding this build can honour). */
+bool license_entry_counts(const struct license_entry *entry);
+
+/* A deep copy (entries hold no pointers). 0 or -ENOMEM; out is empty on error. */
+int license_set_copy(const struct license_set *set, struct license_set *out);
 
 /* The earliest time after now at which any loaded entry's state can change,
  * or INT64_MAX. */

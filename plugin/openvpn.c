@@ -1,6 +1,8 @@
 /* OpenVPN's entry points: turn the plugin ABI into typed calls on the gate.
  * Everything with a decision in it lives in gate.c. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +10,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "control.h"
 #include "env.h"
 #include "gate.h"
 #include "issuer_keys.h"
@@ -16,7 +19,9 @@
 
 struct plugin_handle {
     struct gate *gate;
+    struct control *control;
     plugin_log_t log;
+    bool reason_to_client;
 };
 
 static void plugin_log_line(void *arg, enum gate_log_level level, const char *msg)
@@ -39,6 +44,28 @@ static void plugin_log_line(void *arg, enum gate_log_level level, const char *ms
         break;
     }
     h->log(flags, PLUGIN_NAME, "%s", msg);
+}
+
+/* reason-to-client mode: admit at AUTH_USER_PASS_VERIFY, where a refusal can
+ * carry a reason (auth_failed_reason_file, OpenVPN 2.6) that the client logs
+ * before it backs off and retries. */
+static int plugin_auth(struct plugin_handle *h, struct gate_client *client, const char *const *envp)
+{
+    const char *cn = env_get(envp, "common_name");
+    const char *reason_file = env_get(envp, "auth_failed_reason_file");
+    char addr[96], reason[256];
+    FILE *f;
+
+    if (cn == NULL || cn[0] == '\0')
+        cn = env_get(envp, "username");
+    env_client_address(envp, addr, sizeof(addr));
+    if (gate_client_auth(h->gate, client, cn != NULL ? cn : "?", addr, reason, sizeof(reason)) == 0)
+        return OPENVPN_PLUGIN_FUNC_SUCCESS;
+    if (reason_file != NULL && (f = fopen(reason_file, "we")) != NULL) {
+        fputs(reason, f);
+        fclose(f);
+    }
+    return OPENVPN_PLUGIN_FUNC_ERROR;
 }
 
 OPENVPN_EXPORT int openvpn_plugin_min_version_required_v1(void)
@@ -77,12 +104,20 @@ OPENVPN_EXPORT int openvpn_plugin_open_v3(const int v3structver,
         h->log(PLOG_ERR | PLOG_NOMUTE, PLUGIN_NAME, "fatal: %s", err);
         goto fail;
     }
+    if (!cfg.control_disabled && control_start(h->gate, &h->control, err, sizeof(err)) < 0) {
+        h->log(PLOG_ERR | PLOG_NOMUTE, PLUGIN_NAME, "fatal: control socket: %s", err);
+        goto fail;
+    }
+    h->reason_to_client = cfg.reason_to_client;
     ret->type_mask = OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_TLS_VERIFY) |
                      OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_CLIENT_CONNECT_V2) |
                      OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_CLIENT_DISCONNECT);
+    if (h->reason_to_client)
+        ret->type_mask |= OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_AUTH_USER_PASS_VERIFY);
     ret->handle = (openvpn_plugin_handle_t *)h;
     return OPENVPN_PLUGIN_FUNC_SUCCESS;
 fail:
+    gate_close(h->gate);
     free(h);
     return OPENVPN_PLUGIN_FUNC_ERROR;
 }
@@ -99,11 +134,13 @@ OPENVPN_EXPORT int openvpn_plugin_func_v3(const int v3structver,
 
     if (v3structver < OPENVPN_PLUGINv3_STRUCTVER || h == NULL)
         return OPENVPN_PLUGIN_FUNC_ERROR;
+    gate_flush_log(h->gate);
     switch (args->type) {
     case OPENVPN_PLUGIN_TLS_VERIFY:
         /* Without a client context a renegotiation can't be told apart:
-         * leave the decision to CLIENT_CONNECT. */
-        if (args->current_cert_depth != 0 || client == NULL)
+         * leave the decision to CLIENT_CONNECT. In reason-to-client mode the
+         * refusal waits for AUTH_USER_PASS_VERIFY, where a reason can be sent. */
+        if (args->current_cert_depth != 0 || client == NULL || h->reason_to_client)
             return OPENVPN_PLUGIN_FUNC_SUCCESS;
         cn = env_get(envp, "X509_0_CN");
         env_client_address(envp, addr, sizeof(addr));
@@ -118,6 +155,10 @@ OPENVPN_EXPORT int openvpn_plugin_func_v3(const int v3structver,
         if (gate_client_connect(h->gate, client, cn != NULL ? cn : "?", addr) < 0)
             return OPENVPN_PLUGIN_FUNC_ERROR;
         return OPENVPN_PLUGIN_FUNC_SUCCESS;
+    case OPENVPN_PLUGIN_AUTH_USER_PASS_VERIFY:
+        if (client == NULL)
+            return OPENVPN_PLUGIN_FUNC_ERROR;
+        return plugin_auth(h, client, envp);
     case OPENVPN_PLUGIN_CLIENT_DISCONNECT:
         if (client != NULL)
             gate_client_release(h->gate, client);
@@ -152,6 +193,7 @@ OPENVPN_EXPORT void openvpn_plugin_close_v1(openvpn_plugin_handle_t handle)
 
     if (h == NULL)
         return;
+    control_stop(h->control);
     gate_close(h->gate);
     free(h);
 }

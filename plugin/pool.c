@@ -532,6 +532,16 @@ void seat_pool_set_limit(struct seat_pool *pool, uint32_t limit)
     atomic_fetch_add_explicit(&pool->hdr->generation, 1, memory_order_release);
 }
 
+uint32_t seat_pool_request_reload(struct seat_pool *pool)
+{
+    return atomic_fetch_add_explicit(&pool->hdr->reload_requests, 1, memory_order_acq_rel) + 1;
+}
+
+uint32_t seat_pool_reload_requests(struct seat_pool *pool)
+{
+    return atomic_load_explicit(&pool->hdr->reload_requests, memory_order_acquire);
+}
+
 void seat_pool_numbers(struct seat_pool *pool, struct seat_numbers *nums)
 {
     nums->in_use = atomic_load_explicit(&pool->hdr->in_use, memory_order_relaxed);

@@ -112,6 +112,13 @@ int seat_pool_release(struct seat_pool *pool, uint32_t slot);
 /* Sets the limit for new admissions; live sessions above a lower limit stay connected. */
 void seat_pool_set_limit(struct seat_pool *pool, uint32_t limit);
 
+/* Asks every process on the pool to re-read its licenses: bumps a counter each process's
+ * control thread watches. Returns the new value. */
+uint32_t seat_pool_request_reload(struct seat_pool *pool);
+
+/* The reload counter, to compare with the value last acted on. */
+uint32_t seat_pool_reload_requests(struct seat_pool *pool);
+
 /* The numbers an early refusal needs, read in O(1) without taking anything. */
 void seat_pool_numbers(struct seat_pool *pool, struct seat_numbers *nums);
 

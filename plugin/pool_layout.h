@@ -69,7 +69,7 @@ struct pool_header {
     _Atomic uint32_t limit;
     _Atomic uint32_t in_use;
     _Atomic uint32_t generation;
-    uint32_t reserved1;
+    _Atomic uint32_t reload_requests; /* bumped by a control `reload`: every process re-reads */
     _Atomic uint64_t admissions;
     _Atomic uint64_t refusals_limit;
     _Atomic uint64_t refusals_capacity;

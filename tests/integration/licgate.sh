@@ -13,11 +13,12 @@
 : "${LICGATE_PLUGIN:?LICGATE_PLUGIN must name the built plugin .so (run through make check)}"
 : "${LICGATE_AUTHORITY:?LICGATE_AUTHORITY must name licgate-authority}"
 : "${LICGATE_DEV_KEY:?LICGATE_DEV_KEY must name the development issuer key}"
+: "${LICGATE_CTL:?LICGATE_CTL must name licgatectl}"
 
 lt_cleanup() {
     local dev
     lg_cleanup
-    [ -n "${LT_POOL:-}" ] && rm -f "/dev/shm/licgate.$LT_POOL"
+    [ -n "${LT_POOL:-}" ] && rm -f "/dev/shm/licgate.$LT_POOL" "/run/licgate/$LT_POOL.sock.lock"
     for dev in ${LT_DEVS:-}; do
         ip link del dev "$dev" 2>/dev/null || true
     done
@@ -92,4 +93,14 @@ lt_wait_refused() {
 # lt_cns NAMES...: the certificate CN of each client name, from its config.
 lt_cn() {
     sed -n 's/^# licgate test client [^ ]* (\(.*\))$/\1/p' "$LG_DIR/$1.conf"
+}
+
+# lt_ctl ARGS...: licgatectl on this test's pool.
+lt_ctl() {
+    "$LICGATE_CTL" --pool "$LT_POOL" "$@"
+}
+
+# lt_json EXPR: evaluates a Python expression over the JSON on stdin (as j).
+lt_json() {
+    python3 -c 'import json, sys; j = json.load(sys.stdin); r = eval(sys.argv[1]); print(r if not isinstance(r, bool) else str(r).lower())' "$1"
 }

@@ -223,7 +223,7 @@ static void gate_reload__license_added__limit_raised(void **state)
     assert_int_equal(gate_client_connect(f->gate, &c[1], "b", "x"), 0);
     assert_int_equal(gate_client_connect(f->gate, &c[2], "c", "x"), -EDQUOT);
     write_license(f, "TEN", 10, test_now + 365 * DAY);
-    assert_int_equal(gate_reload(f->gate, err, sizeof(err)), 0);
+    assert_int_equal(gate_reload(f->gate, NULL, err, sizeof(err)), 0);
     assert_int_equal(gate_limit(f->gate, NULL), 10);
     assert_int_equal(gate_client_connect(f->gate, &c[2], "c", "x"), 0);
 }

@@ -1,0 +1,193 @@
+#include "control_proto.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "license.h"
+
+static const char *const command_names[] = {
+    [CONTROL_STATUS] = "status", [CONTROL_SESSIONS] = "sessions", [CONTROL_LICENSES] = "licenses",
+    [CONTROL_RELOAD] = "reload", [CONTROL_METRICS] = "metrics",   [CONTROL_VERSION] = "version",
+};
+
+const char *control_command_name(enum control_command cmd)
+{
+    return command_names[cmd];
+}
+
+bool control_command_needs_root(enum control_command cmd)
+{
+    return cmd == CONTROL_RELOAD;
+}
+
+int control_parse_request(const char *buf, size_t len, bool eof, enum control_command *cmd,
+                          char *err, size_t errlen)
+{
+    const char *nl = memchr(buf, '\n', len);
+    size_t n = nl != NULL ? (size_t)(nl - buf) : len;
+    char word[CONTROL_REQUEST_MAX + 1];
+    const char *space;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c < 0x20 || c >= 0x7f) {
+            snprintf(err, errlen, "request contains a control or non-ASCII byte");
+            return -EBADMSG;
+        }
+    }
+    if (n > CONTROL_REQUEST_MAX) {
+        snprintf(err, errlen, "request too long (max %d bytes)", CONTROL_REQUEST_MAX);
+        return -EBADMSG;
+    }
+    if (nl == NULL) {
+        if (!eof)
+            return -EAGAIN;
+        snprintf(err, errlen, "request incomplete: no newline before end of input");
+        return -EBADMSG;
+    }
+    if (len - n > 1) {
+        snprintf(err, errlen, "one request per connection: data after the newline");
+        return -EBADMSG;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "empty request");
+        return -EBADMSG;
+    }
+    space = memchr(buf, ' ', n);
+    memcpy(word, buf, space != NULL ? (size_t)(space - buf) : n);
+    word[space != NULL ? (size_t)(space - buf) : n] = '\0';
+    for (size_t i = 0; i < sizeof(command_names) / sizeof(command_names[0]); i++) {
+        if (strcmp(word, command_names[i]) != 0)
+            continue;
+        if (space != NULL) {
+            snprintf(err, errlen, "%s takes no arguments", word);
+            return -EBADMSG;
+        }
+        *cmd = (enum control_command)i;
+        return 0;
+    }
+    snprintf(err, errlen, "unknown command '%s'", word);
+    return -EBADMSG;
+}
+
+int64_t control_license_end(const struct license *lic)
+{
+    int64_t end = INT64_MAX;
+
+    if (!lic->perpetual)
+        end = lic->support_until;
+    if (lic->lease_not_after != 0 && lic->lease_not_after < end)
+        end = lic->lease_not_after;
+    if (lic->sunset != 0 && lic->sunset < end)
+        end = lic->sunset;
+    return end == INT64_MAX ? 0 : end;
+}
+
+int64_t control_days_left(const struct license *lic, int64_t now)
+{
+    int64_t end = control_license_end(lic);
+
+    if (end == 0)
+        return -1;
+    if (end <= now)
+        return 0;
+    return (end - now) / 86400;
+}
+
+static int warn_end(int64_t end, int64_t now, int64_t window_days, const char *what,
+                    const char *hint, char *buf, size_t len)
+{
+    char when[LICENSE_TIME_BUFSIZE];
+    int64_t days;
+
+    if (end == 0 || end <= now || (end - now) / 86400 > window_days)
+        return 0;
+    days = (end - now) / 86400;
+    license_format_time(end, when, sizeof(when));
+    snprintf(buf, len, "%s in %lld day%s (%s)%s", what, (long long)days, days == 1 ? "" : "s", when,
+             hint);
+    return 1;
+}
+
+int control_license_warning(const struct license *lic, int64_t now, char *buf, size_t len)
+{
+    if (lic->sunset != 0 && warn_end(lic->sunset, now, CONTROL_WARN_SUPPORT_DAYS,
+                                     "replaced key: sunset", ": install the replacement", buf, len))
+        return 1;
+    if (!lic->perpetual && warn_end(lic->support_until, now, CONTROL_WARN_SUPPORT_DAYS,
+                                    "support ends", ": renew the support term", buf, len))
+        return 1;
+    if (lic->lease_not_after != 0 && warn_end(lic->lease_not_after, now, CONTROL_WARN_LEASE_DAYS,
+                                              "lease ends", ": run licgatectl refresh", buf, len))
+        return 1;
+    return 0;
+}
+
+/* Label values: backslash, double quote and newline escaped (exposition format). */
+static void put_label(FILE *out, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '\\' || *s == '"')
+            fprintf(out, "\\%c", *s);
+        else if (*s == '\n')
+            fputs("\\n", out);
+        else
+            fputc(*s, out);
+    }
+}
+
+static void put_family(FILE *out, const char *name, const char *type, const char *help)
+{
+    fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+int control_render_metrics(FILE *out, const struct seat_pool_status *st,
+                           const struct license_set *set, bool evaluation, int64_t now)
+{
+    put_family(out, "licgate_seats_in_use", "gauge", "Seats held by live sessions.");
+    fprintf(out, "licgate_seats_in_use %u\n", st->in_use);
+    put_family(out, "licgate_seats_limit", "gauge", "Seats the licenses allow now.");
+    fprintf(out, "licgate_seats_limit %u\n", st->limit);
+    put_family(out, "licgate_pool_capacity", "gauge", "Session slots of the pool.");
+    fprintf(out, "licgate_pool_capacity %u\n", st->capacity);
+    put_family(out, "licgate_evaluation_mode", "gauge", "1 when no valid license counts.");
+    fprintf(out, "licgate_evaluation_mode %d\n", evaluation ? 1 : 0);
+    put_family(out, "licgate_admissions_total", "counter", "Sessions admitted.");
+    fprintf(out, "licgate_admissions_total %llu\n", (unsigned long long)st->admissions);
+    put_family(out, "licgate_refusals_total", "counter", "Sessions refused, by reason.");
+    fprintf(out, "licgate_refusals_total{reason=\"limit\"} %llu\n",
+            (unsigned long long)st->refusals_limit);
+    fprintf(out, "licgate_refusals_total{reason=\"capacity\"} %llu\n",
+            (unsigned long long)st->refusals_capacity);
+    put_family(out, "licgate_releases_total", "counter", "Seats given back.");
+    fprintf(out, "licgate_releases_total %llu\n", (unsigned long long)st->releases);
+    put_family(out, "licgate_reclaimed_total", "counter",
+               "Seats reclaimed from openvpn processes that died.");
+    fprintf(out, "licgate_reclaimed_total %llu\n", (unsigned long long)st->reclaimed);
+    put_family(out, "licgate_license_seats", "gauge", "Seats of each license file, by state.");
+    for (size_t i = 0; i < set->count; i++) {
+        const struct license_entry *e = &set->entries[i];
+        if (!e->loaded)
+            continue;
+        fputs("licgate_license_seats{key_id=\"", out);
+        put_label(out, e->lic.key_id);
+        fputs("\",file=\"", out);
+        put_label(out, e->file);
+        fprintf(out, "\",state=\"%s\"} %u\n",
+                license_entry_counts(e) ? "active" : license_state_name(e->state), e->lic.seats);
+    }
+    put_family(out, "licgate_license_days_left", "gauge",
+               "Days until a license stops counting (support, lease or sunset).");
+    for (size_t i = 0; i < set->count; i++) {
+        const struct license_entry *e = &set->entries[i];
+        int64_t days;
+        if (!e->loaded || (days = control_days_left(&e->lic, now)) < 0)
+            continue;
+        fputs("licgate_license_days_left{key_id=\"", out);
+        put_label(out, e->lic.key_id);
+        fputs("\",file=\"", out);
+        put_label(out, e->file);
+        fprintf(out, "\"} %lld\n", (long long)days);
+    }
+    return ferror(out) ? -EIO : 0;
+}

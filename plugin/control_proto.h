@@ -1,0 +1,62 @@
+/* The control protocol's codec (docs/control-protocol.md): request lines in,
+ * metrics text out. Pure functions: no sockets, no threads. */
+#ifndef LICGATE_CONTROL_PROTO_H
+#define LICGATE_CONTROL_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "license_set.h"
+#include "pool.h"
+
+#define CONTROL_PROTOCOL    1
+#define CONTROL_REQUEST_MAX 255 /* bytes before the newline */
+
+enum control_command {
+    CONTROL_STATUS,
+    CONTROL_SESSIONS,
+    CONTROL_LICENSES,
+    CONTROL_RELOAD,
+    CONTROL_METRICS,
+    CONTROL_VERSION,
+};
+
+/* Parses the bytes a client sent so far (buf, len; eof when it closed its
+ * side). Returns 0 and *cmd once a complete, valid line is there; -EAGAIN
+ * while more bytes are needed; -EBADMSG with the one-line error the client
+ * should get (the spec's wording) when the request is bad. Bytes after the
+ * first newline are an error too (one request per connection). */
+int control_parse_request(const char *buf, size_t len, bool eof, enum control_command *cmd,
+                          char *err, size_t errlen);
+
+const char *control_command_name(enum control_command cmd);
+
+/* Whether only root may run cmd. */
+bool control_command_needs_root(enum control_command cmd);
+
+/* Days (rounded down, may be 0) until the license stops counting by time: the
+ * earliest of support end (unless perpetual), lease end and sunset; -1 when
+ * none of them applies. */
+int64_t control_days_left(const struct license *lic, int64_t now);
+
+/* That earliest end, or 0 when none applies. */
+int64_t control_license_end(const struct license *lic);
+
+/* Days before an end that status warns about: support end and sunset within
+ * 30 days; a lease within 7 (a lease is renewed daily, so more than a week
+ * left is normal). */
+#define CONTROL_WARN_SUPPORT_DAYS 30
+#define CONTROL_WARN_LEASE_DAYS   7
+
+/* Writes the warning an admin should see about a counting license into buf
+ * and returns 1, or returns 0 when there is none. */
+int control_license_warning(const struct license *lic, int64_t now, char *buf, size_t len);
+
+/* Writes the Prometheus text exposition (format 0.0.4) of the pool and the
+ * licenses. Returns 0 or -EIO. */
+int control_render_metrics(FILE *out, const struct seat_pool_status *st,
+                           const struct license_set *set, bool evaluation, int64_t now);
+
+#endif

@@ -1,0 +1,234 @@
+#include "usock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static void owner_apply_path(const char *path, const struct usock_owner *owner)
+{
+    /* Only root can give files away; an unprivileged re-open (after SIGHUP)
+     * keeps what the setgid directory gives it. */
+    if (geteuid() != 0)
+        return;
+    if (lchown(path, owner->set_uid ? owner->uid : (uid_t)-1,
+               owner->set_gid ? owner->gid : (gid_t)-1) != 0) {
+        /* reported by the caller's checks; nothing else to do */
+    }
+}
+
+int usock_prepare_dir(const char *dir, const struct usock_owner *owner, char *err, size_t errlen)
+{
+    mode_t mode = owner->set_gid ? 02750 : 0700;
+    struct stat st;
+
+    if (mkdir(dir, mode) == 0) {
+        owner_apply_path(dir, owner);
+        /* mkdir honours the umask and may drop setgid: set the mode exactly */
+        if (chmod(dir, mode) != 0) {
+            snprintf(err, errlen, "chmod %s: %s", dir, strerror(errno));
+            return -errno;
+        }
+    } else if (errno != EEXIST) {
+        int r = -errno;
+        snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+        return r;
+    }
+    if (lstat(dir, &st) != 0) {
+        int r = -errno;
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return r;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a directory", dir);
+        return -ENOTDIR;
+    }
+    if (st.st_uid != 0 && st.st_uid != geteuid() && !(owner->set_uid && st.st_uid == owner->uid)) {
+        snprintf(err, errlen, "%s: owned by uid %u, not by root or the runtime user", dir,
+                 (unsigned)st.st_uid);
+        return -EPERM;
+    }
+    if (st.st_mode & S_IWOTH) {
+        snprintf(err, errlen, "%s: writable by other users (mode %04o)", dir,
+                 (unsigned)(st.st_mode & 07777));
+        return -EPERM;
+    }
+    if (geteuid() == 0 && (owner->set_uid || owner->set_gid)) {
+        owner_apply_path(dir, owner);
+        if (chmod(dir, mode) != 0) {
+            int r = -errno;
+            snprintf(err, errlen, "chmod %s: %s", dir, strerror(errno));
+            return r;
+        }
+    }
+    return 0;
+}
+
+int usock_listen(const char *path, const struct usock_owner *owner, int *fd, char *err,
+                 size_t errlen)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct stat st;
+    int s, r;
+
+    *fd = -1;
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        snprintf(err, errlen, "%s: path too long for a socket", path);
+        return -ENAMETOOLONG;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errlen, "%s: exists and is not a socket", path);
+            return -EEXIST;
+        }
+        unlink(path);
+    }
+    s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        r = -errno;
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return r;
+    }
+    if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        r = -errno;
+        snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    /* Nobody can connect before listen(): fix owner and mode first. */
+    owner_apply_path(path, owner);
+    if (chmod(path, owner->set_gid ? 0660 : 0600) != 0) {
+        r = -errno;
+        snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
+        unlink(path);
+        goto fail;
+    }
+    if (listen(s, 64) != 0) {
+        r = -errno;
+        snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
+        unlink(path);
+        goto fail;
+    }
+    *fd = s;
+    return 0;
+fail:
+    close(s);
+    return r;
+}
+
+int usock_accept(int listen_fd, int *fd)
+{
+    int s = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+    *fd = -1;
+    if (s < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    *fd = s;
+    return 0;
+}
+
+int usock_peer(int fd, uid_t *uid, gid_t *gid, pid_t *pid)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+        return -errno;
+    if (len != sizeof(cred))
+        return -EPROTO;
+    *uid = cred.uid;
+    *gid = cred.gid;
+    *pid = cred.pid;
+    return 0;
+}
+
+int usock_uid_in_group(uid_t uid, gid_t gid)
+{
+    struct passwd pw, *found = NULL;
+    gid_t groups[256];
+    int ngroups = (int)(sizeof(groups) / sizeof(groups[0]));
+    char buf[4096];
+
+    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) != 0 || found == NULL)
+        return 0;
+    if (found->pw_gid == gid)
+        return 1;
+    if (getgrouplist(found->pw_name, found->pw_gid, groups, &ngroups) < 0)
+        ngroups = (int)(sizeof(groups) / sizeof(groups[0]));
+    for (int i = 0; i < ngroups; i++) {
+        if (groups[i] == gid)
+            return 1;
+    }
+    return 0;
+}
+
+int usock_lock_try(const char *path, const struct usock_owner *owner, int *fd)
+{
+    int f, r;
+
+    *fd = -1;
+    f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, owner->set_gid ? 0660 : 0600);
+    if (f < 0)
+        return -errno;
+    owner_apply_path(path, owner);
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        r = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
+        close(f);
+        return r;
+    }
+    *fd = f;
+    return 0;
+}
+
+long usock_read(int fd, void *buf, size_t len)
+{
+    ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
+
+    if (n < 0)
+        return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+    return (long)n;
+}
+
+static long elapsed_ms(const struct timespec *start)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+int usock_write_all(int fd, const void *buf, size_t len, int timeout_ms)
+{
+    const char *p = buf;
+    struct timespec start;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            return -errno;
+        long left = timeout_ms - elapsed_ms(&start);
+        if (left <= 0)
+            return -ETIMEDOUT;
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+            return -errno;
+    }
+    return 0;
+}

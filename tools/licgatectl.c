@@ -1,0 +1,472 @@
+/* licgatectl: asks the licgate plugin of a running openvpn for its state over
+ * the control socket (docs/control-protocol.md). One request per run. Exit 0
+ * on success, 1 on failure, 2 on usage errors; every error is one line on
+ * stderr. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_render.h"
+
+#define PROGRAM    "licgatectl"
+#define EXIT_USAGE 2
+
+#ifndef LICGATE_RUNDIR
+#define LICGATE_RUNDIR "/run/licgate"
+#endif
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define TIMEOUT_SECONDS 5 /* connect, send and read together */
+#define POOL_NAME_MAX   32
+#define READ_CHUNK      65536
+
+enum { OPT_POOL = 256, OPT_JSON };
+
+static const struct option long_options[] = {
+    {"socket", required_argument, NULL, 's'}, {"pool", required_argument, NULL, OPT_POOL},
+    {"json", no_argument, NULL, OPT_JSON},    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+};
+
+static const char usage_text[] =
+    "usage: " PROGRAM " [-s|--socket PATH] [--pool NAME] [--json] COMMAND\n"
+    "       " PROGRAM " -h|--help | -V|--version\n"
+    "\n"
+    "Asks the licgate plugin of a running openvpn server over its control socket.\n"
+    "\n"
+    "Commands:\n"
+    "  status    seats in use, the limit, counters, serving processes, warnings\n"
+    "  sessions  the connected clients that hold a seat\n"
+    "  licenses  the installed license files and whether they count\n"
+    "  reload    re-read the license directory in every process (root only)\n"
+    "  metrics   the counters in Prometheus text format\n"
+    "  version   the licgate version of the server\n"
+    "\n"
+    "Options:\n"
+    "  -s, --socket PATH  the control socket (default " LICGATE_RUNDIR "/POOL.sock)\n"
+    "      --pool NAME    the seat pool (default 'default')\n"
+    "      --json         print the server's JSON response instead of text\n"
+    "  -h, --help         print this help\n"
+    "  -V, --version      print the version of licgatectl\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs(PROGRAM ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs(PROGRAM ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry '" PROGRAM " --help'.\n", stderr);
+    return EXIT_USAGE;
+}
+
+/* The plugin's rule for pool= (plugin/config.c). */
+static bool valid_pool_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > POOL_NAME_MAX || s[0] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static const char *long_option_name(int val)
+{
+    for (const struct option *o = long_options; o->name; o++)
+        if (o->val == val)
+            return o->name;
+    return NULL;
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline, 0 once it has passed. */
+static int remaining_ms(int64_t deadline)
+{
+    int64_t left = deadline - monotonic_ms();
+
+    return left > 0 ? (int)left : 0;
+}
+
+/* A connected socket in *fd (non-blocking), or -errno; -ETIMEDOUT when the
+ * server's backlog stayed full until deadline. */
+static int control_connect(const char *path, int64_t deadline, int *fd)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int ms = remaining_ms(deadline);
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    int s, err;
+
+    *fd = -1;
+    memcpy(addr.sun_path, path, strlen(path) + 1); /* length checked by the caller */
+    s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -errno;
+    /* A blocking AF_UNIX connect waits for room in the backlog at most
+     * SO_SNDTIMEO, then fails with EAGAIN. */
+    if (setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+        connect(s, (const struct sockaddr *)&addr, sizeof(addr)) != 0) {
+        err = errno == EAGAIN || errno == EINPROGRESS ? ETIMEDOUT : errno;
+        close(s);
+        return -err;
+    }
+    if (fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK) != 0) {
+        err = errno;
+        close(s);
+        return -err;
+    }
+    *fd = s;
+    return 0;
+}
+
+/* Waits for events on fd until deadline: 0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    int n;
+
+    do {
+        n = poll(&p, 1, remaining_ms(deadline));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    return n == 0 ? -ETIMEDOUT : 0;
+}
+
+static int send_request(int fd, const char *request, int64_t deadline)
+{
+    size_t len = strlen(request), sent = 0;
+
+    while (sent < len) {
+        ssize_t n = send(fd, request + sent, len - sent, MSG_NOSIGNAL);
+        int rc;
+
+        if (n >= 0) {
+            sent += (size_t)n;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            return -errno;
+        if ((rc = wait_fd(fd, POLLOUT, deadline)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Reads until the server closes or more than CTL_RESPONSE_MAX bytes have
+ * arrived. *buf (malloc'd, caller frees) and *len are set on success only. */
+static int read_response(int fd, int64_t deadline, char **buf, size_t *len)
+{
+    char *data = NULL;
+    size_t used = 0, cap = 0;
+    int rc;
+
+    *buf = NULL;
+    *len = 0;
+    for (;;) {
+        ssize_t n;
+
+        if (cap - used < READ_CHUNK && cap <= CTL_RESPONSE_MAX) {
+            size_t newcap = cap ? cap * 2 : READ_CHUNK;
+            char *p;
+
+            if (newcap > (size_t)CTL_RESPONSE_MAX + READ_CHUNK)
+                newcap = (size_t)CTL_RESPONSE_MAX + READ_CHUNK;
+            p = realloc(data, newcap);
+            if (!p) {
+                rc = -ENOMEM;
+                goto fail;
+            }
+            data = p;
+            cap = newcap;
+        }
+        n = recv(fd, data + used, cap - used, 0);
+        if (n > 0) {
+            used += (size_t)n;
+            if (used > CTL_RESPONSE_MAX)
+                break;
+            continue;
+        }
+        if (n == 0)
+            break;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN) {
+            rc = -errno;
+            goto fail;
+        }
+        if ((rc = wait_fd(fd, POLLIN, deadline)) < 0)
+            goto fail;
+    }
+    *buf = data;
+    *len = used;
+    return 0;
+fail:
+    free(data);
+    return rc;
+}
+
+/* EACCES on connect: say who may use the socket, from the group owning it
+ * (or its directory when the socket itself cannot be looked at). */
+static void report_access_denied(const char *path)
+{
+    struct stat st;
+    struct passwd *root;
+    struct group *gr;
+    char *copy = strdup(path);
+    int found = stat(path, &st) == 0 || (copy && stat(dirname(copy), &st) == 0);
+
+    free(copy);
+    if (!found) {
+        fail("permission denied on %s", path);
+        return;
+    }
+    root = getpwuid(0);
+    if (st.st_gid == (root ? root->pw_gid : 0)) {
+        fail("permission denied on %s: only root may use it (set control-group= in the plugin "
+             "config to grant read access)",
+             path);
+        return;
+    }
+    gr = getgrgid(st.st_gid);
+    if (gr)
+        fail("permission denied on %s: read access is granted to root and to members of group "
+             "'%s' (control-group=)",
+             path, gr->gr_name);
+    else
+        fail("permission denied on %s: read access is granted to root and to members of group "
+             "%u (control-group=)",
+             path, (unsigned)st.st_gid);
+}
+
+/* pool is NULL when the user named the socket but no pool. */
+static void report_connect_error(int err, const char *path, const char *pool)
+{
+    switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+        if (pool)
+            fail("no control socket at %s: is openvpn running with the licgate plugin (pool "
+                 "'%s')?",
+                 path, pool);
+        else
+            fail("no control socket at %s: is openvpn running with the licgate plugin?", path);
+        break;
+    case ECONNREFUSED:
+        if (pool)
+            fail("nothing listens on %s: the openvpn process serving pool '%s' may have exited "
+                 "(another takes over within a second; retry)",
+                 path, pool);
+        else
+            fail("nothing listens on %s: the openvpn process serving it may have exited "
+                 "(another takes over within a second; retry)",
+                 path);
+        break;
+    case EACCES:
+    case EPERM:
+        report_access_denied(path);
+        break;
+    case ETIMEDOUT:
+        fail("%s: no answer within %d seconds", path, TIMEOUT_SECONDS);
+        break;
+    default:
+        fail("cannot connect to %s: %s", path, strerror(err));
+        break;
+    }
+}
+
+/* Sends command, reads and validates the answer. 0 and *resp, or an exit
+ * status after reporting the error. */
+static int query(const char *path, const char *pool, const char *command, json_object **resp)
+{
+    int64_t deadline = monotonic_ms() + TIMEOUT_SECONDS * 1000;
+    char request[64], err[1024];
+    char *buf = NULL;
+    size_t len = 0;
+    int fd, rc;
+
+    *resp = NULL;
+    snprintf(request, sizeof(request), "%s\n", command);
+    if ((rc = control_connect(path, deadline, &fd)) < 0) {
+        report_connect_error(-rc, path, pool);
+        return EXIT_FAILURE;
+    }
+    rc = send_request(fd, request, deadline);
+    /* A server that refuses may answer and close before reading the request:
+     * its answer is still there to read. */
+    if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET) {
+        close(fd);
+        if (rc == -ETIMEDOUT)
+            fail("%s: no answer within %d seconds", path, TIMEOUT_SECONDS);
+        else
+            fail("cannot send to %s: %s", path, strerror(-rc));
+        return EXIT_FAILURE;
+    }
+    rc = read_response(fd, deadline, &buf, &len);
+    close(fd);
+    if (rc == -ETIMEDOUT) {
+        fail("%s: no answer within %d seconds", path, TIMEOUT_SECONDS);
+        return EXIT_FAILURE;
+    }
+    if (rc < 0) {
+        fail("cannot read from %s: %s", path, strerror(-rc));
+        return EXIT_FAILURE;
+    }
+    if (len == 0) {
+        fail("%s closed the connection without an answer", path);
+        free(buf);
+        return EXIT_FAILURE;
+    }
+    rc = ctl_parse_response(buf, len, resp, err, sizeof(err));
+    free(buf);
+    switch (rc) {
+    case 0:
+        return EXIT_SUCCESS;
+    case -EBADMSG:
+    case -EMSGSIZE:
+        fail("malformed response from %s: %s", path, err);
+        return EXIT_FAILURE;
+    default: /* -EPROTONOSUPPORT, -EREMOTEIO (the server's error), -ENOMEM */
+        fail("%s", err);
+        return EXIT_FAILURE;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *socket_path = NULL, *pool = NULL, *command, *name;
+    char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
+    char err[1024];
+    json_object *resp;
+    bool json = false;
+    int opt, status, rc;
+
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":s:hV", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 's':
+            socket_path = optarg;
+            break;
+        case OPT_POOL:
+            pool = optarg;
+            break;
+        case OPT_JSON:
+            json = true;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_SUCCESS : EXIT_FAILURE;
+        case 'V':
+            printf(PROGRAM " (licgate) %s\n", PACKAGE_VERSION);
+            return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_SUCCESS : EXIT_FAILURE;
+        case ':':
+            name = long_option_name(optopt);
+            return usage_error("option '--%s' needs an argument", name ? name : "?");
+        default:
+            /* optopt is 0 for an unknown long option, the option's value for
+             * a known one given an argument it does not take. */
+            if (optopt == 0)
+                return usage_error("unknown option '%s'", argv[optind - 1]);
+            if ((name = long_option_name(optopt)) != NULL)
+                return usage_error("option '--%s' takes no argument", name);
+            return usage_error("unknown option '-%c'", optopt);
+        }
+    }
+    if (optind >= argc)
+        return usage_error("missing command (status, sessions, licenses, reload, metrics or "
+                           "version)");
+    command = argv[optind];
+    if (!ctl_command_known(command))
+        return usage_error("unknown command '%s'", command);
+    if (argc - optind > 1)
+        return usage_error("%s: unexpected argument '%s'", command, argv[optind + 1]);
+    if (pool && !valid_pool_name(pool))
+        return usage_error("--pool: '%s' is not 1..%d of [A-Za-z0-9_.-] (no leading '.')", pool,
+                           POOL_NAME_MAX);
+    if (socket_path) {
+        if (socket_path[0] == '\0')
+            return usage_error("--socket: empty path");
+        if (strlen(socket_path) >= sizeof(path))
+            return usage_error("--socket: path longer than %zu bytes", sizeof(path) - 1);
+        snprintf(path, sizeof(path), "%s", socket_path);
+    } else {
+        if (!pool)
+            pool = "default";
+        snprintf(path, sizeof(path), "%s/%s.sock", LICGATE_RUNDIR, pool);
+    }
+
+    status = query(path, pool, command, &resp);
+    if (status != EXIT_SUCCESS)
+        return status;
+    if (json) {
+        puts(json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PRETTY |
+                                                      JSON_C_TO_STRING_SPACED |
+                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
+    } else if ((rc = ctl_render(command, resp, stdout, err, sizeof(err))) < 0) {
+        if (rc == -EBADMSG)
+            fail("malformed response from %s: %s", path, err);
+        else
+            fail("%s", err);
+        status = EXIT_FAILURE;
+    }
+    json_object_put(resp);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fail("cannot write to standard output: %s", strerror(errno));
+        status = EXIT_FAILURE;
+    }
+    return status;
+}
