@@ -31,21 +31,25 @@ int usock_prepare_dir(const char *dir, const struct usock_owner *owner, char *er
 {
     mode_t mode = owner->set_gid ? 02750 : 0700;
     struct stat st;
+    int r;
 
     if (mkdir(dir, mode) == 0) {
         owner_apply_path(dir, owner);
         /* mkdir honours the umask and may drop setgid: set the mode exactly */
         if (chmod(dir, mode) != 0) {
+            r = -errno;
             snprintf(err, errlen, "chmod %s: %s", dir, strerror(errno));
-            return -errno;
+            return r;
         }
     } else if (errno != EEXIST) {
-        int r = -errno;
+        r = -errno;
         snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
         return r;
     }
+    /* An existing directory is left as it is (several pools may share it);
+     * it only has to be safe. */
     if (lstat(dir, &st) != 0) {
-        int r = -errno;
+        r = -errno;
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         return r;
     }
@@ -53,7 +57,8 @@ int usock_prepare_dir(const char *dir, const struct usock_owner *owner, char *er
         snprintf(err, errlen, "%s: not a directory", dir);
         return -ENOTDIR;
     }
-    if (st.st_uid != 0 && st.st_uid != geteuid() && !(owner->set_uid && st.st_uid == owner->uid)) {
+    if (geteuid() != 0 && st.st_uid != 0 && st.st_uid != geteuid() &&
+        !(owner->set_uid && st.st_uid == owner->uid)) {
         snprintf(err, errlen, "%s: owned by uid %u, not by root or the runtime user", dir,
                  (unsigned)st.st_uid);
         return -EPERM;
@@ -63,15 +68,31 @@ int usock_prepare_dir(const char *dir, const struct usock_owner *owner, char *er
                  (unsigned)(st.st_mode & 07777));
         return -EPERM;
     }
-    if (geteuid() == 0 && (owner->set_uid || owner->set_gid)) {
-        owner_apply_path(dir, owner);
-        if (chmod(dir, mode) != 0) {
-            int r = -errno;
-            snprintf(err, errlen, "chmod %s: %s", dir, strerror(errno));
-            return r;
-        }
-    }
     return 0;
+}
+
+/* chmod of the socket just bound, never of what a symlink put in its place
+ * points to (the directory may belong to the unprivileged runtime user). */
+static int chmod_socket(const char *path, mode_t mode)
+{
+    char proc[64];
+    struct stat st;
+    int fd, r = 0;
+
+    fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) != 0)
+        r = -errno;
+    else if (!S_ISSOCK(st.st_mode))
+        r = -EEXIST;
+    else {
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        if (chmod(proc, mode) != 0)
+            r = -errno;
+    }
+    close(fd);
+    return r;
 }
 
 int usock_listen(const char *path, const struct usock_owner *owner, int *fd, char *err,
@@ -107,9 +128,9 @@ int usock_listen(const char *path, const struct usock_owner *owner, int *fd, cha
     }
     /* Nobody can connect before listen(): fix owner and mode first. */
     owner_apply_path(path, owner);
-    if (chmod(path, owner->set_gid ? 0660 : 0600) != 0) {
-        r = -errno;
-        snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
+    r = chmod_socket(path, owner->set_gid ? 0660 : 0600);
+    if (r < 0) {
+        snprintf(err, errlen, "chmod %s: %s", path, strerror(-r));
         unlink(path);
         goto fail;
     }

@@ -15,11 +15,12 @@ struct usock_owner {
     bool set_uid, set_gid;
 };
 
-/* Makes sure dir exists and is safe: created 0750 (0700 without a group) and,
- * with a group, setgid so files made in it later, even by an unprivileged
- * process, inherit the group. An existing directory must be a directory
- * owned by root or owner->uid and not writable by other users, else -EPERM
- * with a reason. Returns 0 or -errno with err set. */
+/* Makes sure dir exists and is safe. A new one is created 2750 (0700 without
+ * a group), owned as asked, setgid so files made in it later, even by an
+ * unprivileged process, inherit the group. An existing one is left as it is
+ * (pools may share it) but must be a directory not writable by other users
+ * and, for an unprivileged caller, owned by root, itself or owner->uid; else
+ * -EPERM with a reason. Returns 0 or -errno with err set. */
 int usock_prepare_dir(const char *dir, const struct usock_owner *owner, char *err, size_t errlen);
 
 /* Binds and listens on path (a stale socket file is replaced), mode 0660

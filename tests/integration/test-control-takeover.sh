@@ -33,5 +33,8 @@ while :; do
     sleep 0.05
 done
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
-lg_wait_log "$LG_DIR/b.log" 'serving the control socket' 1 || lg_fail "b does not log the takeover"
+# The control thread's log lines reach openvpn's log at b's next hook call.
+lg_client c3 tcp "$((LG_PORT + 1))" client3
+lg_wait_connected c3 30 || lg_fail "b stopped admitting after the takeover"
+lg_wait_log "$LG_DIR/b.log" 'serving the control socket' 5 || lg_fail "b does not log the takeover"
 lg_pass "the other server took over the control socket in ${ms} ms"

@@ -33,7 +33,7 @@ exec unshare -m --propagation private sh -c 'mount --bind "\$0" /dev/net/tun && 
 EOF
 chmod 0755 "$LG_DIR/openvpn-ns"
 LG_OPENVPN="$LG_DIR/openvpn-ns"
-lg_server srv udp "$LG_PORT" "$(lt_plugin user=nobody group=nogroup)" \
+lg_server srv udp "$LG_PORT" "$(lt_plugin user=nobody group=nogroup control-socket="$LG_DIR/run/ctl.sock")" \
     "user nobody" "group nogroup" "persist-key" "dev $dev" "ifconfig-noexec" "route-noexec"
 LG_OPENVPN=openvpn
 shm="/dev/shm/licgate.$LT_POOL"
