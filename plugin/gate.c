@@ -313,6 +313,7 @@ int gate_tls_verify(struct gate *gate, const struct gate_client *client, const c
     seat_pool_numbers(gate->pool, &nums);
     if (nums.in_use < nums.limit)
         return 0;
+    seat_pool_count_refusal(gate->pool);
     gate_logf(gate, GATE_LOG_NOTE,
               "refused cn='%s' %s at TLS handshake: limit reached (%u/%u seats%s)", cn, addr,
               nums.in_use, nums.limit, evaluation_note(gate));

@@ -542,6 +542,11 @@ uint32_t seat_pool_reload_requests(struct seat_pool *pool)
     return atomic_load_explicit(&pool->hdr->reload_requests, memory_order_acquire);
 }
 
+void seat_pool_count_refusal(struct seat_pool *pool)
+{
+    atomic_fetch_add_explicit(&pool->hdr->refusals_limit, 1, memory_order_relaxed);
+}
+
 void seat_pool_numbers(struct seat_pool *pool, struct seat_numbers *nums)
 {
     nums->in_use = atomic_load_explicit(&pool->hdr->in_use, memory_order_relaxed);

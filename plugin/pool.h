@@ -119,6 +119,10 @@ uint32_t seat_pool_request_reload(struct seat_pool *pool);
 /* The reload counter, to compare with the value last acted on. */
 uint32_t seat_pool_reload_requests(struct seat_pool *pool);
 
+/* Counts a refusal at the limit decided without seat_pool_admit (the early
+ * refusal at the TLS handshake), so the counters tell every refusal. */
+void seat_pool_count_refusal(struct seat_pool *pool);
+
 /* The numbers an early refusal needs, read in O(1) without taking anything. */
 void seat_pool_numbers(struct seat_pool *pool, struct seat_numbers *nums);
 
