@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@ enum config_key {
     KEY_CONTROL_SOCKET,
     KEY_CONTROL_GROUP,
     KEY_REASON_TO_CLIENT,
+    KEY_STATE_DIR,
+    KEY_FAILOVER_VIP,
     KEY_COUNT,
 };
 
@@ -28,6 +31,8 @@ static const char *const key_names[KEY_COUNT] = {
     [KEY_CONTROL_SOCKET] = "control-socket",
     [KEY_CONTROL_GROUP] = "control-group",
     [KEY_REASON_TO_CLIENT] = "reason-to-client",
+    [KEY_STATE_DIR] = "state-dir",
+    [KEY_FAILOVER_VIP] = "failover-vip",
 };
 
 void config_defaults(struct gate_config *cfg)
@@ -36,6 +41,7 @@ void config_defaults(struct gate_config *cfg)
     snprintf(cfg->license_dir, sizeof(cfg->license_dir), "%s/licgate/licenses", LICGATE_SYSCONFDIR);
     snprintf(cfg->pool, sizeof(cfg->pool), "default");
     cfg->capacity = 4096;
+    snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s/lib/licgate", LICGATE_LOCALSTATEDIR);
 }
 
 static int has_control(const char *s)
@@ -126,13 +132,25 @@ int config_set(struct gate_config *cfg, const char *key, const char *value, char
     }
     switch ((enum config_key)k) {
     case KEY_LICENSE_DIR:
+    case KEY_STATE_DIR:
         if (value[0] != '/' || strlen(value) >= sizeof(cfg->license_dir)) {
             snprintf(err, errlen, "%s: '%s' is not an absolute path shorter than %zu bytes", key,
                      value, sizeof(cfg->license_dir));
             return -EINVAL;
         }
-        snprintf(cfg->license_dir, sizeof(cfg->license_dir), "%s", value);
+        snprintf(k == KEY_LICENSE_DIR ? cfg->license_dir : cfg->state_dir, sizeof(cfg->license_dir),
+                 "%s", value);
         break;
+    case KEY_FAILOVER_VIP: {
+        unsigned char addr[16];
+        if (strlen(value) >= sizeof(cfg->failover_vip) ||
+            (inet_pton(AF_INET, value, addr) != 1 && inet_pton(AF_INET6, value, addr) != 1)) {
+            snprintf(err, errlen, "%s: '%s' is not an IPv4 or IPv6 address", key, value);
+            return -EINVAL;
+        }
+        snprintf(cfg->failover_vip, sizeof(cfg->failover_vip), "%s", value);
+        break;
+    }
     case KEY_POOL:
         if (!valid_pool_name(value)) {
             snprintf(err, errlen, "%s: '%s' is not 1..%d of [A-Za-z0-9_.-] (no leading '.')", key,

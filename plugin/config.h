@@ -17,6 +17,9 @@
 #ifndef LICGATE_SYSCONFDIR
 #define LICGATE_SYSCONFDIR "/etc"
 #endif
+#ifndef LICGATE_LOCALSTATEDIR
+#define LICGATE_LOCALSTATEDIR "/var"
+#endif
 #ifndef LICGATE_RUNDIR
 #define LICGATE_RUNDIR "/run/licgate"
 #endif
@@ -33,12 +36,15 @@ struct gate_config {
     bool control_disabled;                      /* control-socket=none */
     char control_group[CONFIG_NAME_MAX + 1];    /* may read status; "" = root only */
     bool reason_to_client;                      /* decide in AUTH_USER_PASS_VERIFY too */
+    char state_dir[CONFIG_PATH_MAX];            /* the clock high-water mark lives here */
+    char failover_vip[64];                      /* "" = no failover role */
     unsigned set_mask;                          /* which keys were given, to refuse repeats */
 };
 
 /* Fills the defaults: license-dir SYSCONFDIR/licgate/licenses, pool "default",
  * capacity 4096, no user or group, the control socket at RUNDIR/<pool>.sock
- * readable by root only, no reason to clients. */
+ * readable by root only, no reason to clients, state-dir LOCALSTATEDIR/lib/licgate,
+ * no failover address. */
 void config_defaults(struct gate_config *cfg);
 
 /* Sets one key. Returns 0, or -EINVAL with a one-line reason in err naming the

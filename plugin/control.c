@@ -16,6 +16,7 @@
 #include "account.h"
 #include "control_proto.h"
 #include "license.h"
+#include "netlink.h"
 #include "pool.h"
 #include "usock.h"
 
@@ -24,6 +25,9 @@
 #define CONTROL_READ_MS     2000 /* a request must be complete within this */
 #define CONTROL_WRITE_MS    2000
 #define CONTROL_LOCK_SUFFIX ".lock"
+#define CONTROL_RECLAIM_MS  2000  /* dead processes\' seats come back within this */
+#define CONTROL_WARN_MS     60000 /* expiry warnings are looked at this often, logged daily */
+#define CONTROL_WARNED_MAX  64
 
 struct control_conn {
     int fd;
@@ -45,6 +49,13 @@ struct control {
     pthread_t thread;
     uint32_t reload_seen;
     bool lead_error_said; /* log a failing takeover once, not every tick */
+    bool serve;           /* false with control-socket=none: maintenance only */
+    long next_reclaim, next_warn;
+    struct {
+        char key_id[LICENSE_KEY_ID_MAX + 1];
+        int64_t day;
+    } warned[CONTROL_WARNED_MAX]; /* the day each license was last warned about */
+    size_t nwarned;
     struct control_conn conns[CONTROL_MAX_CONNS];
     size_t nconns;
 };
@@ -116,6 +127,19 @@ static void add_warnings(struct control *c, json_object *o, const struct license
     char line[1024], why[256];
 
     gate_limit(c->gate, &evaluation);
+    {
+        int64_t clock, mark;
+        char a[LICENSE_TIME_BUFSIZE], b[LICENSE_TIME_BUFSIZE];
+        if (gate_clock_state(c->gate, &clock, &mark)) {
+            license_format_time(clock, a, sizeof(a));
+            license_format_time(mark, b, sizeof(b));
+            snprintf(line, sizeof(line),
+                     "clock rollback detected: the system clock (%s) is behind the high-water "
+                     "mark (%s); licenses are judged by the mark",
+                     a, b);
+            json_object_array_add(w, json_object_new_string(line));
+        }
+    }
     if (gate_development_keys(c->gate))
         json_object_array_add(
             w, json_object_new_string("development build: the public development issuer key "
@@ -172,6 +196,15 @@ static void reply_status(struct control *c, int fd)
     json_object_object_add(o, "refusals", ref);
     json_object_object_add(o, "releases", json_object_new_int64((int64_t)st.releases));
     json_object_object_add(o, "reclaimed", json_object_new_int64((int64_t)st.reclaimed));
+    {
+        int64_t clock, mark;
+        bool rollback = gate_clock_state(c->gate, &clock, &mark);
+        json_object *ck = json_object_new_object();
+        add_time(ck, "system", clock);
+        add_time(ck, "high_water_mark", mark);
+        json_object_object_add(ck, "rollback_detected", json_object_new_boolean(rollback));
+        json_object_object_add(o, "clock", ck);
+    }
     if (gate_copy_licenses(c->gate, &set) == 0)
         add_warnings(c, o, &set);
     license_set_free(&set);
@@ -233,7 +266,7 @@ static void reply_licenses(struct control *c, int fd)
                     counts || e->state != LICENSE_ACTIVE ? license_state_name(e->state)
                                                          : "unsupported");
         } else {
-            add_str(l, "state", "invalid");
+            add_str(l, "state", license_entry_state(e));
         }
         add_str(l, "reason", e->reason);
         json_object_object_add(l, "counted", json_object_new_boolean(counts));
@@ -453,6 +486,78 @@ static void control_follow_reloads(struct control *c)
     gate_reload(c->gate, NULL, err, sizeof(err));
 }
 
+static void control_reclaim(struct control *c)
+{
+    int n = seat_pool_reclaim_dead(gate_pool(c->gate));
+
+    if (n > 0)
+        gate_logf(c->gate, GATE_LOG_WARN, "reclaimed %d seats held by openvpn processes that died",
+                  n);
+}
+
+/* One warning a day per license in the openvpn log; status shows them always. */
+static void control_warn_expiry(struct control *c)
+{
+    struct license_set set = {0};
+    int64_t now = gate_now(c->gate), today = now / 86400;
+    char why[256];
+
+    if (gate_copy_licenses(c->gate, &set) != 0)
+        return;
+    for (size_t i = 0; i < set.count; i++) {
+        const struct license_entry *e = &set.entries[i];
+        size_t k;
+
+        if (!license_entry_counts(e) || !control_license_warning(&e->lic, now, why, sizeof(why)))
+            continue;
+        for (k = 0; k < c->nwarned; k++) {
+            if (strcmp(c->warned[k].key_id, e->lic.key_id) == 0)
+                break;
+        }
+        if (k == c->nwarned) {
+            if (k == CONTROL_WARNED_MAX)
+                continue;
+            snprintf(c->warned[k].key_id, sizeof(c->warned[k].key_id), "%s", e->lic.key_id);
+            c->warned[k].day = -1;
+            c->nwarned++;
+        }
+        if (c->warned[k].day == today)
+            continue;
+        c->warned[k].day = today;
+        gate_logf(c->gate, GATE_LOG_WARN, "license '%s' (key %s): %s", e->file, e->lic.key_id, why);
+    }
+    license_set_free(&set);
+}
+
+/* The failover address is looked at every tick (250 ms): a node that gains or
+ * loses it changes role within that delay, off the admission path. */
+static void control_follow_failover(struct control *c)
+{
+    const char *vip = gate_config(c->gate)->failover_vip;
+    int held = 0;
+
+    if (vip[0] == '\0' || netlink_has_address(vip, &held) < 0)
+        return;
+    gate_set_failover_active(c->gate, held != 0);
+}
+
+static void control_maintain(struct control *c, long now)
+{
+    if (c->serve && c->listen_fd < 0)
+        control_try_lead(c);
+    control_follow_reloads(c);
+    control_follow_failover(c);
+    gate_clock_tick(c->gate);
+    if (now >= c->next_reclaim) {
+        control_reclaim(c);
+        c->next_reclaim = now + CONTROL_RECLAIM_MS;
+    }
+    if (now >= c->next_warn) {
+        control_warn_expiry(c);
+        c->next_warn = now + CONTROL_WARN_MS;
+    }
+}
+
 static void *control_main(void *arg)
 {
     struct control *c = arg;
@@ -464,9 +569,7 @@ static void *control_main(void *arg)
         size_t n = 0, first_conn;
 
         if (now >= next_tick) {
-            if (c->listen_fd < 0)
-                control_try_lead(c);
-            control_follow_reloads(c);
+            control_maintain(c, now);
             next_tick = now + CONTROL_TICK_MS;
         }
         for (size_t i = 0; i < c->nconns;) {
@@ -541,6 +644,9 @@ int control_start(struct gate *gate, struct control **out, char *err, size_t err
     c->lock_fd = c->listen_fd = -1;
     c->stop_pipe[0] = c->stop_pipe[1] = -1;
     c->reload_seen = seat_pool_reload_requests(gate_pool(gate));
+    c->serve = !cfg->control_disabled;
+    if (!c->serve)
+        goto start;
     r = config_control_socket(cfg, c->path, sizeof(c->path));
     if (r < 0 || control_dirname(c->path, dir, sizeof(dir)) < 0) {
         snprintf(err, errlen, "control socket path too long or without a directory");
@@ -564,6 +670,7 @@ int control_start(struct gate *gate, struct control **out, char *err, size_t err
     r = usock_prepare_dir(dir, &c->owner, err, errlen);
     if (r < 0)
         goto fail;
+start:
     if (pipe2(c->stop_pipe, O_CLOEXEC) != 0) {
         r = -errno;
         snprintf(err, errlen, "pipe: %s", strerror(errno));

@@ -1,7 +1,10 @@
-/* The control socket: a thread in every openvpn process on a pool. The
- * process that holds the pool's control lock serves the socket; the others
- * wait to take over. Every thread also follows `reload` requests made
- * through the pool, re-reading its licenses off the admission path. */
+/* The maintenance thread of every openvpn process on a pool, and the control
+ * socket it serves. The process that holds the pool's control lock serves the
+ * socket; the others wait to take over. Every thread, serving or not, also
+ * does the work that must stay off the admission path: it follows `reload`
+ * requests made through the pool, raises and saves the clock high-water mark,
+ * reclaims seats of dead processes every 2 s, and logs expiry warnings once a
+ * day. With control-socket=none it only does that maintenance. */
 #ifndef LICGATE_CONTROL_H
 #define LICGATE_CONTROL_H
 

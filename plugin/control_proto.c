@@ -173,8 +173,7 @@ int control_render_metrics(FILE *out, const struct seat_pool_status *st,
         put_label(out, e->lic.key_id);
         fputs("\",file=\"", out);
         put_label(out, e->file);
-        fprintf(out, "\",state=\"%s\"} %u\n",
-                license_entry_counts(e) ? "active" : license_state_name(e->state), e->lic.seats);
+        fprintf(out, "\",state=\"%s\"} %u\n", license_entry_state(e), e->lic.seats);
     }
     put_family(out, "licgate_license_days_left", "gauge",
                "Days until a license stops counting (support, lease or sunset).");

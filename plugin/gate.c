@@ -7,13 +7,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "account.h"
+#include "fingerprint.h"
+#include "fs.h"
+#include "netlink.h"
+#include "usock.h"
 #include "pool.h"
 #include "shm.h"
 
-#define GATE_LOG_QUEUE    64
-#define GATE_LOG_LINE_MAX 768
+#define GATE_LOG_QUEUE          64
+#define GATE_LOG_LINE_MAX       768
+#define GATE_CLOCK_FILE         "/clock"
+#define GATE_CLOCK_SAVE_EVERY   3600 /* seconds between writes of the high-water mark */
+#define GATE_ROLLBACK_TOLERANCE 300  /* a clock this far behind the mark was set back */
 /* What a client refused in reason-to-client mode waits before it retries. */
 #define GATE_CLIENT_BACKOFF 10
 
@@ -35,7 +43,17 @@ struct gate {
     struct license_set licenses;
     _Atomic uint32_t limit;
     _Atomic bool evaluation;
-    _Atomic int64_t next_change; /* when license states must be evaluated again */
+    _Atomic int64_t next_change;  /* when license states must be evaluated again */
+    _Atomic bool failover_active; /* this node holds failover-vip */
+
+    /* Effective now = max(clock, mark): setting the clock back never revives
+     * or extends a license. The mark is raised and saved by the maintenance
+     * thread (gate_clock_tick). */
+    char clock_path[CONFIG_PATH_MAX + sizeof(GATE_CLOCK_FILE)];
+    _Atomic int64_t clock_mark;
+    _Atomic int64_t rollback_clock; /* the clock seen behind the mark, 0 = none */
+    int64_t mark_saved;
+    bool save_error_said;
 
     /* Lines logged on other threads, for gate_flush_log. */
     pthread_mutex_t log_lock;
@@ -100,6 +118,17 @@ void gate_flush_log(struct gate *gate)
     }
 }
 
+static void gate_save_mark(struct gate *gate, int64_t mark);
+static int gate_open_clock(struct gate *gate, char *err, size_t errlen);
+
+static int64_t gate_time(struct gate *gate)
+{
+    int64_t now = gate->env.now();
+    int64_t mark = atomic_load_explicit(&gate->clock_mark, memory_order_relaxed);
+
+    return now > mark ? now : mark;
+}
+
 static const char *evaluation_note(const struct gate *gate)
 {
     return atomic_load_explicit(&gate->evaluation, memory_order_relaxed) ? ", evaluation mode" : "";
@@ -119,6 +148,10 @@ static void log_license(struct gate *gate, const struct license_entry *e)
         license_format_time(lic->lease_not_after, lease, sizeof(lease));
     else
         snprintf(lease, sizeof(lease), "none");
+    if (e->state == LICENSE_ACTIVE && !e->binding_ok)
+        gate_logf(gate, GATE_LOG_ERR,
+                  "License error: machine properties validation failed: verify fail: %s",
+                  e->binding_why);
     if (license_entry_counts(e))
         gate_logf(gate, GATE_LOG_NOTE,
                   "license '%s': key %s, customer '%s', %u seats, support until %s%s, lease "
@@ -127,7 +160,7 @@ static void log_license(struct gate *gate, const struct license_entry *e)
                   lic->perpetual ? " (perpetual)" : "", lease);
     else
         gate_logf(gate, GATE_LOG_WARN, "license '%s': key %s, %u seats: %s: %s", e->file,
-                  lic->key_id, lic->seats, license_state_name(e->state), e->reason);
+                  lic->key_id, lic->seats, license_entry_state(e), e->reason);
 }
 
 /* Publishes the limit the licenses give now; logs a change. Under lock. */
@@ -156,7 +189,7 @@ static void gate_apply_limit(struct gate *gate, const char *why, bool always_log
 /* Called on the admission path: one clock read unless a license changes state now. */
 static void gate_follow_time(struct gate *gate)
 {
-    int64_t now = gate->env.now();
+    int64_t now = gate_time(gate);
     enum license_state before[LICENSE_SET_MAX_FILES];
     size_t n;
 
@@ -193,12 +226,16 @@ static int gate_load_licenses(struct gate *gate, struct license_set *out, char *
 static void gate_install_licenses(struct gate *gate, struct license_set *set, const char *why,
                                   struct gate_reload_result *result)
 {
-    int64_t now = gate->env.now();
+    int64_t now = gate_time(gate);
 
     pthread_mutex_lock(&gate->lock);
     license_set_free(&gate->licenses);
     gate->licenses = *set;
     memset(set, 0, sizeof(*set));
+    /* the failover role may have changed while the disk was read */
+    gate->licenses.failover_active =
+        atomic_load_explicit(&gate->failover_active, memory_order_relaxed);
+    license_set_evaluate(&gate->licenses, now);
     for (size_t i = 0; i < gate->licenses.count; i++)
         log_license(gate, &gate->licenses.entries[i]);
     atomic_store_explicit(&gate->next_change, license_set_next_change(&gate->licenses, now),
@@ -272,6 +309,22 @@ int gate_open(const struct gate_config *cfg, const struct gate_env *env, struct 
         snprintf(err, errlen, "pool '%s': %s", cfg->pool, reason);
         goto fail;
     }
+    if (cfg->failover_vip[0] != '\0') {
+        int held = 0;
+        r = netlink_has_address(cfg->failover_vip, &held);
+        if (r < 0) {
+            snprintf(err, errlen, "failover-vip %s: %s", cfg->failover_vip, strerror(-r));
+            goto fail;
+        }
+        atomic_store_explicit(&gate->failover_active, held != 0, memory_order_relaxed);
+        gate_logf(gate, GATE_LOG_NOTE, "failover: this node %s %s: %s",
+                  held ? "holds" : "does not hold", cfg->failover_vip, held ? "active" : "standby");
+    }
+    r = gate_open_clock(gate, reason, sizeof(reason));
+    if (r < 0) {
+        snprintf(err, errlen, "state-dir: %s", reason);
+        goto fail;
+    }
     if (env->development_keys)
         gate_logf(gate, GATE_LOG_WARN,
                   "DEVELOPMENT BUILD: trusting the public development issuer key; anyone can "
@@ -294,6 +347,8 @@ void gate_close(struct gate *gate)
         return;
     if (gate->pool != NULL)
         seat_pool_detach(gate->pool);
+    if (gate->clock_path[0] != '\0')
+        gate_save_mark(gate, atomic_load_explicit(&gate->clock_mark, memory_order_relaxed));
     if (gate->env.log != NULL && pthread_equal(pthread_self(), gate->owner))
         gate_flush_log(gate);
     license_set_free(&gate->licenses);
@@ -332,7 +387,7 @@ static int gate_admit(struct gate *gate, struct gate_client *client, const char 
     if (client->admitted)
         return 0;
     gate_follow_time(gate);
-    req.now = gate->env.now();
+    req.now = gate_time(gate);
     r = seat_pool_admit(gate->pool, &req, &slot, &nums);
     if (r == -EDQUOT || r == -ENOSPC) {
         /* Seats of an openvpn that died without closing the plugin come back here at the
@@ -445,5 +500,129 @@ bool gate_development_keys(const struct gate *gate)
 
 int64_t gate_now(const struct gate *gate)
 {
-    return gate->env.now();
+    return gate_time((struct gate *)gate);
+}
+
+/* Reads the saved mark; a missing file is a first start, a corrupt one is
+ * reported and replaced. */
+static int64_t gate_read_mark(struct gate *gate)
+{
+    char *text = NULL, *end;
+    size_t len = 0;
+    long long v;
+    int r;
+
+    r = fs_read_bounded(gate->clock_path, 32, &text, &len);
+    if (r == -ENOENT)
+        return 0;
+    if (r < 0) {
+        gate_logf(gate, GATE_LOG_WARN, "clock high-water mark %s: %s", gate->clock_path,
+                  strerror(-r));
+        return 0;
+    }
+    errno = 0;
+    v = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || (*end != '\n' && *end != '\0') || v < 0 ||
+        (*end == '\n' && end[1] != '\0')) {
+        gate_logf(gate, GATE_LOG_WARN, "clock high-water mark %s is corrupt; starting anew",
+                  gate->clock_path);
+        v = 0;
+    }
+    free(text);
+    return v;
+}
+
+static void gate_save_mark(struct gate *gate, int64_t mark)
+{
+    char text[32];
+    int n = snprintf(text, sizeof(text), "%lld\n", (long long)mark);
+    int r = fs_write_atomic(gate->clock_path, text, (size_t)n, 0600);
+
+    if (r < 0) {
+        if (!gate->save_error_said)
+            gate_logf(gate, GATE_LOG_ERR, "cannot save the clock high-water mark %s: %s",
+                      gate->clock_path, strerror(-r));
+        gate->save_error_said = true;
+        return;
+    }
+    gate->save_error_said = false;
+    gate->mark_saved = mark;
+}
+
+static int gate_open_clock(struct gate *gate, char *err, size_t errlen)
+{
+    struct usock_owner owner = {0};
+    int64_t mark;
+    int r;
+
+    if (gate->cfg.user[0] != '\0' && account_user(gate->cfg.user, &owner.uid) == 0)
+        owner.set_uid = true;
+    r = fs_mkdir_parents(gate->cfg.state_dir);
+    if (r < 0) {
+        snprintf(err, errlen, "%.200s: %s", gate->cfg.state_dir, strerror(-r));
+        return r;
+    }
+    r = usock_prepare_dir(gate->cfg.state_dir, &owner, err, errlen);
+    if (r < 0)
+        return r;
+    snprintf(gate->clock_path, sizeof(gate->clock_path), "%s%s", gate->cfg.state_dir,
+             GATE_CLOCK_FILE);
+    mark = gate_read_mark(gate);
+    gate->mark_saved = mark;
+    atomic_store_explicit(&gate->clock_mark, mark, memory_order_relaxed);
+    gate_clock_tick(gate);
+    return 0;
+}
+
+void gate_clock_tick(struct gate *gate)
+{
+    int64_t now = gate->env.now();
+    int64_t mark = atomic_load_explicit(&gate->clock_mark, memory_order_relaxed);
+
+    if (now + GATE_ROLLBACK_TOLERANCE < mark) {
+        if (atomic_exchange_explicit(&gate->rollback_clock, now, memory_order_relaxed) == 0) {
+            char a[LICENSE_TIME_BUFSIZE], b[LICENSE_TIME_BUFSIZE];
+            license_format_time(now, a, sizeof(a));
+            license_format_time(mark, b, sizeof(b));
+            gate_logf(gate, GATE_LOG_WARN,
+                      "clock rollback detected: the system clock (%s) is behind the high-water "
+                      "mark (%s); licenses are judged by the mark",
+                      a, b);
+        }
+    } else if (now >= mark) {
+        atomic_store_explicit(&gate->rollback_clock, 0, memory_order_relaxed);
+    }
+    if (now > mark) {
+        atomic_store_explicit(&gate->clock_mark, now, memory_order_relaxed);
+        mark = now;
+    }
+    if (mark - gate->mark_saved >= GATE_CLOCK_SAVE_EVERY || gate->mark_saved == 0)
+        gate_save_mark(gate, mark);
+}
+
+void gate_set_failover_active(struct gate *gate, bool active)
+{
+    if (atomic_exchange_explicit(&gate->failover_active, active, memory_order_relaxed) == active)
+        return;
+    gate_logf(gate, GATE_LOG_NOTE, "failover: this node %s %s: %s",
+              active ? "now holds" : "no longer holds", gate->cfg.failover_vip,
+              active ? "active, failover licenses count"
+                     : "standby, failover licenses do not count");
+    pthread_mutex_lock(&gate->lock);
+    gate->licenses.failover_active = active;
+    license_set_evaluate(&gate->licenses, gate_time(gate));
+    gate_apply_limit(gate, "failover role changed", false);
+    pthread_mutex_unlock(&gate->lock);
+}
+
+bool gate_failover_active(const struct gate *gate)
+{
+    return atomic_load_explicit(&gate->failover_active, memory_order_relaxed);
+}
+
+bool gate_clock_state(const struct gate *gate, int64_t *clock, int64_t *mark)
+{
+    *clock = gate->env.now();
+    *mark = atomic_load_explicit(&gate->clock_mark, memory_order_relaxed);
+    return atomic_load_explicit(&gate->rollback_clock, memory_order_relaxed) != 0;
 }

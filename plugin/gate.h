@@ -114,6 +114,23 @@ struct seat_pool;
 struct seat_pool *gate_pool(struct gate *gate);
 const struct gate_config *gate_config(const struct gate *gate);
 bool gate_development_keys(const struct gate *gate);
+
+/* Effective now: the later of the wall clock and the high-water mark kept in
+ * state-dir, so setting the clock back never revives or extends a license. */
 int64_t gate_now(const struct gate *gate);
+
+/* Raises the high-water mark to the clock, notices a clock set back by more
+ * than 5 minutes (logged once), and saves the mark atomically when it moved
+ * an hour or more. Called by the maintenance thread, off the admission path. */
+void gate_clock_tick(struct gate *gate);
+
+/* The failover role (failover-vip held or not), as the maintenance thread
+ * sees it through netlink: failover licenses count only while active. A change
+ * is logged and the limit follows at once; live tunnels are never dropped. */
+void gate_set_failover_active(struct gate *gate, bool active);
+bool gate_failover_active(const struct gate *gate);
+
+/* The clock and the mark; true while the clock is behind the mark (rollback). */
+bool gate_clock_state(const struct gate *gate, int64_t *clock, int64_t *mark);
 
 #endif

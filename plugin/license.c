@@ -477,6 +477,20 @@ static int parse_binding(const char *field, const char *value, size_t n, struct 
     return 0;
 }
 
+int license_parse_binding(const char *text, struct license *lic, char *err, size_t errlen)
+{
+    struct license next = *lic;
+    int r;
+
+    next.ncomponents = 0;
+    next.binding_tolerance = 0;
+    r = parse_binding("binding", text, strlen(text), &next, err, errlen);
+    if (r != 0)
+        return -EINVAL;
+    *lic = next;
+    return 0;
+}
+
 static int parse_issuer(const char *field, const char *value, size_t n, struct license *lic,
                         char *err, size_t errlen)
 {

@@ -110,6 +110,11 @@ int license_format_time(int64_t t, char *buf, size_t len);
 /* Parses exactly len bytes of YYYY-MM-DDTHH:MM:SSZ (len must be 20) with
  * real calendar ranges (no 24:00:00, no leap second, no Feb 30), years
  * 1971..2199. -EINVAL otherwise, *out is 0 then. */
+/* Parses a binding in the document's syntax ("none", "all machine-id=<hex> nic=<hex>",
+ * "all-but-1 ...", "machine-id-only machine-id=<hex>") into lic's binding fields. Returns 0,
+ * or -EINVAL with a reason in err (lic unchanged). */
+int license_parse_binding(const char *text, struct license *lic, char *err, size_t errlen);
+
 int license_parse_time(const char *s, size_t len, int64_t *out);
 
 #endif

@@ -43,9 +43,13 @@ static int license_entry_load(const char *dir, const char *name, const struct is
     }
     ret = license_parse_verify(text, len, keys, nkeys, &entry->lic, entry->reason,
                                sizeof(entry->reason));
-    if (ret == 0)
+    if (ret == 0) {
         entry->loaded = 1;
-    else if (ret == -EBADMSG)
+        /* a bound license counts only once license_set_bind has checked it */
+        entry->binding_ok = entry->lic.binding_rule == BINDING_NONE;
+        if (!entry->binding_ok)
+            snprintf(entry->binding_why, sizeof(entry->binding_why), "not checked");
+    } else if (ret == -EBADMSG)
         ret = 0;
 out:
     free(text);
@@ -115,22 +119,53 @@ void license_set_evaluate(struct license_set *set, int64_t now)
 
         if (!entry->loaded)
             continue;
+        entry->standby = false;
         entry->state = license_evaluate(&entry->lic, now, entry->reason, sizeof(entry->reason));
         if (entry->state != LICENSE_ACTIVE)
             continue;
-        if (entry->lic.kind == LICENSE_KIND_FAILOVER)
+        if (!entry->binding_ok) {
             snprintf(entry->reason, sizeof(entry->reason),
-                     "failover role not available in this build");
-        else if (entry->lic.binding_rule != BINDING_NONE)
+                     "machine properties validation failed: verify fail: %s", entry->binding_why);
+        } else if (entry->lic.kind == LICENSE_KIND_FAILOVER && !set->failover_active) {
+            entry->standby = true;
             snprintf(entry->reason, sizeof(entry->reason),
-                     "machine binding not available in this build");
+                     "standby: this node does not hold the failover address");
+        }
     }
+}
+
+void license_set_bind(struct license_set *set, license_binding_check *check, void *arg)
+{
+    for (size_t i = 0; i < set->count; i++) {
+        struct license_entry *entry = &set->entries[i];
+
+        if (!entry->loaded || entry->lic.binding_rule == BINDING_NONE)
+            continue;
+        entry->binding_why[0] = '\0';
+        entry->binding_ok =
+            check(&entry->lic, arg, entry->binding_why, sizeof(entry->binding_why)) == 1;
+        if (!entry->binding_ok && entry->binding_why[0] == '\0')
+            snprintf(entry->binding_why, sizeof(entry->binding_why),
+                     "machine properties could not be read");
+    }
+}
+
+const char *license_entry_state(const struct license_entry *entry)
+{
+    if (!entry->loaded)
+        return "invalid";
+    if (entry->state != LICENSE_ACTIVE)
+        return license_state_name(entry->state);
+    if (!entry->binding_ok)
+        return "machine-mismatch";
+    if (entry->standby)
+        return "standby";
+    return "active";
 }
 
 bool license_entry_counts(const struct license_entry *entry)
 {
-    return entry->loaded && entry->state == LICENSE_ACTIVE &&
-           entry->lic.kind == LICENSE_KIND_STANDARD && entry->lic.binding_rule == BINDING_NONE;
+    return entry->loaded && entry->state == LICENSE_ACTIVE && entry->binding_ok && !entry->standby;
 }
 
 uint32_t license_set_seats(const struct license_set *set)
@@ -176,6 +211,7 @@ int license_set_copy(const struct license_set *set, struct license_set *out)
         return -ENOMEM;
     memcpy(out->entries, set->entries, set->count * sizeof(*set->entries));
     out->count = set->count;
+    out->failover_active = set->failover_active;
     return 0;
 }
 

@@ -17,12 +17,20 @@ struct license_entry {
     struct license lic;       /* valid when loaded */
     enum license_state state; /* valid when loaded */
     char reason[256];         /* why rejected / why not active ("" when active) */
+    bool binding_ok;          /* the machine binding matches (always for binding none) */
+    char binding_why[192];    /* which components differ, when it does not */
+    bool standby;             /* a failover license on a node without the failover address */
 };
 
 struct license_set {
     struct license_entry *entries;
     size_t count;
+    bool failover_active; /* this node holds failover-vip: failover licenses count */
 };
+
+/* Checks one bound license against this machine: 1 match, 0 mismatch (why
+ * says which components differ), < 0 could not check (a mismatch too). */
+typedef int license_binding_check(const struct license *lic, void *arg, char *why, size_t whylen);
 
 /* Reads every regular dir/ *.lic file (dotfiles and symlinks skipped), sorted
  * by name, and verifies it against keys. A file larger than LICENSE_MAX_TEXT
@@ -39,6 +47,16 @@ int license_set_load(const char *dir, const struct issuer_key *keys, size_t nkey
  * active failover or machine-bound license gets a reason saying that role is
  * not available in this build. */
 void license_set_evaluate(struct license_set *set, int64_t now);
+
+/* Runs check on every loaded license that carries a binding and records the
+ * outcome; licenses without a binding match by definition. No clock involved:
+ * call license_set_evaluate afterwards. */
+void license_set_bind(struct license_set *set, license_binding_check *check, void *arg);
+
+/* What licgatectl shows as the license's state: "invalid" (rejected file), a
+ * time state ("expired", "lease-over", "not-yet-valid", "sunset"),
+ * "machine-mismatch", "standby" or "active". */
+const char *license_entry_state(const struct license_entry *entry);
 
 /* Seats of the loaded, active, standard, unbound licenses, saturating at
  * UINT32_MAX. */

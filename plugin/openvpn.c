@@ -104,7 +104,7 @@ OPENVPN_EXPORT int openvpn_plugin_open_v3(const int v3structver,
         h->log(PLOG_ERR | PLOG_NOMUTE, PLUGIN_NAME, "fatal: %s", err);
         goto fail;
     }
-    if (!cfg.control_disabled && control_start(h->gate, &h->control, err, sizeof(err)) < 0) {
+    if (control_start(h->gate, &h->control, err, sizeof(err)) < 0) {
         h->log(PLOG_ERR | PLOG_NOMUTE, PLUGIN_NAME, "fatal: control socket: %s", err);
         goto fail;
     }

@@ -3,6 +3,7 @@
 #define LICGATE_SHIM_FS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Reads the regular file at path (not following a final symlink: -ELOOP)
  * into a malloc'd buffer that is NUL-terminated; *len excludes the NUL.
@@ -21,5 +22,15 @@ int fs_list_dir(const char *dir, const char *suffix, char ***names, size_t *coun
 
 /* Frees a list from fs_list_dir(). NULL is fine. */
 void fs_free_list(char **names, size_t count);
+
+/* Creates the missing parent directories of path (not path itself), 0755.
+ * Returns 0 or -errno. */
+int fs_mkdir_parents(const char *path);
+
+/* Replaces path with data atomically and durably: writes a temporary file in
+ * the same directory (mode, O_EXCL, O_NOFOLLOW), fsyncs it, renames it over
+ * path and fsyncs the directory. A reader sees the old or the new content,
+ * never a mix. Returns 0 or -errno (the old file is untouched then). */
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 #endif

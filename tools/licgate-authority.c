@@ -38,6 +38,10 @@ static const char usage_text[] =
     "  --no-lease                 no lease\n"
     "  --sunset DATE              stops working at DATE (replaced keys)\n"
     "  --installation-id HEX      32 lowercase hex digits\n"
+    "  --binding SPEC             machine binding: none | RULE COMPONENT... with RULE all,\n"
+    "                             all-but-N or machine-id-only and COMPONENT\n"
+    "                             machine-id=HEX, dmi-uuid=HEX or nic=HEX (salted digests,\n"
+    "                             as `licgatectl fingerprint --key KEY-ID` prints them)\n"
     "DATE is YYYY-MM-DDTHH:MM:SSZ (UTC). N for days may be negative.\n";
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -181,6 +185,7 @@ enum sign_option {
     OPT_NO_LEASE,
     OPT_SUNSET,
     OPT_INSTALLATION_ID,
+    OPT_BINDING,
 };
 
 /* What the command line said, before it becomes a struct license. */
@@ -219,6 +224,7 @@ static int parse_sign_options(int argc, char **argv, struct sign_request *req)
         {"no-lease", no_argument, NULL, OPT_NO_LEASE},
         {"sunset", required_argument, NULL, OPT_SUNSET},
         {"installation-id", required_argument, NULL, OPT_INSTALLATION_ID},
+        {"binding", required_argument, NULL, OPT_BINDING},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -301,6 +307,12 @@ static int parse_sign_options(int argc, char **argv, struct sign_request *req)
             ret = option_string("--installation-id", optarg, req->lic.installation_id,
                                 sizeof(req->lic.installation_id));
             break;
+        case OPT_BINDING: {
+            char why[256];
+            if (license_parse_binding(optarg, &req->lic, why, sizeof(why)) != 0)
+                return usage_error("--binding: %s", why);
+            break;
+        }
         case 'h':
             fputs(usage_text, stdout);
             return -1;

@@ -48,8 +48,19 @@ lt_license() {
         || lg_fail "licgate-authority sign $* failed"
 }
 
+# lt_plugin [KEY=VALUE...]: the server's "plugin" line. The settings go into a
+# config file (config=FILE): openvpn caps a config line at 256 bytes.
 lt_plugin() {
-    echo "plugin $LICGATE_PLUGIN license-dir=$LT_LICENSES pool=$LT_POOL $*"
+    local conf kv
+    conf=$(mktemp "$LG_DIR/licgate.XXXXXX") || lg_fail "mktemp"
+    {
+        echo "license-dir $LT_LICENSES"
+        echo "pool $LT_POOL"
+        echo "state-dir $LG_DIR/state"
+        for kv in "$@"; do echo "${kv%%=*} ${kv#*=}"; done
+    } >"$conf"
+    chmod 0644 "$conf"
+    echo "plugin $LICGATE_PLUGIN config=$conf"
 }
 
 lt_connected() {

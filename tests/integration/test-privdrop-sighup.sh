@@ -62,10 +62,11 @@ ps -o user= -p "$(cat "$LG_DIR/srv.pid")" | grep -qx nobody || lg_fail "openvpn 
 lt_wait_count 2 60 c1 c2 c3 || lg_fail "not 2 connected after SIGHUP"
 after_hup() { sed -n '/SIGHUP\[hard/,$p' "$LG_DIR/srv.log"; }
 # The seats held before the restart were released: counting starts again at 1.
-after_hup | grep -m1 'licgate: admitted ' | grep -q '(1/2 seats)' ||
-    lg_fail "first admission after SIGHUP is not 1/2: seats leaked across the re-open"
+first=$(after_hup | grep 'licgate: admitted ' | sed -n 1p)
+grep -q '(1/2 seats)' <<<"$first" ||
+    lg_fail "first admission after SIGHUP is not 1/2: seats leaked across the re-open: $first"
 end=$((SECONDS + 40))
-until after_hup | grep -q "licgate: refused cn=.*limit reached (2/2 seats)"; do
+until [ "$(after_hup | grep -c "licgate: refused cn=.*limit reached (2/2 seats)")" -gt 0 ]; do
     [ $SECONDS -lt $end ] || lg_fail "the third client was not refused after SIGHUP"
     sleep 0.2
 done

@@ -159,6 +159,7 @@ static void control_render_metrics__pool_and_licenses__exposition(void **state)
     memset(e, 0, sizeof(e));
     e[0].loaded = 1;
     e[0].state = LICENSE_ACTIVE;
+    e[0].binding_ok = true;
     e[0].lic.seats = 3;
     e[0].lic.support_until = now + 40 * DAY;
     snprintf(e[0].lic.key_id, sizeof(e[0].lic.key_id), "LG-A");

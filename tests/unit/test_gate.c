@@ -88,6 +88,7 @@ static int setup(void **state)
     config_defaults(&f->cfg);
     snprintf(f->cfg.license_dir, sizeof(f->cfg.license_dir), "%s", f->dir);
     snprintf(f->cfg.pool, sizeof(f->cfg.pool), "unit-%ld", (long)getpid());
+    snprintf(f->cfg.state_dir, sizeof(f->cfg.state_dir), "%s/state", f->dir);
     f->cfg.capacity = 16;
     f->env = (struct gate_env){
         .keys = &issuer, .nkeys = 1, .now = test_clock, .log = test_log, .log_arg = NULL};

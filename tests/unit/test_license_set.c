@@ -194,10 +194,14 @@ static void license_set_load__mixed_directory__good_ones_count(void **state)
     entry = find_entry(&set, "f-failover.lic");
     assert_int_equal(entry->loaded, 1);
     assert_int_equal(entry->state, LICENSE_ACTIVE);
-    assert_string_equal(entry->reason, "failover role not available in this build");
+    assert_string_equal(entry->reason, "standby: this node does not hold the failover address");
+    assert_string_equal(license_entry_state(entry), "standby");
     entry = find_entry(&set, "g-bound.lic");
     assert_int_equal(entry->loaded, 1);
-    assert_string_equal(entry->reason, "machine binding not available in this build");
+    /* never checked against a machine: it does not count */
+    assert_string_equal(entry->reason,
+                        "machine properties validation failed: verify fail: not checked");
+    assert_string_equal(license_entry_state(entry), "machine-mismatch");
     entry = find_entry(&set, "h-tampered.lic");
     assert_int_equal(entry->loaded, 0);
     assert_string_equal(entry->reason, "bad signature");
@@ -278,6 +282,49 @@ static void license_set_load__too_many_files__e2big(void **state)
     assert_int_equal(set.count, 0);
 }
 
+static int check_second_matches(const struct license *lic, void *arg, char *why, size_t len)
+{
+    if (strcmp(lic->key_id, arg) == 0)
+        return 1;
+    snprintf(why, len, "nic count 2 expected, 1 found");
+    return 0;
+}
+
+/* Binding and the failover role decide which active licenses count. */
+static void license_set_bind__mismatch_and_standby__do_not_count(void **state)
+{
+    struct license_entry e[3];
+    struct license_set set = {.entries = e, .count = 3};
+
+    (void)state;
+    memset(e, 0, sizeof(e));
+    for (size_t i = 0; i < 3; i++) {
+        e[i].loaded = 1;
+        e[i].lic.seats = 10u << i;
+        e[i].lic.issued = T0 - DAY;
+        e[i].lic.support_until = T0 + 365 * DAY;
+        e[i].lic.binding_rule = BINDING_ALL;
+        snprintf(e[i].lic.key_id, sizeof(e[i].lic.key_id), "LG-K-%zu", i);
+    }
+    e[2].lic.kind = LICENSE_KIND_FAILOVER;
+    e[2].lic.binding_rule = BINDING_NONE;
+    e[2].binding_ok = true;
+    char match_key[] = "LG-K-1";
+
+    license_set_bind(&set, check_second_matches, match_key);
+    license_set_evaluate(&set, T0);
+    assert_string_equal(license_entry_state(&e[0]), "machine-mismatch");
+    assert_string_equal(e[0].reason, "machine properties validation failed: verify fail: nic "
+                                     "count 2 expected, 1 found");
+    assert_string_equal(license_entry_state(&e[1]), "active");
+    assert_string_equal(license_entry_state(&e[2]), "standby");
+    assert_int_equal(license_set_seats(&set), 20);
+    set.failover_active = true;
+    license_set_evaluate(&set, T0);
+    assert_string_equal(license_entry_state(&e[2]), "active");
+    assert_int_equal(license_set_seats(&set), 60);
+}
+
 static void license_set_seats__huge_sum__saturates(void **state)
 {
     struct license_entry entries[5];
@@ -288,6 +335,7 @@ static void license_set_seats__huge_sum__saturates(void **state)
     for (size_t i = 0; i < 5; i++) {
         entries[i].loaded = 1;
         entries[i].state = LICENSE_ACTIVE;
+        entries[i].binding_ok = true;
         entries[i].lic.seats = 1000000000u;
     }
     assert_int_equal(license_set_seats(&set), UINT32_MAX);
@@ -326,6 +374,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(license_set_load__too_many_files__e2big, dir_setup,
                                         dir_teardown),
         cmocka_unit_test(license_set_seats__huge_sum__saturates),
+        cmocka_unit_test(license_set_bind__mismatch_and_standby__do_not_count),
         cmocka_unit_test(license_set_next_change__several__earliest),
     };
 
