@@ -262,12 +262,8 @@ static void reply_licenses(struct control *c, int fd)
             json_object_object_add(l, "perpetual", json_object_new_boolean(e->lic.perpetual));
             add_time(l, "lease_not_after", e->lic.lease_not_after);
             add_time(l, "sunset", e->lic.sunset);
-            add_str(l, "state",
-                    counts || e->state != LICENSE_ACTIVE ? license_state_name(e->state)
-                                                         : "unsupported");
-        } else {
-            add_str(l, "state", license_entry_state(e));
         }
+        add_str(l, "state", license_entry_state(e));
         add_str(l, "reason", e->reason);
         json_object_object_add(l, "counted", json_object_new_boolean(counts));
         json_object_array_add(list, l);

@@ -214,12 +214,13 @@ static int nic_candidate_cmp(const void *a, const void *b)
 
 /* The address that identifies link as a physical NIC, or NULL when it is
  * not one. */
-static const uint8_t *nic_address(const struct netlink_link *link)
+static const uint8_t *nic_address(const struct netlink_link *link, bool virtual_too)
 {
     static const uint8_t zero[MAC_LEN];
     const uint8_t *mac;
 
-    if (link->kind[0] != '\0' || (link->flags & IFF_LOOPBACK) || link->type != ARPHRD_ETHER)
+    if ((link->kind[0] != '\0' && !virtual_too) || (link->flags & IFF_LOOPBACK) ||
+        link->type != ARPHRD_ETHER)
         return NULL;
     if (link->perm_addr_len == MAC_LEN)
         mac = link->perm_addr;
@@ -261,7 +262,7 @@ static int read_links(struct netlink_link **links, size_t *count)
     return ret;
 }
 
-static int read_nics(struct fingerprint *fp)
+static int read_nics(struct fingerprint *fp, bool virtual_too)
 {
     struct netlink_link *links = NULL;
     struct nic_candidate *nics = NULL;
@@ -277,7 +278,7 @@ static int read_nics(struct fingerprint *fp)
         goto out;
     }
     for (size_t i = 0; i < nlinks; i++) {
-        const uint8_t *mac = nic_address(&links[i]);
+        const uint8_t *mac = nic_address(&links[i], virtual_too);
 
         if (mac == NULL)
             continue;
@@ -310,7 +311,7 @@ out:
     return ret;
 }
 
-int fingerprint_read(struct fingerprint *fp)
+static int fingerprint_read_links(struct fingerprint *fp, bool virtual_too)
 {
     int ret;
 
@@ -319,10 +320,20 @@ int fingerprint_read(struct fingerprint *fp)
     if (ret == 0)
         ret = read_dmi_uuid(fp);
     if (ret == 0)
-        ret = read_nics(fp);
+        ret = read_nics(fp, virtual_too);
     if (ret != 0)
         fingerprint_clear(fp);
     return ret;
+}
+
+int fingerprint_read(struct fingerprint *fp)
+{
+    return fingerprint_read_links(fp, false);
+}
+
+int fingerprint_read_virtual(struct fingerprint *fp)
+{
+    return fingerprint_read_links(fp, true);
 }
 
 static int salted_digest(const char *key_id, size_t key_len, enum component_type type,

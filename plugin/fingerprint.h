@@ -67,6 +67,11 @@ struct fingerprint {
  * privileges, and keep the result for reloads. */
 int fingerprint_read(struct fingerprint *fp);
 
+/* The same, counting virtual links too (veth, bridge, macvlan...: any
+ * Ethernet link but loopback), for licenses whose rule carries "+virtual":
+ * containers and test namespaces whose only links are virtual. */
+int fingerprint_read_virtual(struct fingerprint *fp);
+
 /* Wipes fp, values included. */
 void fingerprint_clear(struct fingerprint *fp);
 

@@ -211,15 +211,55 @@ static void gate_follow_time(struct gate *gate)
     pthread_mutex_unlock(&gate->lock);
 }
 
+struct gate_fingerprints {
+    struct fingerprint physical, all; /* "all" also counts virtual links (+virtual) */
+    int physical_err, all_err;
+};
+
+static int gate_check_binding(const struct license *lic, void *arg, char *why, size_t whylen)
+{
+    struct gate_fingerprints *fps = arg;
+
+    if ((lic->binding_virtual ? fps->all_err : fps->physical_err) < 0) {
+        snprintf(why, whylen, "machine properties could not be read");
+        return 0;
+    }
+    return fingerprint_match(lic, lic->binding_virtual ? &fps->all : &fps->physical, why, whylen);
+}
+
+/* Reads the licenses and, when one is bound, this machine's fingerprint; both
+ * off the admission path (open, reload). */
 static int gate_load_licenses(struct gate *gate, struct license_set *out, char *err, size_t errlen)
 {
+    struct gate_fingerprints *fps;
+    bool bound = false;
     int r;
 
-    r = license_set_load(gate->cfg.license_dir, gate->env.keys, gate->env.nkeys, gate->env.now(),
+    r = license_set_load(gate->cfg.license_dir, gate->env.keys, gate->env.nkeys, gate_time(gate),
                          out);
-    if (r < 0)
+    if (r < 0) {
         snprintf(err, errlen, "license-dir %s: %s", gate->cfg.license_dir, strerror(-r));
-    return r;
+        return r;
+    }
+    for (size_t i = 0; i < out->count; i++)
+        bound |= out->entries[i].loaded && out->entries[i].lic.binding_rule != BINDING_NONE;
+    if (bound && (fps = calloc(1, sizeof(*fps))) != NULL) {
+        fps->physical_err = fingerprint_read(&fps->physical);
+        fps->all_err = fingerprint_read_virtual(&fps->all);
+        if (fps->physical_err < 0)
+            gate_logf(gate, GATE_LOG_ERR, "cannot read this machine's properties: %s",
+                      strerror(-fps->physical_err));
+        /* after OpenVPN dropped root the DMI UUID is unreadable, not missing */
+        fps->physical.dmi_unreadable_is_unknown = geteuid() != 0;
+        fps->all.dmi_unreadable_is_unknown = geteuid() != 0;
+        license_set_bind(out, gate_check_binding, fps);
+        fingerprint_clear(&fps->physical);
+        fingerprint_clear(&fps->all);
+        free(fps);
+    }
+    out->failover_active = atomic_load_explicit(&gate->failover_active, memory_order_relaxed);
+    license_set_evaluate(out, gate_time(gate));
+    return 0;
 }
 
 /* Takes ownership of *set. */

@@ -384,6 +384,14 @@ static int parse_installation_id(const char *field, const char *value, size_t n,
 
 static int parse_binding_rule(const char *token, size_t n, struct license *lic)
 {
+    static const char suffix[] = "+virtual";
+    size_t sn = sizeof(suffix) - 1;
+
+    lic->binding_virtual = false;
+    if (n > sn && memcmp(token + n - sn, suffix, sn) == 0) {
+        lic->binding_virtual = true;
+        n -= sn;
+    }
     if (value_is(token, n, "all")) {
         lic->binding_rule = BINDING_ALL;
     } else if (value_is(token, n, "machine-id-only")) {
@@ -768,13 +776,17 @@ static void append_date(struct text_builder *tb, const char *name, int64_t t, bo
 
 static const char *binding_rule_text(const struct license *lic, char *buf, size_t len)
 {
+    const char *virt = lic->binding_virtual ? "+virtual" : "";
+
     switch (lic->binding_rule) {
     case BINDING_ALL:
-        return "all";
+        snprintf(buf, len, "all%s", virt);
+        return buf;
     case BINDING_MACHINE_ID_ONLY:
-        return "machine-id-only";
+        snprintf(buf, len, "machine-id-only%s", virt);
+        return buf;
     case BINDING_ALL_BUT:
-        snprintf(buf, len, "all-but-%u", lic->binding_tolerance);
+        snprintf(buf, len, "all-but-%u%s", lic->binding_tolerance, virt);
         return buf;
     case BINDING_NONE:
         break;

@@ -44,6 +44,7 @@ struct license {
     char installation_id[33]; /* "" when none */
     enum binding_rule binding_rule;
     unsigned binding_tolerance; /* N of all-but-N */
+    bool binding_virtual;       /* rule "+virtual": virtual links (veth, bridge...) count as NICs */
     size_t ncomponents;
     struct binding_component components[LICENSE_MAX_COMPONENTS];
     uint8_t issuer_id[8];

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_fingerprint.h"
 #include "ctl_render.h"
 
 #define PROGRAM    "licgatectl"
@@ -41,12 +42,13 @@
 #define POOL_NAME_MAX   32
 #define READ_CHUNK      65536
 
-enum { OPT_POOL = 256, OPT_JSON };
+enum { OPT_POOL = 256, OPT_JSON, OPT_KEY, OPT_RULE };
 
 static const struct option long_options[] = {
-    {"socket", required_argument, NULL, 's'}, {"pool", required_argument, NULL, OPT_POOL},
-    {"json", no_argument, NULL, OPT_JSON},    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+    {"socket", required_argument, NULL, 's'},    {"pool", required_argument, NULL, OPT_POOL},
+    {"json", no_argument, NULL, OPT_JSON},       {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},         {"key", required_argument, NULL, OPT_KEY},
+    {"rule", required_argument, NULL, OPT_RULE}, {NULL, 0, NULL, 0},
 };
 
 static const char usage_text[] =
@@ -62,11 +64,15 @@ static const char usage_text[] =
     "  reload    re-read the license directory in every process (root only)\n"
     "  metrics   the counters in Prometheus text format\n"
     "  version   the licgate version of the server\n"
+    "  fingerprint  this machine's binding components (read here, no server needed);\n"
+    "            with --key KEY-ID, the binding line a license for that key carries\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH  the control socket (default " LICGATE_RUNDIR "/POOL.sock)\n"
     "      --pool NAME    the seat pool (default 'default')\n"
     "      --json         print the server's JSON response instead of text\n"
+    "      --key KEY-ID   fingerprint: salt the digests for this license key\n"
+    "      --rule RULE    fingerprint: all (default), all-but-N or machine-id-only\n"
     "  -h, --help         print this help\n"
     "  -V, --version      print the version of licgatectl\n"
     "\n"
@@ -388,7 +394,7 @@ static int query(const char *path, const char *pool, const char *command, json_o
 
 int main(int argc, char **argv)
 {
-    const char *socket_path = NULL, *pool = NULL, *command, *name;
+    const char *socket_path = NULL, *pool = NULL, *command, *name, *key = NULL, *rule = "all";
     char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
     char err[1024];
     json_object *resp;
@@ -406,6 +412,12 @@ int main(int argc, char **argv)
             break;
         case OPT_JSON:
             json = true;
+            break;
+        case OPT_KEY:
+            key = optarg;
+            break;
+        case OPT_RULE:
+            rule = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -430,6 +442,17 @@ int main(int argc, char **argv)
         return usage_error("missing command (status, sessions, licenses, reload, metrics or "
                            "version)");
     command = argv[optind];
+    if (strcmp(command, "fingerprint") == 0) {
+        if (argc - optind > 1)
+            return usage_error("%s: unexpected argument '%s'", command, argv[optind + 1]);
+        if (ctl_fingerprint(stdout, json, key, rule, err, sizeof(err)) < 0) {
+            fail("fingerprint: %s", err);
+            return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+    }
+    if (key != NULL)
+        return usage_error("--key is only for the fingerprint command");
     if (!ctl_command_known(command))
         return usage_error("unknown command '%s'", command);
     if (argc - optind > 1)

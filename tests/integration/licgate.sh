@@ -22,6 +22,9 @@ lt_cleanup() {
     for dev in ${LT_DEVS:-}; do
         ip link del dev "$dev" 2>/dev/null || true
     done
+    for dev in ${LT_NETNS:-}; do
+        ip netns del "$dev" 2>/dev/null || true
+    done
     return 0
 }
 
@@ -114,4 +117,20 @@ lt_ctl() {
 # lt_json EXPR: evaluates a Python expression over the JSON on stdin (as j).
 lt_json() {
     python3 -c 'import json, sys; j = json.load(sys.stdin); r = eval(sys.argv[1]); print(r if not isinstance(r, bool) else str(r).lower())' "$1"
+}
+
+# lt_netns NAME: a network namespace of this test, with lo up; removed at exit.
+lt_netns() {
+    ip netns add "$1" || lg_fail "ip netns add $1"
+    LT_NETNS="${LT_NETNS:-} $1"
+    ip -n "$1" link set lo up
+}
+
+# lt_in_netns NS: point the harness's openvpn at namespace NS (servers and
+# clients started after this run there).
+lt_in_netns() {
+    local w="$LG_DIR/openvpn-in-$1"
+    printf '#!/bin/sh\nexec ip netns exec %s openvpn "$@"\n' "$1" >"$w"
+    chmod 0755 "$w"
+    LG_OPENVPN=$w
 }
