@@ -608,7 +608,7 @@ static int gate_open_clock(struct gate *gate, char *err, size_t errlen)
     snprintf(gate->clock_path, sizeof(gate->clock_path), "%s%s", gate->cfg.state_dir,
              GATE_CLOCK_FILE);
     mark = gate_read_mark(gate);
-    gate->mark_saved = mark;
+    gate->mark_saved = 0; /* written once at open: proves the directory works, fixes the mode */
     atomic_store_explicit(&gate->clock_mark, mark, memory_order_relaxed);
     gate_clock_tick(gate);
     return 0;
