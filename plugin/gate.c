@@ -397,6 +397,17 @@ void gate_close(struct gate *gate)
     free(gate);
 }
 
+bool gate_tls_would_refuse(struct gate *gate, const struct gate_client *client)
+{
+    struct seat_numbers nums;
+
+    if (client != NULL && client->admitted)
+        return false;
+    gate_follow_time(gate);
+    seat_pool_numbers(gate->pool, &nums);
+    return nums.in_use >= nums.limit;
+}
+
 int gate_tls_verify(struct gate *gate, const struct gate_client *client, const char *cn,
                     const char *addr)
 {

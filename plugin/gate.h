@@ -69,6 +69,10 @@ void gate_logf(struct gate *gate, enum gate_log_level level, const char *fmt, ..
 int gate_tls_verify(struct gate *gate, const struct gate_client *client, const char *cn,
                     const char *addr);
 
+/* Whether gate_tls_verify would refuse now: O(1), no log, no names needed.
+ * Lets the caller build the client's name and address only for a refusal. */
+bool gate_tls_would_refuse(struct gate *gate, const struct gate_client *client);
+
 /* CLIENT_CONNECT: the authoritative admission. 0 = admitted (client now holds
  * a seat), -EDQUOT = limit reached, -ENOSPC = pool capacity reached, other
  * -errno = internal error (refused). Each outcome is logged once with the

@@ -142,6 +142,8 @@ OPENVPN_EXPORT int openvpn_plugin_func_v3(const int v3structver,
          * refusal waits for AUTH_USER_PASS_VERIFY, where a reason can be sent. */
         if (args->current_cert_depth != 0 || client == NULL || h->reason_to_client)
             return OPENVPN_PLUGIN_FUNC_SUCCESS;
+        if (!gate_tls_would_refuse(h->gate, client))
+            return OPENVPN_PLUGIN_FUNC_SUCCESS;
         cn = env_get(envp, "X509_0_CN");
         env_client_address(envp, addr, sizeof(addr));
         if (gate_tls_verify(h->gate, client, cn != NULL ? cn : "?", addr) < 0)

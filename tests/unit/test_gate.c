@@ -153,6 +153,8 @@ static void gate_tls_verify__full_pool__refuses_new_passes_admitted(void **state
     assert_int_equal(gate_tls_verify(f->gate, &a, "a", "x"), 0);
     assert_int_equal(gate_client_connect(f->gate, &a, "a", "x"), 0);
     assert_int_equal(gate_client_connect(f->gate, &b, "b", "x"), 0);
+    assert_true(gate_tls_would_refuse(f->gate, &c));
+    assert_false(gate_tls_would_refuse(f->gate, &a));
     assert_int_equal(gate_tls_verify(f->gate, &c, "c", "x"), -EDQUOT);
     assert_int_equal(log_count("refused cn='c' x at TLS handshake: limit reached (2/2 seats"), 1);
     /* renegotiation of an admitted client */
