@@ -15,6 +15,17 @@
 : "${LICGATE_DEV_KEY:?LICGATE_DEV_KEY must name the development issuer key}"
 : "${LICGATE_CTL:?LICGATE_CTL must name licgatectl}"
 
+# On exit: a sanitizer report from any openvpn of the test fails it.
+lt_exit() {
+    local rc=$?
+    if [ -n "${LG_DIR:-}" ] && [ -d "$LG_DIR" ] && ! lt_sanitizer_reports; then
+        echo "FAIL: ${LG_NAME:-test}: sanitizer report(s) above" >&2
+        rc=1
+    fi
+    lt_cleanup
+    exit $rc
+}
+
 lt_cleanup() {
     local dev
     lg_cleanup
@@ -28,13 +39,47 @@ lt_cleanup() {
     return 0
 }
 
+# With LICGATE_PRELOAD (the sanitizer runtimes, from scripts/check) openvpn
+# runs with them preloaded, so it can load a plugin built with ASan/UBSan;
+# any sanitizer report fails the test.
+lt_openvpn_wrapper() {   # lt_openvpn_wrapper NAME [NETNS]
+    local w="$LG_DIR/openvpn-$1"
+    {
+        echo '#!/bin/sh'
+        [ -n "${LICGATE_PRELOAD:-}" ] && {
+            printf 'export LD_PRELOAD="%s"\n' "$LICGATE_PRELOAD"
+            printf 'export ASAN_OPTIONS="%s:log_path=%s/sanitizer"\n' "${ASAN_OPTIONS:-}" "$LG_DIR"
+            printf 'export UBSAN_OPTIONS="%s:log_path=%s/sanitizer"\n' "${UBSAN_OPTIONS:-}" "$LG_DIR"
+        }
+        if [ -n "${2:-}" ]; then
+            printf 'exec ip netns exec %s openvpn "$@"\n' "$2"
+        else
+            echo 'exec openvpn "$@"'
+        fi
+    } >"$w"
+    chmod 0755 "$w"
+    LG_OPENVPN=$w
+}
+
+lt_sanitizer_reports() {
+    local f found=0
+    for f in "$LG_DIR"/sanitizer.*; do
+        [ -f "$f" ] || continue
+        found=1
+        echo "=== sanitizer report $f" >&2
+        cat "$f" >&2
+    done
+    return $found
+}
+
 lt_init() {
     [ "${LICGATE_SKIP_INTEGRATION:-0}" = 1 ] && _lg_skip "LICGATE_SKIP_INTEGRATION=1"
     lg_init "$1"
-    trap 'lt_cleanup' EXIT
+    trap 'lt_exit' EXIT
     trap 'lt_cleanup; trap - INT; kill -INT $$' INT
     trap 'lt_cleanup; trap - TERM; kill -TERM $$' TERM
     [ -r "$LICGATE_PLUGIN" ] || lg_fail "plugin not built: $LICGATE_PLUGIN"
+    lt_openvpn_wrapper plain
     LT_POOL="t$$-$LG_PORT"
     LT_LICENSES="$LG_DIR/licenses"
     mkdir -p "$LT_LICENSES"
@@ -129,8 +174,5 @@ lt_netns() {
 # lt_in_netns NS: point the harness's openvpn at namespace NS (servers and
 # clients started after this run there).
 lt_in_netns() {
-    local w="$LG_DIR/openvpn-in-$1"
-    printf '#!/bin/sh\nexec ip netns exec %s openvpn "$@"\n' "$1" >"$w"
-    chmod 0755 "$w"
-    LG_OPENVPN=$w
+    lt_openvpn_wrapper "in-$1" "$1"
 }

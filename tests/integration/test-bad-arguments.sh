@@ -11,7 +11,7 @@ check_fatal() {   # check_fatal NAME ARGS EXPECTED
         sed -n '/^mode server/,/^log /p' "$LG_DIR/ref.conf" | sed "s#^log .*#log $LG_DIR/$name.log#"
         echo "plugin $LICGATE_PLUGIN $args"
     } >"$LG_DIR/$name.conf"
-    if timeout 20 openvpn --config "$LG_DIR/$name.conf" >/dev/null 2>&1; then
+    if timeout 20 "$LG_OPENVPN" --config "$LG_DIR/$name.conf" >/dev/null 2>&1; then
         lg_fail "$name: openvpn started with '$args'"
     fi
     grep -qF "licgate: fatal: $expected" "$LG_DIR/$name.log" ||

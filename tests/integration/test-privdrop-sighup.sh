@@ -27,15 +27,16 @@ ip tuntap add dev "$dev" mode tun user nobody group nogroup || lg_fail "cannot c
 LT_DEVS="$dev"
 mknod "$LG_DIR/tun" c 10 200
 chmod 0666 "$LG_DIR/tun"
+plain=$LG_OPENVPN
 cat >"$LG_DIR/openvpn-ns" <<EOF
 #!/bin/sh
-exec unshare -m --propagation private sh -c 'mount --bind "\$0" /dev/net/tun && exec openvpn "\$@"' "$LG_DIR/tun" "\$@"
+exec unshare -m --propagation private sh -c 'mount --bind "\$0" /dev/net/tun && exec "$plain" "\$@"' "$LG_DIR/tun" "\$@"
 EOF
 chmod 0755 "$LG_DIR/openvpn-ns"
 LG_OPENVPN="$LG_DIR/openvpn-ns"
 lg_server srv udp "$LG_PORT" "$(lt_plugin user=nobody group=nogroup control-socket="$LG_DIR/run/ctl.sock")" \
     "user nobody" "group nogroup" "persist-key" "dev $dev" "ifconfig-noexec" "route-noexec"
-LG_OPENVPN=openvpn
+LG_OPENVPN=$plain
 shm="/dev/shm/licgate.$LT_POOL"
 [ -e "$shm" ] || lg_fail "no pool object $shm"
 [ "$(stat -c '%U:%G %a' "$shm")" = "nobody:nogroup 660" ] ||
