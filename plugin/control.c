@@ -196,6 +196,12 @@ static void reply_status(struct control *c, int fd)
     json_object_object_add(o, "refusals", ref);
     json_object_object_add(o, "releases", json_object_new_int64((int64_t)st.releases));
     json_object_object_add(o, "reclaimed", json_object_new_int64((int64_t)st.reclaimed));
+    if (gate_config(c->gate)->failover_vip[0] != '\0') {
+        json_object *fo = json_object_new_object();
+        add_str(fo, "vip", gate_config(c->gate)->failover_vip);
+        add_str(fo, "role", gate_failover_active(c->gate) ? "active" : "standby");
+        json_object_object_add(o, "failover", fo);
+    }
     {
         int64_t clock, mark;
         bool rollback = gate_clock_state(c->gate, &clock, &mark);

@@ -407,7 +407,7 @@ static int render_status(json_object *resp, FILE *out, struct render_ctx *ctx)
     int64_t in_use, limit, capacity, served_by, admissions, releases, reclaimed, ref_limit,
         ref_capacity;
     bool evaluation, development;
-    json_object *processes, *refusals, *warnings;
+    json_object *processes, *refusals, *warnings, *failover;
     char prefix[CTL_NAME_MAX];
     size_t n;
     int rc;
@@ -474,6 +474,28 @@ static int render_status(json_object *resp, FILE *out, struct render_ctx *ctx)
         goto out;
     if (development && (rc = print_kv(out, "build:", "development")) < 0)
         goto out;
+    /* present only on a node with failover-vip */
+    if (json_object_object_get_ex(resp, "failover", &failover)) {
+        json_object *vip = NULL, *role = NULL;
+        char *v, *r;
+
+        if (!json_object_is_type(failover, json_type_object) ||
+            !json_object_object_get_ex(failover, "vip", &vip) ||
+            !json_object_object_get_ex(failover, "role", &role) ||
+            !json_object_is_type(vip, json_type_string) ||
+            !json_object_is_type(role, json_type_string)) {
+            set_err(ctx->err, ctx->errlen, "field 'failover' is not {vip, role}");
+            rc = -EBADMSG;
+            goto out;
+        }
+        v = ctl_sanitize(json_object_get_string(vip), false);
+        r = ctl_sanitize(json_object_get_string(role), false);
+        rc = v && r ? print_kv(out, "failover:", "%s (failover-vip %s)", r, v) : -ENOMEM;
+        free(v);
+        free(r);
+        if (rc < 0)
+            goto out;
+    }
     fputc('\n', out);
     if ((rc = table_print(&procs, out)) < 0)
         goto out;

@@ -30,6 +30,7 @@ wait_limit() {   # wait_limit N: the documented delay is 250 ms; allow 3 s
 lg_server srv udp "$LG_PORT" "$(lt_plugin failover-vip=$vip)"
 grep -q "failover: this node does not hold $vip: standby" "$LG_DIR/srv.log" || lg_fail "not standby at start"
 [ "$(state)" = standby ] || lg_fail "license state is not standby"
+lt_ctl status | grep -q "^failover: *standby (failover-vip $vip)" || lg_fail "status does not show standby"
 [ "$(limit)" = 2 ] || lg_fail "standby node does not run on evaluation seats"
 for i in 1 2 3; do lg_client "c$i" udp "$LG_PORT" "client$i"; done
 lt_wait_count 2 60 c1 c2 c3 || lg_fail "2 evaluation clients did not connect"
@@ -38,6 +39,7 @@ lt_wait_count 2 60 c1 c2 c3 || lg_fail "2 evaluation clients did not connect"
 ip -n "$ns" addr add "$vip/24" dev fo0
 wait_limit 4
 [ "$(state)" = active ] || lg_fail "license state is not active with the address"
+lt_ctl status | grep -q "^failover: *active (failover-vip $vip)" || lg_fail "status does not show active"
 lt_wait_count 3 60 c1 c2 c3 || lg_fail "the waiting client did not get in once active"
 
 # The address goes: standby again; nobody is dropped, new clients are refused.
