@@ -129,7 +129,7 @@ static int participant(unsigned p)
 {
     struct part *me = &sh->parts[p];
     const char *args[8];
-    char a_dir[160], a_pool[64], a_cap[32], a_sock[160];
+    char a_dir[160], a_pool[64], a_cap[32], a_sock[160], a_state[180];
     struct plugin_so so;
     struct plugin_instance pi;
     struct client clients[MAX_BITS];
@@ -143,11 +143,14 @@ static int participant(unsigned p)
     snprintf(a_pool, sizeof(a_pool), "pool=%s", pool_name);
     snprintf(a_cap, sizeof(a_cap), "capacity=%u", opt.capacity);
     snprintf(a_sock, sizeof(a_sock), "control-socket=%s", p == 0 ? sockpath : "none");
+    /* never the installed default: tests must not write outside their temp dir */
+    snprintf(a_state, sizeof(a_state), "state-dir=%s/state", licdir);
     args[0] = a_dir;
     args[1] = a_pool;
     args[2] = a_cap;
     args[3] = a_sock;
-    args[4] = NULL;
+    args[4] = a_state;
+    args[5] = NULL;
     if (env == NULL || plugin_so_load(&so, opt.plugin) < 0)
         return 1;
     for (unsigned k = 0; k < opt.clients; k++)
