@@ -1,6 +1,7 @@
 /* licgatectl: asks the licgate plugin of a running openvpn for its state over
- * the control socket (docs/control-protocol.md). One request per run. Exit 0
- * on success, 1 on failure, 2 on usage errors; every error is one line on
+ * the control socket (docs/control-protocol.md), one request per run, and
+ * activates, installs and refreshes licenses (docs/activation.md). Exit 0 on
+ * success, 1 on failure, 2 on usage errors; every error is one line on
  * stderr. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -25,8 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
+#include "config.h"
+#include "ctl_activate.h"
 #include "ctl_fingerprint.h"
+#include "ctl_install.h"
 #include "ctl_render.h"
+#include "fs.h"
 
 #define PROGRAM    "licgatectl"
 #define EXIT_USAGE 2
@@ -41,18 +48,50 @@
 #define TIMEOUT_SECONDS 5 /* connect, send and read together */
 #define POOL_NAME_MAX   32
 #define READ_CHUNK      65536
+#define DEFAULT_CONFIG  LICGATE_SYSCONFDIR "/licgate/licgate.conf"
+#define TIMEOUT_MAX     300 /* --timeout, seconds */
 
-enum { OPT_POOL = 256, OPT_JSON, OPT_KEY, OPT_RULE };
+enum {
+    OPT_POOL = 256,
+    OPT_JSON,
+    OPT_KEY,
+    OPT_RULE,
+    OPT_CONFIG,
+    OPT_LICENSE_DIR,
+    OPT_STATE_DIR,
+    OPT_AUTHORITY,
+    OPT_CA_FILE,
+    OPT_TIMEOUT,
+    OPT_RULE_VIRTUAL,
+    OPT_OFFLINE_REQUEST
+};
 
 static const struct option long_options[] = {
-    {"socket", required_argument, NULL, 's'},    {"pool", required_argument, NULL, OPT_POOL},
-    {"json", no_argument, NULL, OPT_JSON},       {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},         {"key", required_argument, NULL, OPT_KEY},
-    {"rule", required_argument, NULL, OPT_RULE}, {NULL, 0, NULL, 0},
+    {"socket", required_argument, NULL, 's'},
+    {"pool", required_argument, NULL, OPT_POOL},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"rule", required_argument, NULL, OPT_RULE},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"license-dir", required_argument, NULL, OPT_LICENSE_DIR},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+    {"authority", required_argument, NULL, OPT_AUTHORITY},
+    {"ca-file", required_argument, NULL, OPT_CA_FILE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"rule-virtual", no_argument, NULL, OPT_RULE_VIRTUAL},
+    {"offline-request", no_argument, NULL, OPT_OFFLINE_REQUEST},
+    {NULL, 0, NULL, 0},
 };
 
 static const char usage_text[] =
     "usage: " PROGRAM " [-s|--socket PATH] [--pool NAME] [--json] COMMAND\n"
+    "       " PROGRAM
+    " [options] activate [--authority URL] [--ca-file FILE] [--rule-virtual] KEY\n"
+    "       " PROGRAM " [options] activate --offline-request [--rule-virtual] KEY > request.txt\n"
+    "       " PROGRAM " [options] install FILE\n"
+    "       " PROGRAM " [options] refresh\n"
     "       " PROGRAM " -h|--help | -V|--version\n"
     "\n"
     "Asks the licgate plugin of a running openvpn server over its control socket.\n"
@@ -66,6 +105,13 @@ static const char usage_text[] =
     "  version   the licgate version of the server\n"
     "  fingerprint  this machine's binding components (read here, no server needed);\n"
     "            with --key KEY-ID, the binding line a license for that key carries\n"
+    "  activate KEY  activate a license key with the vendor's authority (HTTPS, port\n"
+    "            443, no proxy) and install the license; --offline-request prints a\n"
+    "            signed request for the vendor instead\n"
+    "  install FILE  verify a license file (signature, key, installation, machine) and\n"
+    "            install it into license-dir\n"
+    "  refresh   renew every installed license that was activated online (quiet on\n"
+    "            success; run daily by a timer)\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH  the control socket (default " LICGATE_RUNDIR "/POOL.sock)\n"
@@ -73,6 +119,16 @@ static const char usage_text[] =
     "      --json         print the server's JSON response instead of text\n"
     "      --key KEY-ID   fingerprint: salt the digests for this license key\n"
     "      --rule RULE    fingerprint: all (default), all-but-N or machine-id-only\n"
+    "      --config FILE  the plugin's config file, for license-dir, state-dir, pool and\n"
+    "                     control-socket (default " DEFAULT_CONFIG " if it exists)\n"
+    "      --license-dir DIR  where licenses are installed (overrides the config)\n"
+    "      --state-dir DIR    where the installation key and authorities live\n"
+    "      --authority URL    activate/refresh: the authority (default\n"
+    "                         " CTL_DEFAULT_AUTHORITY ")\n"
+    "      --ca-file FILE     activate/refresh: trust this CA for the authority's certificate\n"
+    "      --timeout S        activate/refresh: give up after S seconds (default 30)\n"
+    "      --rule-virtual     activate: count virtual links (containers, namespaces) as NICs\n"
+    "      --offline-request  activate: print the signed request instead of sending it\n"
     "  -h, --help         print this help\n"
     "  -V, --version      print the version of licgatectl\n"
     "\n"
@@ -392,11 +448,180 @@ static int query(const char *path, const char *pool, const char *command, json_o
     }
 }
 
+/* The options of the license commands (activate, install, refresh). */
+struct license_options {
+    const char *config, *license_dir, *state_dir, *authority, *ca_file;
+    long timeout;
+    bool rule_virtual, offline_request, given;
+};
+
+/* Where the reload after an install goes. */
+struct reload_target {
+    char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
+    const char *pool; /* NULL when named by --socket */
+    bool disabled;    /* control-socket none */
+};
+
+static int reload_after_install(void *arg, bool quiet)
+{
+    const struct reload_target *t = arg;
+    json_object *resp;
+    char err[1024];
+    struct stat st;
+    int rc = 0;
+
+    if (t->disabled) {
+        if (!quiet)
+            printf("the control socket is disabled (control-socket none): the license counts "
+                   "when openvpn restarts\n");
+        return 0;
+    }
+    if (stat(t->path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+        if (!quiet)
+            printf("no openvpn serves the pool now (no control socket at %s): the license "
+                   "counts when openvpn starts\n",
+                   t->path);
+        return 0;
+    }
+    if (query(t->path, t->pool, "reload", &resp) != EXIT_SUCCESS)
+        return -1;
+    if (!quiet && ctl_render_reload(resp, stdout, err, sizeof(err)) < 0) {
+        fail("malformed response from %s: %s", t->path, err);
+        rc = -1;
+    }
+    json_object_put(resp);
+    return rc;
+}
+
+/* The plugin's settings licgatectl needs: the config file (--config, else
+ * DEFAULT_CONFIG when it exists, else the compiled defaults), then the
+ * --license-dir and --state-dir overrides. An exit status on failure. */
+static int load_settings(const struct license_options *lo, struct gate_config *cfg)
+{
+    const char *file = lo->config;
+    struct gate_config scratch;
+    char err[1024], *text = NULL;
+    size_t len = 0;
+    int r;
+
+    config_defaults(cfg);
+    if (!file && access(DEFAULT_CONFIG, F_OK) == 0)
+        file = DEFAULT_CONFIG;
+    if (file) {
+        r = fs_read_bounded(file, CONFIG_FILE_MAX, &text, &len);
+        if (r < 0) {
+            fail("config %s: %s", file, r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
+            return EXIT_FAILURE;
+        }
+        r = config_parse_text(text, len, file, cfg, err, sizeof(err));
+        free(text);
+        if (r < 0) {
+            fail("%s", err);
+            return EXIT_FAILURE;
+        }
+    }
+    /* Validated by the plugin's own rules, on a scratch copy: a key may be
+     * set once per config. */
+    if (lo->license_dir) {
+        config_defaults(&scratch);
+        if (config_set(&scratch, "license-dir", lo->license_dir, err, sizeof(err)) < 0)
+            return usage_error("--%s", err);
+        memcpy(cfg->license_dir, scratch.license_dir, sizeof(cfg->license_dir));
+    }
+    if (lo->state_dir) {
+        config_defaults(&scratch);
+        if (config_set(&scratch, "state-dir", lo->state_dir, err, sizeof(err)) < 0)
+            return usage_error("--%s", err);
+        memcpy(cfg->state_dir, scratch.state_dir, sizeof(cfg->state_dir));
+    }
+    return EXIT_SUCCESS;
+}
+
+static int license_command(const char *command, int nargs, char **args,
+                           const struct license_options *lo, const char *socket_path,
+                           const char *pool)
+{
+    struct gate_config cfg;
+    struct reload_target target = {.pool = pool};
+    struct ctl_context ctx = {
+        .authority = lo->authority,
+        .http = {.ca_file = lo->ca_file, .timeout = lo->timeout},
+        .rule_virtual = lo->rule_virtual,
+        .out = stdout,
+        .errout = stderr,
+        .reload = reload_after_install,
+        .reload_arg = &target,
+    };
+    bool activate = strcmp(command, "activate") == 0, install = strcmp(command, "install") == 0;
+    char err[1024];
+    int status, rc;
+
+    if ((activate || install) && nargs != 1)
+        return nargs == 0 ? usage_error("%s: missing %s", command, activate ? "KEY" : "FILE")
+                          : usage_error("%s: unexpected argument '%s'", command, args[1]);
+    if (!activate && !install && nargs != 0)
+        return usage_error("%s: unexpected argument '%s'", command, args[0]);
+    if (!activate && (lo->rule_virtual || lo->offline_request))
+        return usage_error("--%s is only for activate",
+                           lo->rule_virtual ? "rule-virtual" : "offline-request");
+    if (install && (lo->authority || lo->ca_file || lo->timeout))
+        return usage_error("install: --authority, --ca-file and --timeout are for activate and "
+                           "refresh");
+    if (lo->offline_request && (lo->authority || lo->ca_file || lo->timeout))
+        return usage_error("--offline-request sends nothing: no --authority, --ca-file or "
+                           "--timeout");
+    if ((status = load_settings(lo, &cfg)) != EXIT_SUCCESS)
+        return status;
+    ctx.license_dir = cfg.license_dir;
+    ctx.state_dir = cfg.state_dir;
+    if (socket_path) {
+        snprintf(target.path, sizeof(target.path), "%s", socket_path);
+    } else if (pool) {
+        snprintf(target.path, sizeof(target.path), "%s/%s.sock", LICGATE_RUNDIR, pool);
+    } else {
+        target.pool = cfg.pool;
+        target.disabled = cfg.control_disabled;
+        if (!target.disabled && config_control_socket(&cfg, target.path, sizeof(target.path)) < 0)
+            return usage_error("the control socket path of pool '%s' is too long", cfg.pool);
+    }
+    if (!lo->offline_request && !install && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fail("cannot initialize libcurl");
+        return EXIT_FAILURE;
+    }
+    if (lo->offline_request)
+        rc = ctl_cmd_offline_request(&ctx, args[0], err, sizeof(err));
+    else if (activate)
+        rc = ctl_cmd_activate(&ctx, args[0], err, sizeof(err));
+    else if (install)
+        rc = ctl_cmd_install(&ctx, args[0], err, sizeof(err));
+    else
+        rc = ctl_cmd_refresh(&ctx, err, sizeof(err));
+    if (!lo->offline_request && !install)
+        curl_global_cleanup();
+    if (rc < 0) {
+        if (err[0])
+            fail("%s", err);
+        return EXIT_FAILURE;
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fail("cannot write to standard output: %s", strerror(errno));
+        return EXIT_FAILURE;
+    }
+    return EXIT_SUCCESS;
+}
+
+static bool is_license_command(const char *command)
+{
+    return strcmp(command, "activate") == 0 || strcmp(command, "install") == 0 ||
+           strcmp(command, "refresh") == 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *socket_path = NULL, *pool = NULL, *command, *name, *key = NULL, *rule = "all";
     char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
-    char err[1024];
+    struct license_options lo = {0};
+    char err[1024], *end;
     json_object *resp;
     bool json = false;
     int opt, status, rc;
@@ -419,6 +644,41 @@ int main(int argc, char **argv)
         case OPT_RULE:
             rule = optarg;
             break;
+        case OPT_CONFIG:
+            lo.config = optarg;
+            lo.given = true;
+            break;
+        case OPT_LICENSE_DIR:
+            lo.license_dir = optarg;
+            lo.given = true;
+            break;
+        case OPT_STATE_DIR:
+            lo.state_dir = optarg;
+            lo.given = true;
+            break;
+        case OPT_AUTHORITY:
+            lo.authority = optarg;
+            lo.given = true;
+            break;
+        case OPT_CA_FILE:
+            lo.ca_file = optarg;
+            lo.given = true;
+            break;
+        case OPT_TIMEOUT:
+            errno = 0;
+            lo.timeout = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || lo.timeout < 1 || lo.timeout > TIMEOUT_MAX)
+                return usage_error("--timeout: '%s' is not 1..%d seconds", optarg, TIMEOUT_MAX);
+            lo.given = true;
+            break;
+        case OPT_RULE_VIRTUAL:
+            lo.rule_virtual = true;
+            lo.given = true;
+            break;
+        case OPT_OFFLINE_REQUEST:
+            lo.offline_request = true;
+            lo.given = true;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_SUCCESS : EXIT_FAILURE;
@@ -439,9 +699,27 @@ int main(int argc, char **argv)
         }
     }
     if (optind >= argc)
-        return usage_error("missing command (status, sessions, licenses, reload, metrics or "
-                           "version)");
+        return usage_error("missing command (status, sessions, licenses, reload, metrics, "
+                           "version, fingerprint, activate, install or refresh)");
     command = argv[optind];
+    if (is_license_command(command)) {
+        if (key != NULL)
+            return usage_error("--key is only for the fingerprint command");
+        if (json)
+            return usage_error("--json is not for %s", command);
+        if (pool && !valid_pool_name(pool))
+            return usage_error("--pool: '%s' is not 1..%d of [A-Za-z0-9_.-] (no leading '.')", pool,
+                               POOL_NAME_MAX);
+        if (socket_path && (socket_path[0] == '\0' || strlen(socket_path) >= sizeof(path)))
+            return usage_error("--socket: empty or longer than %zu bytes", sizeof(path) - 1);
+        return license_command(command, argc - optind - 1, argv + optind + 1, &lo, socket_path,
+                               pool);
+    }
+    if (lo.given)
+        return usage_error("%s: --config, --license-dir, --state-dir, --authority, --ca-file, "
+                           "--timeout, --rule-virtual and --offline-request are for activate, "
+                           "install and refresh",
+                           command);
     if (strcmp(command, "fingerprint") == 0) {
         if (argc - optind > 1)
             return usage_error("%s: unexpected argument '%s'", command, argv[optind + 1]);

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Online activation against a real `licgate-authority serve` (TLS with a test
+# CA) in a network namespace of its own: activate installs the license and
+# reloads the running openvpn (limit 10), the limit survives a restart and
+# admits more than the evaluation seats; the same key from a second namespace
+# with other link addresses (another machine, another installation) is
+# refused with the exact line; refresh is quiet and idempotent, and with the
+# authority gone it fails in one line and leaves the license untouched.
+set -euo pipefail
+. "$(dirname "$0")/licgate.sh"
+"$LICGATE_AUTHORITY" --help 2>&1 | grep -q ' serve ' || _lg_skip "licgate-authority has no serve yet"
+"$LICGATE_CTL" --help | grep -q '^  activate KEY' || _lg_skip "licgatectl has no activate"
+command -v openssl >/dev/null || _lg_skip "no openssl"
+lt_init activate-online
+
+serve_pid=
+stop_serve() {
+    [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+    serve_pid=
+    return 0
+}
+trap 'rc=$?; stop_serve; (exit $rc); lt_exit' EXIT
+
+# Two machines: namespaces joined by a veth pair, each end with its own address.
+a="lgoa$$" b="lgob$$"
+lt_netns "$a"
+lt_netns "$b"
+ip link add "lgoa$$" address 02:00:5e:60:00:01 type veth peer name "lgob$$" address 02:00:5e:70:00:01
+ip link set "lgoa$$" netns "$a"
+ip link set "lgob$$" netns "$b"
+ip -n "$a" addr add 192.0.2.1/24 dev "lgoa$$"
+ip -n "$b" addr add 192.0.2.2/24 dev "lgob$$"
+ip -n "$a" link set "lgoa$$" up
+ip -n "$b" link set "lgob$$" up
+
+# The authority: the development issuer key (this build trusts it), a test CA.
+A="$LG_DIR/authority"
+"$LICGATE_AUTHORITY" init --dir "$A" --issuer-key "$LICGATE_DEV_KEY" >/dev/null || lg_fail "authority init"
+KEY=$("$LICGATE_AUTHORITY" issue --dir "$A" --customer "Online Test" --seats 10 --rule all) ||
+    lg_fail "authority issue"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$LG_DIR/ca.key" \
+    -out "$LG_DIR/ca.pem" -days 2 -subj "/CN=licgate test CA" 2>/dev/null || lg_fail "test CA"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$LG_DIR/srv.key" \
+    -out "$LG_DIR/srv.csr" -subj "/CN=192.0.2.1" 2>/dev/null || lg_fail "server key"
+printf 'subjectAltName=IP:192.0.2.1\n' >"$LG_DIR/srv.ext"
+openssl x509 -req -in "$LG_DIR/srv.csr" -CA "$LG_DIR/ca.pem" -CAkey "$LG_DIR/ca.key" \
+    -CAcreateserial -out "$LG_DIR/srv.pem" -days 2 -extfile "$LG_DIR/srv.ext" 2>/dev/null ||
+    lg_fail "server certificate"
+URL="https://192.0.2.1:$LG_PORT"
+ip netns exec "$a" "$LICGATE_AUTHORITY" serve --dir "$A" --listen "192.0.2.1:$LG_PORT" \
+    --cert "$LG_DIR/srv.pem" --key "$LG_DIR/srv.key" >"$LG_DIR/serve.log" 2>&1 &
+serve_pid=$!
+lg_wait_log "$LG_DIR/serve.log" "serving activation API" 10 || lg_fail "serve did not start"
+
+# openvpn with the plugin on machine a, no license yet: evaluation.
+lt_in_netns "$a"
+line=$(lt_plugin)
+conf=${line##*config=}
+lg_server srv udp "$LG_PORT" "$line"
+grep -q "no valid license: evaluation mode, 2 seats" "$LG_DIR/srv.log" || lg_fail "not in evaluation mode"
+
+ctl_a() { ip netns exec "$a" "$LICGATE_CTL" --config "$conf" "$@"; }
+ctl_a activate --rule-virtual --authority "$URL" --ca-file "$LG_DIR/ca.pem" "$KEY" \
+    >"$LG_DIR/act.out" 2>"$LG_DIR/act.err" || lg_fail "activate failed: $(cat "$LG_DIR/act.err")"
+grep -q "^activated $KEY: 10 seats for Online Test" "$LG_DIR/act.out" || lg_fail "activate said: $(cat "$LG_DIR/act.out")"
+[ -f "$LT_LICENSES/$KEY.lic" ] || lg_fail "no $KEY.lic in the license dir"
+[ "$(stat -c %a "$LT_LICENSES/$KEY.lic")" = 644 ] || lg_fail "license file mode"
+[ "$(stat -c %a "$LG_DIR/state/installation.key")" = 600 ] || lg_fail "installation.key mode"
+grep -q "^installation-id: [0-9a-f]\{32\}$" "$LT_LICENSES/$KEY.lic" || lg_fail "license lacks the installation id"
+grep -q "^binding: all+virtual machine-id=" "$LT_LICENSES/$KEY.lic" || lg_fail "license lacks the +virtual binding"
+[ "$(lt_ctl --json status | lt_json 'j["limit"]')" = 10 ] || lg_fail "reload did not bring the limit to 10"
+
+# Restart openvpn: the installed license counts from the start, 3 > 2 clients get in.
+lg_restart srv
+lg_wait_log "$LG_DIR/srv.log" "licenses loaded: limit 10 seats" 10 || lg_fail "restart did not load 10 seats"
+[ "$(lt_ctl --json status | lt_json 'j["limit"]')" = 10 ] || lg_fail "limit after restart"
+for i in 1 2 3; do lg_client "c$i" udp "$LG_PORT" "client$i"; done
+lt_wait_count 3 60 c1 c2 c3 || lg_fail "3 clients did not get in with 10 seats"
+
+# The same key from machine b (other link addresses, its own installation): refused.
+rc=0
+ip netns exec "$b" "$LICGATE_CTL" --config "$conf" --license-dir "$LG_DIR/licenses-b" \
+    --state-dir "$LG_DIR/state-b" activate --rule-virtual --authority "$URL" \
+    --ca-file "$LG_DIR/ca.pem" "$KEY" >"$LG_DIR/b.out" 2>"$LG_DIR/b.err" || rc=$?
+[ $rc -eq 1 ] || lg_fail "second machine: exit $rc"
+[ "$(cat "$LG_DIR/b.err")" = "licgatectl: License error: machine properties validation failed: verify fail: key already activated on another machine" ] ||
+    lg_fail "second machine said: $(cat "$LG_DIR/b.err")"
+[ -z "$(ls -A "$LG_DIR/licenses-b" 2>/dev/null)" ] || lg_fail "second machine installed something"
+
+# Activating again from a is idempotent; refresh is quiet and keeps 10 seats.
+ctl_a activate --rule-virtual --authority "$URL" --ca-file "$LG_DIR/ca.pem" "$KEY" >/dev/null 2>&1 ||
+    lg_fail "activating again from the same installation failed"
+grep -q "^$KEY $URL +virtual$" "$LG_DIR/state/authorities" || lg_fail "authority not recorded: $(cat "$LG_DIR/state/authorities")"
+out=$(ctl_a refresh --ca-file "$LG_DIR/ca.pem" 2>&1) || lg_fail "refresh failed: $out"
+[ -z "$out" ] || lg_fail "refresh was not quiet: $out"
+out=$(ctl_a refresh --ca-file "$LG_DIR/ca.pem" 2>&1) || lg_fail "second refresh failed: $out"
+[ -z "$out" ] || lg_fail "second refresh was not quiet: $out"
+[ "$(lt_ctl --json status | lt_json 'j["limit"]')" = 10 ] || lg_fail "limit after refresh"
+
+# The authority gone: refresh fails in one line, the license stays as it was.
+sum=$(sha256sum <"$LT_LICENSES/$KEY.lic")
+stop_serve
+rc=0
+ctl_a refresh --ca-file "$LG_DIR/ca.pem" --timeout 3 >"$LG_DIR/r.out" 2>"$LG_DIR/r.err" || rc=$?
+[ $rc -eq 1 ] || lg_fail "refresh without authority: exit $rc"
+grep -q "^licgatectl: refresh $KEY: connection refused by 192.0.2.1:$LG_PORT$" "$LG_DIR/r.err" ||
+    lg_fail "refresh without authority said: $(cat "$LG_DIR/r.err")"
+[ "$(sha256sum <"$LT_LICENSES/$KEY.lic")" = "$sum" ] || lg_fail "a failed refresh changed the license"
+[ "$(lt_ctl --json status | lt_json 'j["limit"]')" = 10 ] || lg_fail "limit after a failed refresh"
+lg_pass "activated online, 10 seats after restart, refused on another machine, refresh quiet and safe"

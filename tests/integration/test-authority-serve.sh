@@ -1,0 +1,85 @@
+#!/bin/bash
+# licgate-authority serve: activation over HTTPS (test CA, curl), the
+# refusals of docs/activation-api.md, body cap, status endpoint, lifecycle
+# refusals after activation, and the offline round trip.
+. "$(dirname "$0")/test-authority-lib.sh"
+ta_init
+
+K=$("$AUTH" issue --dir "$D" --customer "Example Corp" --seats 10) || ta_fail "issue"
+ta_serve
+
+ta_request "$TA_DIR/a.json" "$K" inst-a a
+r=$(ta_post /v1/activate "$TA_DIR/a.json")
+case $r in "200 {\"api\":1,\"ok\":true,\"license\":\"-----BEGIN LICGATE LICENSE-----"*) ;;
+*) ta_fail "activate: $r" ;; esac
+lic=$(ta_license)
+grep -q "^key-id: $K\$" <<<"$lic" || ta_fail "license key-id: $lic"
+grep -q '^installation-id: [0-9a-f]\{32\}$' <<<"$lic" || ta_fail "license installation-id"
+grep -q '^binding: all-but-1 machine-id=a\{64\} nic=e\{64\}$' <<<"$lic" || ta_fail "binding: $lic"
+grep -q '^lease-not-after: 20' <<<"$lic" || ta_fail "no lease"
+
+# The same installation asks again: its license again.
+ta_request "$TA_DIR/a2.json" "$K" inst-a a
+r=$(ta_post /v1/refresh "$TA_DIR/a2.json")
+case $r in "200 "*'"ok":true'*) ;; *) ta_fail "refresh: $r" ;; esac
+
+# Another installation, even on the same machine: refused with the FAQ's words.
+ta_request "$TA_DIR/b.json" "$K" inst-b a
+r=$(ta_post /v1/activate "$TA_DIR/b.json")
+[ "$r" = '409 {"api":1,"ok":false,"code":"already-activated","error":"License error: machine properties validation failed: verify fail: key already activated on another machine"}' ] ||
+    ta_fail "second installation: $r"
+
+# Status of a key, typed in lower case.
+r=$(curl -s --cacert "$CA" "$URL/v1/keys/$(tr 'A-Z' 'a-z' <<<"$K")")
+case $r in *"\"key\":\"$K\",\"state\":\"activated\",\"support_until\":\"20"*'"sunset":null}') ;;
+*) ta_fail "status: $r" ;; esac
+
+# Refusals.
+ta_request "$TA_DIR/u.json" "LG-0000-0000-0000-0000" inst-a a
+r=$(ta_post /v1/activate "$TA_DIR/u.json")
+[ "$r" = '404 {"api":1,"ok":false,"code":"unknown-key","error":"license key unknown"}' ] ||
+    ta_fail "unknown key: $r"
+printf '{"api":1}' >"$TA_DIR/m.json"
+r=$(ta_post /v1/activate "$TA_DIR/m.json")
+case $r in '400 {"api":1,"ok":false,"code":"bad-request","error":"request: missing field'*) ;;
+*) ta_fail "missing fields: $r" ;; esac
+sed 's/"nonce":"\(.\)/"nonce":"0\1/; s/"nonce":"0\(.\{31\}\)./"nonce":"0\1/' "$TA_DIR/a.json" >"$TA_DIR/t.json"
+r=$(ta_post /v1/activate "$TA_DIR/t.json")
+case $r in '400 '*'bad signature'*) ;; *) ta_fail "tampered: $r" ;; esac
+head -c 17000 /dev/zero | tr '\0' ' ' >"$TA_DIR/big.json"
+r=$(ta_post /v1/activate "$TA_DIR/big.json")
+case $r in '413 '*) ;; *) ta_fail "oversized: $r" ;; esac
+r=$(head -c 17000 /dev/zero | tr '\0' ' ' | curl -s --cacert "$CA" -o /dev/null -w '%{http_code}' \
+    -H 'Transfer-Encoding: chunked' --data-binary @- "$URL/v1/activate")
+[ "$r" = 413 ] || ta_fail "oversized chunked: $r"
+r=$(curl -s --cacert "$CA" -o /dev/null -w '%{http_code}' "$URL/v1/activate")
+[ "$r" = 405 ] || ta_fail "GET activate: $r"
+# Without the test CA, TLS verification fails.
+curl -s -o /dev/null "$URL/v1/keys/$K" && ta_fail "TLS verified without the CA"
+
+# Lifecycle refusals once activated (Q8, Q14).
+out=$("$AUTH" refund --dir "$D" "$K" 2>&1) && ta_fail "refund of an activated key"
+case $out in *"only a never-activated key can be refunded (Q8)"*) ;; *) ta_fail "refund: $out" ;; esac
+out=$("$AUTH" split --dir "$D" "$K" 5 5 2>&1) && ta_fail "split below 10"
+out=$("$AUTH" split --dir "$D" "$K" 10 10 2>&1) && ta_fail "split of an activated key"
+case $out in *"only a never-activated key can be split (Q14)"*) ;; *) ta_fail "split: $out" ;; esac
+typo=${K%?}$( [ "${K: -1}" = 1 ] && echo 2 || echo 1)
+out=$("$AUTH" show --dir "$D" "$typo" 2>&1) && ta_fail "typo accepted"
+[ "$out" = "licgate-authority: '$typo': not a valid key (check character mismatch: a typo?)" ] ||
+    ta_fail "typo message: $out"
+
+# Offline: the same rules on an armored request file.
+K2=$("$AUTH" issue --dir "$D" --customer "Offline Ltd" --seats 12 --rule machine-id-only) ||
+    ta_fail "issue 2"
+ta_request "$TA_DIR/o.txt" "$K2" inst-c c --offline
+head -1 "$TA_DIR/o.txt" | grep -qx -- '-----BEGIN LICGATE ACTIVATION REQUEST-----' ||
+    ta_fail "armor"
+"$AUTH" activate-offline --dir "$D" "$TA_DIR/o.txt" >"$TA_DIR/o.lic" 2>/dev/null ||
+    ta_fail "activate-offline"
+grep -q "^binding: machine-id-only machine-id=c\{64\}" "$TA_DIR/o.lic" || ta_fail "offline license"
+ta_request "$TA_DIR/o2.txt" "$K2" inst-d c --offline
+out=$("$AUTH" activate-offline --dir "$D" "$TA_DIR/o2.txt" 2>&1) && ta_fail "offline twice"
+case $out in *"key already activated on another machine") ;; *) ta_fail "offline: $out" ;; esac
+
+[ "$(sqlite3 "$D/ledger.sqlite" 'PRAGMA integrity_check')" = ok ] || ta_fail "integrity"
+ta_pass "serve: activation, refusals, cap, offline"

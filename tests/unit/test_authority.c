@@ -1,0 +1,748 @@
+/* The key lifecycle and the activation rules, on a real ledger in a temp
+ * directory: every rule, every refusal, and that a refusal writes nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "authority_ledger.h"
+#include "authority_lifecycle.h"
+#include "authority_request.h"
+#include "crypto.h"
+#include "keystring.h"
+#include "license.h"
+
+#define DAY  86400
+#define T0   1795910400LL /* 2026-11-29T00:00:00Z */
+#define WHO  "tester"
+#define HEXA "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+struct fixture {
+    char dir[64];
+    struct ledger *ledger;
+    uint8_t issuer_priv[32];
+    struct issuer_key issuer;
+    uint8_t inst_a[32], inst_b[32]; /* two installations' private keys */
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    uint8_t pub[32];
+    char err[256];
+
+    if (f == NULL)
+        return -1;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/test_authority.XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    if (ledger_open(f->dir, true, &f->ledger, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    if (crypto_ed25519_keygen(f->issuer_priv, f->issuer.pub) != 0 ||
+        crypto_ed25519_keygen(f->inst_a, pub) != 0 || crypto_ed25519_keygen(f->inst_b, pub) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[128];
+
+    ledger_close(f->ledger);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static size_t audit_rows(struct fixture *f)
+{
+    json_object *rows;
+    size_t n;
+
+    assert_int_equal(ledger_audit_json(f->ledger, &rows), 0);
+    n = json_object_array_length(rows);
+    json_object_put(rows);
+    return n;
+}
+
+static const char *last_audit_what(struct fixture *f, char *buf, size_t len)
+{
+    json_object *rows;
+    size_t n;
+
+    assert_int_equal(ledger_audit_json(f->ledger, &rows), 0);
+    n = json_object_array_length(rows);
+    assert_true(n > 0);
+    snprintf(buf, len, "%s",
+             json_object_get_string(
+                 json_object_object_get(json_object_array_get_idx(rows, n - 1), "what")));
+    json_object_put(rows);
+    return buf;
+}
+
+static void issue(struct fixture *f, uint32_t seats, bool perpetual, const char *rule,
+                  char key[KEYSTRING_BUFSIZE])
+{
+    struct issue_order order = {.customer = "Example Corp",
+                                .seats = seats,
+                                .years = 1,
+                                .perpetual = perpetual,
+                                .rule = rule};
+    char err[256];
+
+    assert_int_equal(authority_issue(f->ledger, &order, T0, WHO, key, err, sizeof(err)), 0);
+}
+
+static struct key_record get(struct fixture *f, const char *key)
+{
+    struct key_record rec;
+
+    assert_int_equal(ledger_key_get(f->ledger, key, &rec), 0);
+    return rec;
+}
+
+/* A verified request from installation priv for key, with the given
+ * components ("machine-id=<hex>" style digests built from one letter each). */
+static struct activation_request request(const uint8_t priv[32], const char *key, const char *mid,
+                                         const char *nic, bool is_virtual)
+{
+    struct activation_request req, parsed;
+    char *json = NULL, err[256];
+
+    memset(&req, 0, sizeof(req));
+    snprintf(req.key, sizeof(req.key), "%s", key);
+    if (mid != NULL) {
+        req.components[req.ncomponents].type = COMPONENT_MACHINE_ID;
+        memset(req.components[req.ncomponents++].digest, mid[0], 32);
+    }
+    if (nic != NULL) {
+        req.components[req.ncomponents].type = COMPONENT_NIC;
+        memset(req.components[req.ncomponents++].digest, nic[0], 32);
+    }
+    req.is_virtual = is_virtual;
+    strcpy(req.nonce, "00112233445566778899aabbccddeeff");
+    strcpy(req.time, "2026-11-29T00:00:00Z");
+    assert_int_equal(activation_request_build(&req, priv, &json), 0);
+    assert_int_equal(activation_request_parse(json, strlen(json), &parsed, err, sizeof(err)), 0);
+    free(json);
+    return parsed;
+}
+
+/* Activates and returns the outcome; on success the license is verified
+ * into *lic (when not NULL). */
+static enum activation_outcome activate(struct fixture *f, const struct activation_request *req,
+                                        int64_t now, struct license *lic, const char **what)
+{
+    struct activation_result res;
+    struct license parsed;
+    char err[256];
+
+    assert_int_equal(authority_activate(f->ledger, f->issuer_priv, req, now, WHO, &res), 0);
+    if (res.outcome == ACTIVATION_OK) {
+        assert_int_equal(
+            license_parse_verify(res.license, res.len, &f->issuer, 1, &parsed, err, sizeof(err)),
+            0);
+        if (lic != NULL)
+            *lic = parsed;
+        if (what != NULL)
+            *what = res.what;
+    } else {
+        assert_null(res.license);
+        assert_true(res.error[0] != '\0');
+    }
+    free(res.license);
+    return res.outcome;
+}
+
+/* ------------------------------------------------------------ issue */
+
+static void issue__nine_seats__refused_nothing_written(void **state)
+{
+    struct fixture *f = *state;
+    struct issue_order order = {.customer = "Small", .seats = 9, .years = 1};
+    char key[KEYSTRING_BUFSIZE], err[256];
+    struct key_record *list;
+    size_t n;
+
+    assert_int_equal(authority_issue(f->ledger, &order, T0, WHO, key, err, sizeof(err)), -EPERM);
+    assert_non_null(strstr(err, "minimum order is 10"));
+    assert_non_null(strstr(err, "Q13"));
+    assert_string_equal(key, "");
+    assert_int_equal(ledger_key_list(f->ledger, NULL, &list, &n), 0);
+    assert_int_equal(n, 0);
+    free(list);
+    assert_int_equal(audit_rows(f), 0);
+}
+
+static void issue__ten_seats__issued_one_year_audited(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], canon[KEYSTRING_BUFSIZE], what[32];
+    struct key_record rec;
+
+    issue(f, 10, false, NULL, key);
+    assert_int_equal(keystring_canonicalize(key, canon, NULL, 0), 0);
+    assert_string_equal(key, canon);
+    rec = get(f, key);
+    assert_int_equal(rec.state, KEY_ISSUED);
+    assert_int_equal(rec.seats, 10);
+    assert_int_equal(rec.support_until, T0 + 365 * DAY); /* 2027 is not a leap year */
+    assert_string_equal(rec.rule, "all-but-1");
+    assert_int_equal(audit_rows(f), 1);
+    assert_string_equal(last_audit_what(f, what, sizeof(what)), "issue");
+}
+
+static void issue__bad_rule_or_years__invalid(void **state)
+{
+    struct fixture *f = *state;
+    struct issue_order order = {.customer = "C", .seats = 10, .years = 0};
+    char key[KEYSTRING_BUFSIZE], err[256];
+
+    assert_int_equal(authority_issue(f->ledger, &order, T0, WHO, key, err, sizeof(err)), -EINVAL);
+    order.years = 1;
+    order.rule = "some";
+    assert_int_equal(authority_issue(f->ledger, &order, T0, WHO, key, err, sizeof(err)), -EINVAL);
+    order.rule = NULL;
+    order.customer = "bad\nname";
+    assert_int_equal(authority_issue(f->ledger, &order, T0, WHO, key, err, sizeof(err)), -EINVAL);
+    assert_int_equal(audit_rows(f), 0);
+}
+
+/* ------------------------------------------------------------ extend */
+
+static void extend__later__from_support_end_not_now(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], err[256];
+    int64_t until;
+
+    issue(f, 10, false, NULL, key);
+    assert_int_equal(
+        authority_extend(f->ledger, key, 2, T0 + 200 * DAY, WHO, &until, err, sizeof(err)), 0);
+    assert_int_equal(until, authority_add_years(T0, 3));
+    assert_int_equal(get(f, key).support_until, until);
+}
+
+static void extend__unknown_or_refunded__refused(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], err[256];
+    int64_t until;
+    size_t rows;
+
+    assert_int_equal(
+        authority_extend(f->ledger, "LG-0000-0000-0000-0000", 1, T0, WHO, &until, err, sizeof(err)),
+        -ENOENT);
+    assert_string_equal(err, "license key unknown");
+    issue(f, 10, false, NULL, key);
+    assert_int_equal(authority_refund(f->ledger, key, T0, WHO, err, sizeof(err)), 0);
+    rows = audit_rows(f);
+    assert_int_equal(authority_extend(f->ledger, key, 1, T0, WHO, &until, err, sizeof(err)),
+                     -EPERM);
+    assert_non_null(strstr(err, "refunded"));
+    assert_int_equal(audit_rows(f), rows);
+}
+
+/* ------------------------------------------------------------ split */
+
+static void split__never_activated__parts_issued_original_split(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], parts_keys[3][KEYSTRING_BUFSIZE], err[256];
+    const uint32_t parts[] = {10, 15, 25};
+
+    issue(f, 50, false, "machine-id-only", key);
+    assert_int_equal(
+        authority_split(f->ledger, key, parts, 3, T0 + DAY, WHO, parts_keys, err, sizeof(err)), 0);
+    assert_int_equal(get(f, key).state, KEY_SPLIT);
+    for (size_t i = 0; i < 3; i++) {
+        struct key_record rec = get(f, parts_keys[i]);
+        assert_int_equal(rec.seats, parts[i]);
+        assert_int_equal(rec.state, KEY_ISSUED);
+        assert_string_equal(rec.origin, key);
+        assert_string_equal(rec.rule, "machine-id-only");
+        assert_int_equal(rec.support_until, get(f, key).support_until);
+    }
+}
+
+static void split__rule_broken__refused_nothing_written(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], out[3][KEYSTRING_BUFSIZE], err[256], failover[KEYSTRING_BUFSIZE];
+    const uint32_t small[] = {9, 21}, wrong_sum[] = {10, 10}, one[] = {30};
+    struct key_record *list;
+    size_t rows, n;
+
+    issue(f, 30, false, NULL, key);
+    rows = audit_rows(f);
+    assert_int_equal(authority_split(f->ledger, key, small, 2, T0, WHO, out, err, sizeof(err)),
+                     -EPERM);
+    assert_non_null(strstr(err, "below the minimum of 10"));
+    assert_int_equal(authority_split(f->ledger, key, wrong_sum, 2, T0, WHO, out, err, sizeof(err)),
+                     -EPERM);
+    assert_non_null(strstr(err, "sum to 20 seats, the key has 30"));
+    assert_int_equal(authority_split(f->ledger, key, one, 1, T0, WHO, out, err, sizeof(err)),
+                     -EINVAL);
+    assert_int_equal(audit_rows(f), rows);
+    assert_int_equal(ledger_key_list(f->ledger, NULL, &list, &n), 0);
+    assert_int_equal(n, 1);
+    free(list);
+    assert_int_equal(get(f, key).state, KEY_ISSUED);
+    /* A failover key has its primary's seats: not split. */
+    assert_int_equal(authority_failover_key(f->ledger, key, T0, WHO, failover, err, sizeof(err)),
+                     0);
+    assert_int_equal(authority_split(f->ledger, failover, (const uint32_t[]){10, 20}, 2, T0, WHO,
+                                     out, err, sizeof(err)),
+                     -EPERM);
+}
+
+static void split__activated__refused(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], out[2][KEYSTRING_BUFSIZE], err[256];
+    const uint32_t parts[] = {10, 10};
+    struct activation_request req;
+
+    issue(f, 20, false, NULL, key);
+    req = request(f->inst_a, key, "a", "b", false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_OK);
+    assert_int_equal(authority_split(f->ledger, key, parts, 2, T0, WHO, out, err, sizeof(err)),
+                     -EPERM);
+    assert_non_null(strstr(err, "only a never-activated key can be split (Q14)"));
+    assert_int_equal(get(f, key).state, KEY_ACTIVATED);
+}
+
+static void split__twice__refused(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], out[2][KEYSTRING_BUFSIZE], err[256];
+    const uint32_t parts[] = {10, 10};
+
+    issue(f, 20, false, NULL, key);
+    assert_int_equal(authority_split(f->ledger, key, parts, 2, T0, WHO, out, err, sizeof(err)), 0);
+    assert_int_equal(authority_split(f->ledger, key, parts, 2, T0, WHO, out, err, sizeof(err)),
+                     -EPERM);
+    assert_non_null(strstr(err, "split into other keys"));
+}
+
+/* ------------------------------------------------------------ refund */
+
+static void refund__never_activated__refunded(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], err[256], what[32];
+    struct activation_request req;
+
+    issue(f, 10, false, NULL, key);
+    assert_int_equal(authority_refund(f->ledger, key, T0, WHO, err, sizeof(err)), 0);
+    assert_int_equal(get(f, key).state, KEY_REFUNDED);
+    assert_string_equal(last_audit_what(f, what, sizeof(what)), "refund");
+    assert_int_equal(authority_refund(f->ledger, key, T0, WHO, err, sizeof(err)), -EPERM);
+    /* Revoked: it no longer activates. */
+    req = request(f->inst_a, key, "a", NULL, false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_REFUNDED);
+}
+
+static void refund__activated__refused(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], err[256];
+    struct activation_request req;
+    size_t rows;
+
+    issue(f, 10, false, NULL, key);
+    req = request(f->inst_a, key, "a", NULL, false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_OK);
+    rows = audit_rows(f);
+    assert_int_equal(authority_refund(f->ledger, key, T0, WHO, err, sizeof(err)), -EPERM);
+    assert_non_null(strstr(err, "only a never-activated key can be refunded (Q8)"));
+    assert_int_equal(get(f, key).state, KEY_ACTIVATED);
+    assert_int_equal(audit_rows(f), rows);
+}
+
+/* ------------------------------------------------------------ replace */
+
+static void replace__within_support__new_key_old_sunset_week(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], fresh[KEYSTRING_BUFSIZE], err[256];
+    struct activation_request req;
+    struct key_record old, rec;
+    struct license lic;
+
+    issue(f, 25, false, NULL, key);
+    req = request(f->inst_a, key, "a", "b", false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_OK);
+    assert_int_equal(authority_replace(f->ledger, key, T0 + DAY, WHO, fresh, err, sizeof(err)), 0);
+    old = get(f, key);
+    rec = get(f, fresh);
+    assert_int_equal(old.state, KEY_REPLACED);
+    assert_int_equal(old.sunset, T0 + 8 * DAY);
+    assert_string_equal(old.replaced_by, fresh);
+    assert_int_equal(rec.state, KEY_ISSUED);
+    assert_int_equal(rec.seats, 25);
+    assert_int_equal(rec.support_until, old.support_until);
+    assert_string_equal(rec.customer, old.customer);
+    assert_string_equal(rec.origin, key);
+    /* The old key's installation keeps refreshing until the sunset, and its
+     * license carries it. */
+    assert_int_equal(activate(f, &req, T0 + 2 * DAY, &lic, NULL), ACTIVATION_OK);
+    assert_int_equal(lic.sunset, T0 + 8 * DAY);
+    assert_int_equal(activate(f, &req, T0 + 8 * DAY, NULL, NULL), ACTIVATION_REPLACED);
+    /* Nobody else may activate the old key; the new key activates. */
+    req = request(f->inst_b, key, "c", "d", false);
+    assert_int_equal(activate(f, &req, T0 + 2 * DAY, NULL, NULL), ACTIVATION_ALREADY_ACTIVATED);
+    req = request(f->inst_b, fresh, "c", "d", false);
+    assert_int_equal(activate(f, &req, T0 + 2 * DAY, &lic, NULL), ACTIVATION_OK);
+    assert_int_equal(lic.sunset, 0);
+}
+
+static void replace__support_over__refused(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], fresh[KEYSTRING_BUFSIZE], err[256];
+    size_t rows;
+
+    issue(f, 10, false, NULL, key);
+    rows = audit_rows(f);
+    assert_int_equal(
+        authority_replace(f->ledger, key, T0 + 366 * DAY, WHO, fresh, err, sizeof(err)), -EPERM);
+    assert_non_null(strstr(err, "support term ended"));
+    assert_string_equal(fresh, "");
+    assert_int_equal(get(f, key).state, KEY_ISSUED);
+    assert_int_equal(audit_rows(f), rows);
+}
+
+static void replace__twice__refused(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], fresh[KEYSTRING_BUFSIZE], err[256];
+
+    issue(f, 10, false, NULL, key);
+    assert_int_equal(authority_replace(f->ledger, key, T0, WHO, fresh, err, sizeof(err)), 0);
+    assert_int_equal(authority_replace(f->ledger, key, T0, WHO, fresh, err, sizeof(err)), -EPERM);
+    assert_non_null(strstr(err, "replaced by"));
+}
+
+/* ------------------------------------------------------------ failover */
+
+static void failover_key__standard__free_key_same_seats(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], fo[KEYSTRING_BUFSIZE], again[KEYSTRING_BUFSIZE], err[256];
+    struct activation_request req;
+    struct key_record rec;
+    struct license lic;
+
+    issue(f, 40, false, NULL, key);
+    assert_int_equal(authority_failover_key(f->ledger, key, T0, WHO, fo, err, sizeof(err)), 0);
+    rec = get(f, fo);
+    assert_int_equal(rec.kind, LICENSE_KIND_FAILOVER);
+    assert_string_equal(rec.primary_key, key);
+    assert_int_equal(rec.seats, 40);
+    assert_int_equal(authority_failover_key(f->ledger, key, T0, WHO, again, err, sizeof(err)),
+                     -EPERM);
+    assert_non_null(strstr(err, "already has failover key"));
+    assert_int_equal(authority_failover_key(f->ledger, fo, T0, WHO, again, err, sizeof(err)),
+                     -EPERM);
+    req = request(f->inst_b, fo, "f", NULL, false);
+    assert_int_equal(activate(f, &req, T0, &lic, NULL), ACTIVATION_OK);
+    assert_int_equal(lic.kind, LICENSE_KIND_FAILOVER);
+    assert_string_equal(lic.primary_key, key);
+}
+
+/* ------------------------------------------------------------ activation */
+
+static void activate__first__license_bound_leased_audited(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], what_row[32];
+    struct activation_request req;
+    struct key_record rec;
+    struct license lic;
+    const char *what;
+
+    issue(f, 10, false, NULL, key);
+    req = request(f->inst_a, key, "a", "b", false);
+    assert_int_equal(activate(f, &req, T0 + 60, &lic, &what), ACTIVATION_OK);
+    assert_string_equal(what, "activated");
+    assert_string_equal(lic.key_id, key);
+    assert_int_equal(lic.seats, 10);
+    assert_int_equal(lic.issued, T0 + 60);
+    assert_int_equal(lic.lease_not_after, T0 + 60 + 30 * DAY);
+    assert_false(lic.perpetual);
+    assert_string_equal(lic.installation_id, req.installation_id);
+    assert_int_equal(lic.binding_rule, BINDING_ALL_BUT);
+    assert_int_equal(lic.binding_tolerance, 1);
+    assert_int_equal(lic.ncomponents, 2);
+    rec = get(f, key);
+    assert_int_equal(rec.state, KEY_ACTIVATED);
+    assert_int_equal(rec.activated, T0 + 60);
+    assert_string_equal(last_audit_what(f, what_row, sizeof(what_row)), "activate");
+}
+
+static void activate__lowercase_key__same_key(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], lower[KEYSTRING_BUFSIZE];
+    struct activation_request req;
+    struct license lic;
+
+    issue(f, 10, false, NULL, key);
+    for (size_t i = 0; i < sizeof(key); i++)
+        lower[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] - 'A' + 'a' : key[i]);
+    req = request(f->inst_a, lower, "a", NULL, false);
+    assert_int_equal(activate(f, &req, T0, &lic, NULL), ACTIVATION_OK);
+    assert_string_equal(lic.key_id, key);
+}
+
+static void activate__other_installation__already_activated(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE];
+    struct activation_request req;
+    struct activation_result res;
+    size_t rows;
+
+    issue(f, 10, false, NULL, key);
+    req = request(f->inst_a, key, "a", "b", false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_OK);
+    rows = audit_rows(f);
+    /* Even with the very same fingerprint: a key is for one installation. */
+    req = request(f->inst_b, key, "a", "b", false);
+    assert_int_equal(authority_activate(f->ledger, f->issuer_priv, &req, T0, WHO, &res), 0);
+    assert_int_equal(res.outcome, ACTIVATION_ALREADY_ACTIVATED);
+    assert_string_equal(res.error, "License error: machine properties validation failed: verify "
+                                   "fail: key already activated on another machine");
+    assert_string_equal(activation_code(res.outcome), "already-activated");
+    assert_int_equal(activation_http_status(res.outcome), 409);
+    assert_int_equal(audit_rows(f), rows);
+}
+
+static void activate__same_installation__renewed_nothing_written(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE];
+    struct activation_request req;
+    struct license first, again;
+    const char *what;
+    size_t rows;
+
+    issue(f, 10, false, NULL, key);
+    req = request(f->inst_a, key, "a", "b", false);
+    assert_int_equal(activate(f, &req, T0, &first, NULL), ACTIVATION_OK);
+    rows = audit_rows(f);
+    assert_int_equal(activate(f, &req, T0 + 10 * DAY, &again, &what), ACTIVATION_OK);
+    assert_string_equal(what, "renewed");
+    assert_int_equal(again.lease_not_after, T0 + 40 * DAY);
+    assert_int_equal(again.ncomponents, first.ncomponents);
+    assert_memory_equal(again.components, first.components, sizeof(first.components));
+    assert_int_equal(audit_rows(f), rows);
+}
+
+static void activate__one_nic_changed_all_but_1__renewed_same_binding(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE];
+    struct activation_request req;
+    struct license first, again;
+    const char *what;
+
+    issue(f, 10, false, NULL, key);
+    req = request(f->inst_a, key, "a", "b", false);
+    assert_int_equal(activate(f, &req, T0, &first, NULL), ACTIVATION_OK);
+    req = request(f->inst_a, key, "a", "c", false);
+    assert_int_equal(activate(f, &req, T0 + DAY, &again, &what), ACTIVATION_OK);
+    assert_string_equal(what, "renewed");
+    assert_memory_equal(again.components, first.components, sizeof(first.components));
+}
+
+static void activate__changed_fingerprint__rebound_three_times_per_30_days(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], what_row[32];
+    const char *machines = "bcde";
+    struct activation_request req;
+    struct license lic;
+    const char *what;
+    size_t rows;
+
+    issue(f, 10, false, "all", key);
+    req = request(f->inst_a, key, "a", "a", false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_OK);
+    for (int i = 0; i < 3; i++) {
+        char m[2] = {machines[i], '\0'};
+        req = request(f->inst_a, key, m, m, false);
+        assert_int_equal(activate(f, &req, T0 + (i + 1) * DAY, &lic, &what), ACTIVATION_OK);
+        assert_string_equal(what, "re-bound");
+        assert_int_equal(lic.components[0].digest[0], (uint8_t)machines[i]);
+        assert_string_equal(last_audit_what(f, what_row, sizeof(what_row)), "rebind");
+    }
+    rows = audit_rows(f);
+    req = request(f->inst_a, key, "e", "e", false);
+    assert_int_equal(activate(f, &req, T0 + 4 * DAY, NULL, NULL), ACTIVATION_REBIND_LIMIT);
+    assert_int_equal(audit_rows(f), rows);
+    /* The old binding gets no more renewals: it would be a re-binding too. */
+    req = request(f->inst_a, key, "a", "a", false);
+    assert_int_equal(activate(f, &req, T0 + 4 * DAY, NULL, NULL), ACTIVATION_REBIND_LIMIT);
+    /* The current binding still renews. */
+    req = request(f->inst_a, key, "d", "d", false);
+    assert_int_equal(activate(f, &req, T0 + 4 * DAY, NULL, &what), ACTIVATION_OK);
+    assert_string_equal(what, "renewed");
+    /* 30 days after the first re-binding, one is available again. */
+    req = request(f->inst_a, key, "e", "e", false);
+    assert_int_equal(activate(f, &req, T0 + 31 * DAY, NULL, &what), ACTIVATION_OK);
+    assert_string_equal(what, "re-bound");
+}
+
+static void activate__support_over__no_rebind_no_renewal(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE];
+    struct activation_request req;
+
+    issue(f, 10, false, "all", key);
+    req = request(f->inst_a, key, "a", "a", false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_OK);
+    req = request(f->inst_a, key, "b", "b", false);
+    assert_int_equal(activate(f, &req, T0 + 400 * DAY, NULL, NULL), ACTIVATION_SUPPORT_OVER);
+    req = request(f->inst_a, key, "a", "a", false);
+    assert_int_equal(activate(f, &req, T0 + 400 * DAY, NULL, NULL), ACTIVATION_SUPPORT_OVER);
+    assert_int_equal(activation_http_status(ACTIVATION_SUPPORT_OVER), 403);
+}
+
+static void activate__perpetual__no_lease_never_rebinds(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE];
+    struct activation_request req;
+    struct license lic;
+
+    issue(f, 10, true, NULL, key);
+    req = request(f->inst_a, key, "a", "a", false);
+    assert_int_equal(activate(f, &req, T0, &lic, NULL), ACTIVATION_OK);
+    assert_true(lic.perpetual);
+    assert_int_equal(lic.lease_not_after, 0);
+    /* Still renews (same machine) after support ended. */
+    assert_int_equal(activate(f, &req, T0 + 800 * DAY, &lic, NULL), ACTIVATION_OK);
+    req = request(f->inst_a, key, "b", "b", false);
+    assert_int_equal(activate(f, &req, T0 + DAY, NULL, NULL), ACTIVATION_PERPETUAL_NO_REBIND);
+}
+
+static void activate__states__refusals(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], parts[2][KEYSTRING_BUFSIZE], err[256];
+    struct activation_request req;
+
+    req = request(f->inst_a, "LG-0000-0000-0000-0000", "a", NULL, false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_UNKNOWN_KEY);
+    req = request(f->inst_a, "LG-0000-0000-0000-0001", "a", NULL, false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_BAD_REQUEST);
+    issue(f, 20, false, NULL, key);
+    assert_int_equal(authority_split(f->ledger, key, (const uint32_t[]){10, 10}, 2, T0, WHO, parts,
+                                     err, sizeof(err)),
+                     0);
+    req = request(f->inst_a, key, "a", NULL, false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_SPLIT);
+    /* Support over before the first activation: it would be born expired. */
+    req = request(f->inst_a, parts[0], "a", NULL, false);
+    assert_int_equal(activate(f, &req, T0 + 400 * DAY, NULL, NULL), ACTIVATION_SUPPORT_OVER);
+    assert_int_equal(get(f, parts[0]).state, KEY_ISSUED);
+}
+
+static void activate__machine_id_only_without_machine_id__bad_request_nothing_written(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE];
+    struct activation_request req;
+    struct license lic;
+    size_t rows;
+
+    issue(f, 10, false, "machine-id-only", key);
+    rows = audit_rows(f);
+    req = request(f->inst_a, key, NULL, "b", false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_BAD_REQUEST);
+    assert_int_equal(get(f, key).state, KEY_ISSUED);
+    assert_int_equal(audit_rows(f), rows);
+    req = request(f->inst_a, key, "a", "b", true);
+    assert_int_equal(activate(f, &req, T0, &lic, NULL), ACTIVATION_OK);
+    assert_int_equal(lic.binding_rule, BINDING_MACHINE_ID_ONLY);
+    assert_true(lic.binding_virtual);
+}
+
+static void ledger__reopen__schema_current_and_newer_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger *again;
+    char err[256], cmd[256];
+
+    assert_int_equal(ledger_open(f->dir, false, &again, err, sizeof(err)), 0);
+    ledger_close(again);
+    snprintf(cmd, sizeof(cmd), "sqlite3 '%s/ledger.sqlite' 'PRAGMA user_version = 99' 2>/dev/null",
+             f->dir);
+    if (system(cmd) != 0)
+        skip();
+    assert_int_equal(ledger_open(f->dir, false, &again, err, sizeof(err)), -EPROTO);
+    assert_null(again);
+    assert_non_null(strstr(err, "newer than this program"));
+}
+
+static void ledger__missing__enoent(void **state)
+{
+    struct ledger *l;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(ledger_open("/nonexistent-licgate", false, &l, err, sizeof(err)), -ENOENT);
+    assert_null(l);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(issue__nine_seats__refused_nothing_written),
+        T(issue__ten_seats__issued_one_year_audited),
+        T(issue__bad_rule_or_years__invalid),
+        T(extend__later__from_support_end_not_now),
+        T(extend__unknown_or_refunded__refused),
+        T(split__never_activated__parts_issued_original_split),
+        T(split__rule_broken__refused_nothing_written),
+        T(split__activated__refused),
+        T(split__twice__refused),
+        T(refund__never_activated__refunded),
+        T(refund__activated__refused),
+        T(replace__within_support__new_key_old_sunset_week),
+        T(replace__support_over__refused),
+        T(replace__twice__refused),
+        T(failover_key__standard__free_key_same_seats),
+        T(activate__first__license_bound_leased_audited),
+        T(activate__lowercase_key__same_key),
+        T(activate__other_installation__already_activated),
+        T(activate__same_installation__renewed_nothing_written),
+        T(activate__one_nic_changed_all_but_1__renewed_same_binding),
+        T(activate__changed_fingerprint__rebound_three_times_per_30_days),
+        T(activate__support_over__no_rebind_no_renewal),
+        T(activate__perpetual__no_lease_never_rebinds),
+        T(activate__states__refusals),
+        T(activate__machine_id_only_without_machine_id__bad_request_nothing_written),
+        T(ledger__reopen__schema_current_and_newer_refused),
+        cmocka_unit_test(ledger__missing__enoent),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

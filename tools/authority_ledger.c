@@ -1,0 +1,673 @@
+/* The ledger in SQLite; see authority_ledger.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "authority_ledger.h"
+
+#define BUSY_TIMEOUT_MS 10000
+
+struct ledger {
+    sqlite3 *db;
+    char error[256];
+};
+
+/* Migration N (1-based) brings the schema from version N-1 to N. Append
+ * only; never edit a migration that has shipped. */
+static const char *const migrations[] = {
+    "CREATE TABLE schema_migrations ("
+    "  version INTEGER PRIMARY KEY,"
+    "  applied INTEGER NOT NULL);"
+    "CREATE TABLE keys ("
+    "  key TEXT PRIMARY KEY,"
+    "  customer TEXT NOT NULL CHECK (length(customer) BETWEEN 1 AND 128),"
+    "  seats INTEGER NOT NULL CHECK (seats BETWEEN 1 AND 1000000),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('standard', 'failover')),"
+    "  primary_key TEXT REFERENCES keys(key),"
+    "  state TEXT NOT NULL CHECK (state IN ('issued', 'activated', 'refunded', 'split',"
+    "                                       'replaced')),"
+    "  perpetual INTEGER NOT NULL CHECK (perpetual IN (0, 1)),"
+    "  rule TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  support_until INTEGER NOT NULL,"
+    "  sunset INTEGER,"
+    "  origin TEXT REFERENCES keys(key),"
+    "  replaced_by TEXT REFERENCES keys(key),"
+    "  activated INTEGER,"
+    "  installation_id TEXT CHECK (installation_id IS NULL OR length(installation_id) = 32),"
+    "  installation_public_key BLOB CHECK (installation_public_key IS NULL OR"
+    "                                      length(installation_public_key) = 32),"
+    "  CHECK ((kind = 'failover') = (primary_key IS NOT NULL)),"
+    "  CHECK ((activated IS NULL) = (installation_id IS NULL)));"
+    "CREATE INDEX keys_customer ON keys(customer);"
+    "CREATE TABLE bindings ("
+    "  id INTEGER PRIMARY KEY,"
+    "  key TEXT NOT NULL REFERENCES keys(key),"
+    "  binding TEXT NOT NULL,"
+    "  active INTEGER NOT NULL CHECK (active IN (0, 1)),"
+    "  rebind INTEGER NOT NULL CHECK (rebind IN (0, 1)),"
+    "  created INTEGER NOT NULL,"
+    "  retired INTEGER);"
+    "CREATE UNIQUE INDEX bindings_one_active ON bindings(key) WHERE active = 1;"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  who TEXT NOT NULL,"
+    "  what TEXT NOT NULL,"
+    "  key TEXT REFERENCES keys(key),"
+    "  before TEXT,"
+    "  after TEXT);",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+_Static_assert(NMIGRATIONS == LEDGER_SCHEMA_VERSION, "one migration per schema version");
+
+static int db_fail(struct ledger *ledger)
+{
+    snprintf(ledger->error, sizeof(ledger->error), "%s", sqlite3_errmsg(ledger->db));
+    return -EIO;
+}
+
+const char *ledger_error(const struct ledger *ledger)
+{
+    return ledger->error;
+}
+
+static int exec(struct ledger *ledger, const char *sql)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(ledger->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(ledger->error, sizeof(ledger->error), "%s",
+                 msg != NULL ? msg : sqlite3_errmsg(ledger->db));
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int user_version(struct ledger *ledger, int *version)
+{
+    sqlite3_stmt *st;
+    int ret = -EIO;
+
+    if (sqlite3_prepare_v2(ledger->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *version = sqlite3_column_int(st, 0);
+        ret = 0;
+    } else {
+        ret = db_fail(ledger);
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int apply_migration(struct ledger *ledger, int version)
+{
+    char sql[160];
+    int current, ret;
+
+    ret = ledger_begin(ledger);
+    if (ret != 0)
+        return ret;
+    /* Another process may have migrated while we waited for the lock. */
+    ret = user_version(ledger, &current);
+    if (ret != 0 || current >= version)
+        goto out;
+    ret = exec(ledger, migrations[version - 1]);
+    if (ret != 0)
+        goto out;
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO schema_migrations (version, applied) VALUES (%d, strftime('%%s', "
+             "'now'));PRAGMA user_version = %d;",
+             version, version);
+    ret = exec(ledger, sql);
+    if (ret != 0)
+        goto out;
+    ret = ledger_commit(ledger);
+out:
+    if (ret != 0)
+        ledger_rollback(ledger);
+    return ret;
+}
+
+static int migrate(struct ledger *ledger, char *err, size_t errlen)
+{
+    int version, ret;
+
+    ret = user_version(ledger, &version);
+    if (ret != 0) {
+        snprintf(err, errlen, "cannot read the schema version: %s", ledger->error);
+        return ret;
+    }
+    if (version > LEDGER_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "ledger schema version %d is newer than this program's (%d): upgrade "
+                 "licgate-authority",
+                 version, LEDGER_SCHEMA_VERSION);
+        return -EPROTO;
+    }
+    for (int v = version + 1; v <= LEDGER_SCHEMA_VERSION; v++) {
+        ret = apply_migration(ledger, v);
+        if (ret != 0) {
+            snprintf(err, errlen, "schema migration %d failed: %s", v, ledger->error);
+            return ret;
+        }
+    }
+    return 0;
+}
+
+int ledger_open(const char *dir, bool create, struct ledger **out, char *err, size_t errlen)
+{
+    struct ledger *ledger;
+    char path[4096];
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
+    int ret;
+
+    *out = NULL;
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, LEDGER_FILE) >= sizeof(path)) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        return -ENAMETOOLONG;
+    }
+    if (create) {
+        /* Made here so it is 0600 from the start; SQLite would use 0644. */
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            ret = -errno;
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            return ret;
+        }
+        close(fd);
+    } else if (access(path, F_OK) != 0) {
+        ret = -errno;
+        if (ret == -ENOENT)
+            snprintf(err, errlen,
+                     "%s: no ledger (run '"
+                     "licgate-authority init --dir %s')",
+                     path, dir);
+        else
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return ret;
+    }
+    ledger = calloc(1, sizeof(*ledger));
+    if (ledger == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    if (sqlite3_open_v2(path, &ledger->db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path,
+                 ledger->db != NULL ? sqlite3_errmsg(ledger->db) : "cannot open");
+        ret = -EIO;
+        goto fail;
+    }
+    sqlite3_extended_result_codes(ledger->db, 1);
+    sqlite3_busy_timeout(ledger->db, BUSY_TIMEOUT_MS);
+    ret = exec(ledger, "PRAGMA journal_mode = WAL;PRAGMA synchronous = FULL;"
+                       "PRAGMA foreign_keys = ON;");
+    if (ret != 0) {
+        snprintf(err, errlen, "%s: %s", path, ledger->error);
+        goto fail;
+    }
+    ret = migrate(ledger, err, errlen);
+    if (ret != 0)
+        goto fail;
+    *out = ledger;
+    return 0;
+fail:
+    ledger_close(ledger);
+    return ret;
+}
+
+void ledger_close(struct ledger *ledger)
+{
+    if (ledger == NULL)
+        return;
+    sqlite3_close_v2(ledger->db);
+    free(ledger);
+}
+
+int ledger_begin(struct ledger *ledger)
+{
+    return exec(ledger, "BEGIN IMMEDIATE");
+}
+
+int ledger_commit(struct ledger *ledger)
+{
+    return exec(ledger, "COMMIT");
+}
+
+void ledger_rollback(struct ledger *ledger)
+{
+    if (!sqlite3_get_autocommit(ledger->db))
+        sqlite3_exec(ledger->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static const char *const state_names[] = {
+    [KEY_ISSUED] = "issued", [KEY_ACTIVATED] = "activated", [KEY_REFUNDED] = "refunded",
+    [KEY_SPLIT] = "split",   [KEY_REPLACED] = "replaced",
+};
+
+const char *key_state_name(enum key_state state)
+{
+    if ((size_t)state < sizeof(state_names) / sizeof(state_names[0]))
+        return state_names[state];
+    return "unknown";
+}
+
+static int state_from_name(const char *name, enum key_state *state)
+{
+    for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++) {
+        if (name != NULL && strcmp(name, state_names[i]) == 0) {
+            *state = (enum key_state)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+#define KEY_COLUMNS                                                                                \
+    "key, customer, seats, kind, primary_key, state, perpetual, rule, created, support_until, "    \
+    "sunset, origin, replaced_by, activated, installation_id, installation_public_key"
+
+static void column_text(sqlite3_stmt *st, int col, char *out, size_t outlen)
+{
+    const unsigned char *text = sqlite3_column_text(st, col);
+
+    snprintf(out, outlen, "%s", text != NULL ? (const char *)text : "");
+}
+
+static int read_key_row(struct ledger *ledger, sqlite3_stmt *st, struct key_record *rec)
+{
+    char text[32];
+
+    memset(rec, 0, sizeof(*rec));
+    column_text(st, 0, rec->key, sizeof(rec->key));
+    column_text(st, 1, rec->customer, sizeof(rec->customer));
+    rec->seats = (uint32_t)sqlite3_column_int64(st, 2);
+    column_text(st, 3, text, sizeof(text));
+    rec->kind = strcmp(text, "failover") == 0 ? LICENSE_KIND_FAILOVER : LICENSE_KIND_STANDARD;
+    column_text(st, 4, rec->primary_key, sizeof(rec->primary_key));
+    column_text(st, 5, text, sizeof(text));
+    if (state_from_name(text, &rec->state) != 0) {
+        snprintf(ledger->error, sizeof(ledger->error), "key %s: unknown state '%s'", rec->key,
+                 text);
+        return -EIO;
+    }
+    rec->perpetual = sqlite3_column_int(st, 6) != 0;
+    column_text(st, 7, rec->rule, sizeof(rec->rule));
+    rec->created = sqlite3_column_int64(st, 8);
+    rec->support_until = sqlite3_column_int64(st, 9);
+    rec->sunset = sqlite3_column_int64(st, 10);
+    column_text(st, 11, rec->origin, sizeof(rec->origin));
+    column_text(st, 12, rec->replaced_by, sizeof(rec->replaced_by));
+    rec->activated = sqlite3_column_int64(st, 13);
+    column_text(st, 14, rec->installation_id, sizeof(rec->installation_id));
+    if (sqlite3_column_bytes(st, 15) == (int)sizeof(rec->installation_public_key))
+        memcpy(rec->installation_public_key, sqlite3_column_blob(st, 15),
+               sizeof(rec->installation_public_key));
+    return 0;
+}
+
+int ledger_key_get(struct ledger *ledger, const char *key, struct key_record *out)
+{
+    sqlite3_stmt *st;
+    int rc, ret;
+
+    memset(out, 0, sizeof(*out));
+    if (sqlite3_prepare_v2(ledger->db, "SELECT " KEY_COLUMNS " FROM keys WHERE key = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        ret = read_key_row(ledger, st, out);
+    else if (rc == SQLITE_DONE)
+        ret = -ENOENT;
+    else
+        ret = db_fail(ledger);
+    sqlite3_finalize(st);
+    if (ret != 0)
+        memset(out, 0, sizeof(*out));
+    return ret;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int col, const char *text)
+{
+    if (text[0] == '\0')
+        sqlite3_bind_null(st, col);
+    else
+        sqlite3_bind_text(st, col, text, -1, SQLITE_STATIC);
+}
+
+static void bind_time_or_null(sqlite3_stmt *st, int col, int64_t t)
+{
+    if (t == 0)
+        sqlite3_bind_null(st, col);
+    else
+        sqlite3_bind_int64(st, col, t);
+}
+
+static void bind_key_row(sqlite3_stmt *st, const struct key_record *rec)
+{
+    sqlite3_bind_text(st, 1, rec->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rec->customer, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, rec->seats);
+    sqlite3_bind_text(st, 4, rec->kind == LICENSE_KIND_FAILOVER ? "failover" : "standard", -1,
+                      SQLITE_STATIC);
+    bind_text_or_null(st, 5, rec->primary_key);
+    sqlite3_bind_text(st, 6, key_state_name(rec->state), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 7, rec->perpetual ? 1 : 0);
+    sqlite3_bind_text(st, 8, rec->rule, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, rec->created);
+    sqlite3_bind_int64(st, 10, rec->support_until);
+    bind_time_or_null(st, 11, rec->sunset);
+    bind_text_or_null(st, 12, rec->origin);
+    bind_text_or_null(st, 13, rec->replaced_by);
+    bind_time_or_null(st, 14, rec->activated);
+    bind_text_or_null(st, 15, rec->installation_id);
+    if (rec->installation_id[0] == '\0')
+        sqlite3_bind_null(st, 16);
+    else
+        sqlite3_bind_blob(st, 16, rec->installation_public_key,
+                          sizeof(rec->installation_public_key), SQLITE_STATIC);
+}
+
+static int write_key(struct ledger *ledger, const char *sql, const struct key_record *rec,
+                     int missing)
+{
+    sqlite3_stmt *st;
+    int rc, ret = 0;
+
+    if (sqlite3_prepare_v2(ledger->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    bind_key_row(st, rec);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        ret = -EEXIST;
+    else if (rc != SQLITE_DONE)
+        ret = db_fail(ledger);
+    else if (sqlite3_changes(ledger->db) != 1)
+        ret = missing;
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ledger_key_insert(struct ledger *ledger, const struct key_record *rec)
+{
+    return write_key(ledger,
+                     "INSERT INTO keys (" KEY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                     "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                     rec, -EIO);
+}
+
+int ledger_key_update(struct ledger *ledger, const struct key_record *rec)
+{
+    return write_key(ledger,
+                     "UPDATE keys SET customer = ?2, seats = ?3, kind = ?4, primary_key = ?5, "
+                     "state = ?6, perpetual = ?7, rule = ?8, created = ?9, support_until = ?10, "
+                     "sunset = ?11, origin = ?12, replaced_by = ?13, activated = ?14, "
+                     "installation_id = ?15, installation_public_key = ?16 WHERE key = ?1",
+                     rec, -ENOENT);
+}
+
+int ledger_key_list(struct ledger *ledger, const char *customer, struct key_record **out,
+                    size_t *count)
+{
+    struct key_record *list = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *st;
+    int rc, ret = 0;
+
+    *out = NULL;
+    *count = 0;
+    if (sqlite3_prepare_v2(ledger->db,
+                           "SELECT " KEY_COLUMNS " FROM keys WHERE ?1 IS NULL OR customer = ?1 "
+                           "ORDER BY created, rowid",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    if (customer != NULL)
+        sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap == 0 ? 16 : cap * 2;
+            struct key_record *grown = realloc(list, ncap * sizeof(*list));
+            if (grown == NULL) {
+                ret = -ENOMEM;
+                goto out;
+            }
+            list = grown;
+            cap = ncap;
+        }
+        ret = read_key_row(ledger, st, &list[n]);
+        if (ret != 0)
+            goto out;
+        n++;
+    }
+    if (rc != SQLITE_DONE)
+        ret = db_fail(ledger);
+out:
+    sqlite3_finalize(st);
+    if (ret != 0) {
+        free(list);
+        return ret;
+    }
+    *out = list;
+    *count = n;
+    return 0;
+}
+
+int ledger_failover_of(struct ledger *ledger, const char *primary, char out[KEYSTRING_BUFSIZE])
+{
+    sqlite3_stmt *st;
+    int rc, ret;
+
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(ledger->db,
+                           "SELECT key FROM keys WHERE primary_key = ?1 AND state <> 'refunded' "
+                           "LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    sqlite3_bind_text(st, 1, primary, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        column_text(st, 0, out, KEYSTRING_BUFSIZE);
+        ret = 0;
+    } else {
+        ret = rc == SQLITE_DONE ? -ENOENT : db_fail(ledger);
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ledger_binding_active(struct ledger *ledger, const char *key, char *out, size_t outlen)
+{
+    sqlite3_stmt *st;
+    int rc, ret;
+
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(ledger->db, "SELECT binding FROM bindings WHERE key = ?1 AND active = 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        column_text(st, 0, out, outlen);
+        ret = 0;
+    } else {
+        ret = rc == SQLITE_DONE ? -ENOENT : db_fail(ledger);
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int run_bound(struct ledger *ledger, const char *sql, const char *key, int64_t t,
+                     const char *text, int flag)
+{
+    sqlite3_stmt *st;
+    int ret = 0;
+
+    if (sqlite3_prepare_v2(ledger->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, t);
+    if (text != NULL)
+        sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, flag);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        ret = db_fail(ledger);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ledger_binding_set(struct ledger *ledger, const char *key, const char *binding, int64_t now,
+                       bool rebind)
+{
+    int ret;
+
+    ret = run_bound(ledger,
+                    "UPDATE bindings SET active = 0, retired = ?2 WHERE key = ?1 AND active = 1",
+                    key, now, NULL, 0);
+    if (ret != 0)
+        return ret;
+    return run_bound(ledger,
+                     "INSERT INTO bindings (key, binding, active, rebind, created) "
+                     "VALUES (?1, ?3, 1, ?4, ?2)",
+                     key, now, binding, rebind ? 1 : 0);
+}
+
+int ledger_rebinds_since(struct ledger *ledger, const char *key, int64_t since, unsigned *count)
+{
+    sqlite3_stmt *st;
+    int ret = 0;
+
+    *count = 0;
+    if (sqlite3_prepare_v2(ledger->db,
+                           "SELECT count(*) FROM bindings WHERE key = ?1 AND rebind = 1 AND "
+                           "created > ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, since);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *count = (unsigned)sqlite3_column_int(st, 0);
+    else
+        ret = db_fail(ledger);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ledger_audit(struct ledger *ledger, int64_t at, const char *who, const char *what,
+                 const char *key, const char *before, const char *after)
+{
+    sqlite3_stmt *st;
+    int ret = 0;
+
+    if (sqlite3_prepare_v2(ledger->db,
+                           "INSERT INTO audit (at, who, what, key, before, after) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    sqlite3_bind_int64(st, 1, at);
+    sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, what, -1, SQLITE_STATIC);
+    if (key != NULL)
+        sqlite3_bind_text(st, 4, key, -1, SQLITE_STATIC);
+    if (before != NULL)
+        sqlite3_bind_text(st, 5, before, -1, SQLITE_STATIC);
+    if (after != NULL)
+        sqlite3_bind_text(st, 6, after, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        ret = db_fail(ledger);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static json_object *json_time(int64_t t)
+{
+    char when[LICENSE_TIME_BUFSIZE];
+
+    if (t == 0 || license_format_time(t, when, sizeof(when)) != 0)
+        return NULL;
+    return json_object_new_string(when);
+}
+
+static json_object *json_text(const char *text)
+{
+    return text == NULL || text[0] == '\0' ? NULL : json_object_new_string(text);
+}
+
+static json_object *json_parsed(const char *text)
+{
+    return text == NULL ? NULL : json_tokener_parse(text);
+}
+
+int ledger_audit_json(struct ledger *ledger, json_object **out)
+{
+    json_object *array = json_object_new_array();
+    sqlite3_stmt *st;
+    int rc, ret = 0;
+
+    *out = NULL;
+    if (array == NULL)
+        return -ENOMEM;
+    if (sqlite3_prepare_v2(ledger->db,
+                           "SELECT id, at, who, what, key, before, after FROM audit ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        json_object_put(array);
+        return db_fail(ledger);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_object *row = json_object_new_object();
+
+        json_object_object_add(row, "id", json_object_new_int64(sqlite3_column_int64(st, 0)));
+        json_object_object_add(row, "at", json_time(sqlite3_column_int64(st, 1)));
+        json_object_object_add(row, "who", json_text((const char *)sqlite3_column_text(st, 2)));
+        json_object_object_add(row, "what", json_text((const char *)sqlite3_column_text(st, 3)));
+        json_object_object_add(row, "key", json_text((const char *)sqlite3_column_text(st, 4)));
+        json_object_object_add(row, "before",
+                               json_parsed((const char *)sqlite3_column_text(st, 5)));
+        json_object_object_add(row, "after", json_parsed((const char *)sqlite3_column_text(st, 6)));
+        json_object_array_add(array, row);
+    }
+    if (rc != SQLITE_DONE)
+        ret = db_fail(ledger);
+    sqlite3_finalize(st);
+    if (ret != 0) {
+        json_object_put(array);
+        return ret;
+    }
+    *out = array;
+    return 0;
+}
+
+json_object *key_record_json(const struct key_record *rec)
+{
+    json_object *obj = json_object_new_object();
+
+    if (obj == NULL)
+        return NULL;
+    json_object_object_add(obj, "key", json_object_new_string(rec->key));
+    json_object_object_add(obj, "customer", json_object_new_string(rec->customer));
+    json_object_object_add(obj, "seats", json_object_new_int64(rec->seats));
+    json_object_object_add(
+        obj, "kind",
+        json_object_new_string(rec->kind == LICENSE_KIND_FAILOVER ? "failover" : "standard"));
+    json_object_object_add(obj, "primary_key", json_text(rec->primary_key));
+    json_object_object_add(obj, "state", json_object_new_string(key_state_name(rec->state)));
+    json_object_object_add(obj, "perpetual", json_object_new_boolean(rec->perpetual));
+    json_object_object_add(obj, "rule", json_object_new_string(rec->rule));
+    json_object_object_add(obj, "created", json_time(rec->created));
+    json_object_object_add(obj, "support_until", json_time(rec->support_until));
+    json_object_object_add(obj, "sunset", json_time(rec->sunset));
+    json_object_object_add(obj, "origin", json_text(rec->origin));
+    json_object_object_add(obj, "replaced_by", json_text(rec->replaced_by));
+    json_object_object_add(obj, "activated", json_time(rec->activated));
+    json_object_object_add(obj, "installation_id", json_text(rec->installation_id));
+    return obj;
+}

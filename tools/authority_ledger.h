@@ -1,0 +1,106 @@
+/* The authority's ledger: one SQLite database (WAL, foreign keys on, schema
+ * versioned by PRAGMA user_version) holding the keys, their machine bindings
+ * and an audit trail. Callers group every change in ledger_begin() ..
+ * ledger_commit() together with its ledger_audit() row, so a change and its
+ * audit row are written together or not at all. Int functions return 0 or
+ * -errno; -EIO means an SQLite failure, with its message in ledger_error(). */
+#ifndef LICGATE_TOOLS_AUTHORITY_LEDGER_H
+#define LICGATE_TOOLS_AUTHORITY_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "keystring.h"
+#include "license.h"
+
+#define LEDGER_FILE           "ledger.sqlite"
+#define LEDGER_SCHEMA_VERSION 1
+#define LEDGER_RULE_MAX       32
+#define LEDGER_BINDING_MAX    1200 /* rule + 16 components of "nic=<64 hex>" */
+
+enum key_state { KEY_ISSUED, KEY_ACTIVATED, KEY_REFUNDED, KEY_SPLIT, KEY_REPLACED };
+
+struct key_record {
+    char key[KEYSTRING_BUFSIZE];
+    char customer[LICENSE_CUSTOMER_MAX + 1];
+    uint32_t seats;
+    enum license_kind kind;
+    char primary_key[KEYSTRING_BUFSIZE]; /* "" for standard keys */
+    enum key_state state;
+    bool perpetual;
+    char rule[LEDGER_RULE_MAX]; /* binding rule at activation: all, all-but-N, machine-id-only */
+    int64_t created;
+    int64_t support_until;
+    int64_t sunset;                      /* 0 = none; set by replace */
+    char origin[KEYSTRING_BUFSIZE];      /* the key this one was split from or replaces */
+    char replaced_by[KEYSTRING_BUFSIZE]; /* "" unless replaced */
+    int64_t activated;                   /* 0 = never */
+    char installation_id[33];            /* "" until activated */
+    uint8_t installation_public_key[32];
+};
+
+struct ledger;
+
+/* Opens dir/ledger.sqlite (create: makes it; else it must exist: -ENOENT),
+ * sets WAL, synchronous=FULL, foreign_keys=ON and a busy timeout, and
+ * applies the missing schema migrations, each in one transaction. A ledger
+ * whose schema is newer than this program is -EPROTO. On failure *out is NULL
+ * and err says why. */
+int ledger_open(const char *dir, bool create, struct ledger **out, char *err, size_t errlen);
+
+/* Closes the ledger; NULL is fine. */
+void ledger_close(struct ledger *ledger);
+
+/* The last SQLite error message ("" when none). */
+const char *ledger_error(const struct ledger *ledger);
+
+/* BEGIN IMMEDIATE (takes the write lock now, waits up to the busy timeout),
+ * COMMIT, ROLLBACK. ledger_rollback() is safe without an open transaction. */
+int ledger_begin(struct ledger *ledger);
+int ledger_commit(struct ledger *ledger);
+void ledger_rollback(struct ledger *ledger);
+
+/* Reads the key (canonical form). -ENOENT when unknown; out zeroed then. */
+int ledger_key_get(struct ledger *ledger, const char *key, struct key_record *out);
+
+/* Inserts a new key (-EEXIST if it exists) or updates every column of an
+ * existing one (-ENOENT if missing). */
+int ledger_key_insert(struct ledger *ledger, const struct key_record *rec);
+int ledger_key_update(struct ledger *ledger, const struct key_record *rec);
+
+/* All keys, or a customer's, ordered by creation. The caller frees *out. */
+int ledger_key_list(struct ledger *ledger, const char *customer, struct key_record **out,
+                    size_t *count);
+
+/* The failover key backing primary that is not refunded, or -ENOENT. */
+int ledger_failover_of(struct ledger *ledger, const char *primary, char out[KEYSTRING_BUFSIZE]);
+
+/* The key's active binding text ("all-but-1 machine-id=..."), -ENOENT if none. */
+int ledger_binding_active(struct ledger *ledger, const char *key, char *out, size_t outlen);
+
+/* Makes binding the key's only active binding, created at now; rebind marks
+ * it as a re-binding (counted by ledger_rebinds_since()). */
+int ledger_binding_set(struct ledger *ledger, const char *key, const char *binding, int64_t now,
+                       bool rebind);
+
+/* How many re-bindings of key were made after since. */
+int ledger_rebinds_since(struct ledger *ledger, const char *key, int64_t since, unsigned *count);
+
+/* Appends an audit row. before and after are JSON texts or NULL. */
+int ledger_audit(struct ledger *ledger, int64_t at, const char *who, const char *what,
+                 const char *key, const char *before, const char *after);
+
+/* The audit trail as a JSON array of {id, at, who, what, key, before, after}
+ * (before/after parsed back into objects), oldest first. */
+int ledger_audit_json(struct ledger *ledger, json_object **out);
+
+/* The key as a JSON object (dates as YYYY-MM-DDTHH:MM:SSZ or null). */
+json_object *key_record_json(const struct key_record *rec);
+
+/* "issued", "activated", "refunded", "split", "replaced". */
+const char *key_state_name(enum key_state state);
+
+#endif

@@ -1,0 +1,114 @@
+/* The key lifecycle (the seed FAQ's rules) and the activation rules, on a
+ * ledger. Every function that changes the ledger does it in one transaction
+ * together with its audit row (who, what, before/after as JSON), at time
+ * now. Refusals are -EPERM (a rule says no), -ENOENT (key unknown) or
+ * -EINVAL (an argument out of range), with one line in err that does not
+ * repeat the key; -EIO for ledger failures, with the SQLite message. */
+#ifndef LICGATE_TOOLS_AUTHORITY_LIFECYCLE_H
+#define LICGATE_TOOLS_AUTHORITY_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "authority_ledger.h"
+#include "authority_request.h"
+
+#define AUTHORITY_MIN_SEATS     10 /* Q13, Q14 */
+#define AUTHORITY_MAX_SEATS     1000000
+#define AUTHORITY_MAX_YEARS     50
+#define AUTHORITY_SUNSET_DAYS   7 /* Q26: about one week to move */
+#define AUTHORITY_LEASE_DAYS    30
+#define AUTHORITY_REBIND_LIMIT  3 /* per AUTHORITY_REBIND_WINDOW */
+#define AUTHORITY_REBIND_WINDOW (30 * 86400)
+#define AUTHORITY_DEFAULT_RULE  "all-but-1"
+#define AUTHORITY_MAX_SPLIT     64
+
+struct issue_order {
+    const char *customer;
+    uint32_t seats;
+    unsigned years;   /* support term, from now */
+    bool perpetual;   /* old terms: keeps working after support, never re-binds */
+    const char *rule; /* binding rule at activation; NULL = AUTHORITY_DEFAULT_RULE */
+};
+
+/* Adds years calendar years to t (Feb 29 becomes Mar 1). */
+int64_t authority_add_years(int64_t t, unsigned years);
+
+/* Checks a binding rule name: all, all-but-N (N 1..8), machine-id-only. */
+bool authority_rule_valid(const char *rule);
+
+/* issue: a new key with the order's seats (>= 10, Q13) and support from now. */
+int authority_issue(struct ledger *ledger, const struct issue_order *order, int64_t now,
+                    const char *who, char key[KEYSTRING_BUFSIZE], char *err, size_t errlen);
+
+/* extend: support_until += years, from the current end, not from now (Q20). */
+int authority_extend(struct ledger *ledger, const char *key, unsigned years, int64_t now,
+                     const char *who, int64_t *support_until, char *err, size_t errlen);
+
+/* split: a never-activated standard key into nparts (2..64) new keys whose
+ * seats sum to the key's, each >= 10 (Q14); the key becomes 'split'. keys
+ * receives nparts new keys. */
+int authority_split(struct ledger *ledger, const char *key, const uint32_t *parts, size_t nparts,
+                    int64_t now, const char *who, char (*keys)[KEYSTRING_BUFSIZE], char *err,
+                    size_t errlen);
+
+/* refund: a never-activated key becomes 'refunded' (revoked, Q8). */
+int authority_refund(struct ledger *ledger, const char *key, int64_t now, const char *who,
+                     char *err, size_t errlen);
+
+/* replace: within the support term (Q7, Q26), a new key with the same
+ * customer, seats, kind, support end and rule; the old key becomes
+ * 'replaced' with a sunset AUTHORITY_SUNSET_DAYS from now. */
+int authority_replace(struct ledger *ledger, const char *key, int64_t now, const char *who,
+                      char newkey[KEYSTRING_BUFSIZE], char *err, size_t errlen);
+
+/* failover-key: a free failover key backing a standard key, same seats and
+ * support end (Q24); at most one per primary key. */
+int authority_failover_key(struct ledger *ledger, const char *key, int64_t now, const char *who,
+                           char newkey[KEYSTRING_BUFSIZE], char *err, size_t errlen);
+
+/* The outcome of an activation or refresh, with the API's code and status. */
+enum activation_outcome {
+    ACTIVATION_OK,
+    ACTIVATION_BAD_REQUEST,
+    ACTIVATION_UNKNOWN_KEY,
+    ACTIVATION_REFUNDED,
+    ACTIVATION_SPLIT,
+    ACTIVATION_REPLACED,
+    ACTIVATION_ALREADY_ACTIVATED,
+    ACTIVATION_SUPPORT_OVER,
+    ACTIVATION_REBIND_LIMIT,
+    ACTIVATION_PERPETUAL_NO_REBIND,
+    ACTIVATION_INTERNAL,
+};
+
+struct activation_result {
+    enum activation_outcome outcome;
+    char error[256];  /* the one-line error for a refusal */
+    const char *what; /* on success: "activated", "renewed" or "re-bound" */
+    char *license;    /* on success: the signed document, malloc'd; the caller frees it */
+    size_t len;
+};
+
+#define ACTIVATION_ALREADY_ACTIVATED_ERROR                                                         \
+    "License error: machine properties validation failed: verify fail: key already activated on "  \
+    "another machine"
+
+/* "unknown-key", "refunded", ...; and the HTTP status of a refusal. */
+const char *activation_code(enum activation_outcome outcome);
+unsigned activation_http_status(enum activation_outcome outcome);
+
+/* Applies the activation rules (docs/activation-api.md) to a verified
+ * request at now: a key activates on one installation, ever; the same
+ * installation gets its license again with a fresh lease; a changed
+ * fingerprint of the same installation is re-bound while support is valid,
+ * at most 3 times in 30 days, and never for a perpetual license. Changes
+ * (activation, re-binding) are one transaction with their audit row. Returns
+ * 0 with res->outcome set (the license on ACTIVATION_OK), or -errno when the
+ * ledger failed (res->outcome ACTIVATION_INTERNAL). */
+int authority_activate(struct ledger *ledger, const uint8_t issuer_priv[32],
+                       const struct activation_request *req, int64_t now, const char *who,
+                       struct activation_result *res);
+
+#endif

@@ -1,0 +1,93 @@
+/* licgatectl activate, install and refresh: checking a license against this
+ * installation and machine, writing it into license-dir without ever
+ * replacing a newer or working one, the record of which authority each key
+ * was activated with (state-dir/authorities), and the three commands built on
+ * ctl_activate.h. Int functions return 0 or -errno; err (may be NULL when
+ * errlen is 0) holds one line saying why, without a newline. */
+#ifndef LICGATE_TOOLS_CTL_INSTALL_H
+#define LICGATE_TOOLS_CTL_INSTALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ctl_activate.h"
+#include "license.h"
+
+#define CTL_AUTHORITIES_FILE "authorities"
+#define CTL_AUTHORITIES_MAX  (64 * 1024)
+#define CTL_URL_MAX          1024
+
+/* Asks the running plugin to re-read license-dir. Prints its own result:
+ * nothing when quiet and all went well; when no openvpn serves the pool, a
+ * line saying the license counts once openvpn starts (not an error). Returns
+ * 0, or -1 after printing the failure. */
+typedef int (*ctl_reload_fn)(void *arg, bool quiet);
+
+struct ctl_context {
+    const char *license_dir;
+    const char *state_dir;
+    const char
+        *authority; /* activate: NULL is CTL_DEFAULT_AUTHORITY; refresh: overrides the record */
+    struct ctl_http_options http;
+    bool rule_virtual; /* activate: bind to virtual links too ("+virtual") */
+    FILE *out;         /* results */
+    FILE *errout;      /* refresh: one line per failed key */
+    ctl_reload_fn reload;
+    void *reload_arg;
+};
+
+/* Checks a license document before it is installed, in this order: the
+ * signature with the compiled-in issuer keys; the key id (equal to key when
+ * key is not NULL, else a well-formed license key); when the license carries
+ * an installation id, that it is this installation's (state_dir's key; a
+ * missing key is a mismatch); when it is machine-bound, that this machine
+ * matches it as the plugin would judge (fingerprint_match). -EBADMSG with the
+ * reason ("bad signature", "the license is for key X, not Y", "License error:
+ * machine properties validation failed: verify fail: nic count 2 expected, 1
+ * found", ...). *out is filled on success. */
+int ctl_license_check(const char *text, size_t len, const char *key, const char *state_dir,
+                      struct license *out, char *err, size_t errlen);
+
+/* Writes a checked license (text, lic) into license_dir: over the file that
+ * already holds lic's key (the first by name, the one the plugin counts),
+ * else as license_dir/<key-id>.lic, mode 0644, atomically. Refuses (-ESTALE,
+ * nothing written) a license issued before the installed one, and one that
+ * would not count now while the installed one does. The same text again is
+ * 0 with *changed false. path (may be NULL when pathlen is 0) gets the file. */
+int ctl_license_install(const char *license_dir, const char *text, size_t len,
+                        const struct license *lic, bool *changed, char *path, size_t pathlen,
+                        char *err, size_t errlen);
+
+/* The URL (and virtual flag) recorded for key in state_dir/authorities:
+ * 0, -ENOENT when none; a malformed file is -EBADMSG. */
+int ctl_authority_lookup(const char *state_dir, const char *key, char *url, size_t urllen,
+                         bool *binding_virtual, char *err, size_t errlen);
+
+/* Records (or replaces) key -> url in state_dir/authorities, atomically. */
+int ctl_authority_record(const char *state_dir, const char *key, const char *url,
+                         bool binding_virtual, char *err, size_t errlen);
+
+/* licgatectl activate KEY: canonical key (a typo is -EINVAL before any
+ * network), request signed by this installation, POST /v1/activate, the
+ * answer checked with ctl_license_check(), installed, the authority
+ * recorded, then ctx->reload. Prints the result to ctx->out. */
+int ctl_cmd_activate(const struct ctl_context *ctx, const char *key_input, char *err,
+                     size_t errlen);
+
+/* licgatectl activate --offline-request KEY: the same signed request, armored,
+ * on ctx->out. */
+int ctl_cmd_offline_request(const struct ctl_context *ctx, const char *key_input, char *err,
+                            size_t errlen);
+
+/* licgatectl install FILE: ctl_license_check(), ctl_license_install(), reload. */
+int ctl_cmd_install(const struct ctl_context *ctx, const char *file, char *err, size_t errlen);
+
+/* licgatectl refresh: for every license in license-dir whose key has a
+ * recorded authority, POST /v1/refresh and install the renewed license.
+ * Quiet when all went well; each failure is one line "KEY: why" on
+ * ctx->errout and leaves the installed license as it was. Returns 0, or
+ * -EREMOTEIO (some key failed) / -errno (nothing could be tried: err). */
+int ctl_cmd_refresh(const struct ctl_context *ctx, char *err, size_t errlen);
+
+#endif
