@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "errbuf.h"
 #include "cursor.h"
 #include "crypto.h"
 
@@ -29,20 +30,6 @@ static const char SIGNATURE_DOMAIN[] = "licgate-license-v1";
 #define TIME_TEXT_LEN     20
 /* 9999-12-31T23:59:59Z */
 #define TIME_FORMAT_MAX 253402300799LL
-
-static void set_reason(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_reason(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Renders untrusted bytes for a one-line message: printable ASCII as is,
  * anything else as \xNN, cut after a few dozen bytes. */
@@ -82,7 +69,7 @@ static int field_error(char *err, size_t errlen, const char *field, const char *
     char quoted[256];
 
     quote_value(value, n, quoted, sizeof(quoted));
-    set_reason(err, errlen, "field '%s': '%s' %s", field, quoted, what);
+    errbuf_set(err, errlen, "field '%s': '%s' %s", field, quoted, what);
     return -EBADMSG;
 }
 
@@ -540,7 +527,7 @@ static int parse_fields(const char *payload, size_t payload_len, unsigned first_
 
         if (cursor_take_line(&c, &line, &linelen) != 0 || linelen < namelen + 2 ||
             memcmp(line, name, namelen) != 0 || line[namelen] != ':' || line[namelen + 1] != ' ') {
-            set_reason(err, errlen, "line %u: expected field '%s'", line_no, name);
+            errbuf_set(err, errlen, "line %u: expected field '%s'", line_no, name);
             return -EBADMSG;
         }
         ret = license_fields[i].parse(name, line + namelen + 2, linelen - namelen - 2, &lic, err,
@@ -549,7 +536,7 @@ static int parse_fields(const char *payload, size_t payload_len, unsigned first_
             return ret;
     }
     if (cursor_remaining(&c) != 0) {
-        set_reason(err, errlen, "line %u: unexpected line after field 'issuer'", line_no);
+        errbuf_set(err, errlen, "line %u: unexpected line after field 'issuer'", line_no);
         return -EBADMSG;
     }
     *out = lic;
@@ -575,24 +562,24 @@ static int split_armor(const char *text, size_t len, struct armored_license *doc
     memset(doc, 0, sizeof(*doc));
     cursor_init(&c, text, len);
     if (cursor_expect(&c, ARMOR_BEGIN "\n") != 0) {
-        set_reason(err, errlen, "line 1: expected '" ARMOR_BEGIN "'");
+        errbuf_set(err, errlen, "line 1: expected '" ARMOR_BEGIN "'");
         return -EBADMSG;
     }
     doc->payload = cursor_position(&c);
     while (!cursor_starts_with(&c, SIGNATURE_PREFIX)) {
         if (cursor_starts_with(&c, ARMOR_END)) {
-            set_reason(err, errlen, "line %u: END line before the signature line", line_no);
+            errbuf_set(err, errlen, "line %u: END line before the signature line", line_no);
             return -EBADMSG;
         }
         if (cursor_take_line(&c, &line, &linelen) != 0) {
-            set_reason(err, errlen, "line %u: truncated before the signature line", line_no);
+            errbuf_set(err, errlen, "line %u: truncated before the signature line", line_no);
             return -EBADMSG;
         }
         line_no++;
     }
     doc->payload_len = (size_t)(cursor_position(&c) - doc->payload);
     if (cursor_take_line(&c, &line, &linelen) != 0) {
-        set_reason(err, errlen, "line %u: truncated signature line", line_no);
+        errbuf_set(err, errlen, "line %u: truncated signature line", line_no);
         return -EBADMSG;
     }
     doc->signature_b64 = line + strlen(SIGNATURE_PREFIX);
@@ -600,11 +587,11 @@ static int split_armor(const char *text, size_t len, struct armored_license *doc
     line_no++;
     if (cursor_expect(&c, ARMOR_END) != 0 ||
         (cursor_remaining(&c) != 0 && !cursor_starts_with(&c, "\n"))) {
-        set_reason(err, errlen, "line %u: expected '" ARMOR_END "'", line_no);
+        errbuf_set(err, errlen, "line %u: expected '" ARMOR_END "'", line_no);
         return -EBADMSG;
     }
     if (cursor_remaining(&c) > 1) {
-        set_reason(err, errlen, "trailing data after END line");
+        errbuf_set(err, errlen, "trailing data after END line");
         return -EBADMSG;
     }
     return 0;
@@ -647,7 +634,7 @@ static int verify_signature(const struct armored_license *doc, const uint8_t sig
     *signer = 0;
     message = malloc(message_len);
     if (message == NULL) {
-        set_reason(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return -ENOMEM;
     }
     memcpy(message, SIGNATURE_DOMAIN, SIGNATURE_DOMAIN_LEN);
@@ -659,15 +646,15 @@ static int verify_signature(const struct armored_license *doc, const uint8_t sig
             goto out;
         }
         if (ret != -EBADMSG) {
-            set_reason(err, errlen, "signature check failed: %s", strerror(-ret));
+            errbuf_set(err, errlen, "signature check failed: %s", strerror(-ret));
             goto out;
         }
     }
     ret = -EBADMSG;
     if (claims_trusted_issuer(doc, ids, nkeys))
-        set_reason(err, errlen, "bad signature");
+        errbuf_set(err, errlen, "bad signature");
     else
-        set_reason(err, errlen, "unknown issuer (no trusted key verifies it)");
+        errbuf_set(err, errlen, "unknown issuer (no trusted key verifies it)");
 out:
     free(message);
     return ret;
@@ -687,11 +674,11 @@ int license_parse_verify(const char *text, size_t len, const struct issuer_key *
     if (errlen > 0)
         err[0] = '\0';
     if (len > LICENSE_MAX_TEXT) {
-        set_reason(err, errlen, "license larger than %d bytes", LICENSE_MAX_TEXT);
+        errbuf_set(err, errlen, "license larger than %d bytes", LICENSE_MAX_TEXT);
         return -EBADMSG;
     }
     if (memchr(text, '\r', len) != NULL) {
-        set_reason(err, errlen, "carriage return in license (only LF line endings allowed)");
+        errbuf_set(err, errlen, "carriage return in license (only LF line endings allowed)");
         return -EBADMSG;
     }
     ret = split_armor(text, len, &doc, err, errlen);
@@ -699,20 +686,20 @@ int license_parse_verify(const char *text, size_t len, const struct issuer_key *
         return ret;
     if (crypto_base64_decode_exact(doc.signature_b64, doc.signature_b64_len, sig, sizeof(sig)) !=
         0) {
-        set_reason(err, errlen, "signature is not the canonical base64 of 64 bytes");
+        errbuf_set(err, errlen, "signature is not the canonical base64 of 64 bytes");
         return -EBADMSG;
     }
     if (nkeys > 0) {
         ids = calloc(nkeys, sizeof(*ids));
         if (ids == NULL) {
-            set_reason(err, errlen, "out of memory");
+            errbuf_set(err, errlen, "out of memory");
             return -ENOMEM;
         }
     }
     for (size_t k = 0; k < nkeys; k++) {
         ret = license_issuer_id(&keys[k], ids[k]);
         if (ret != 0) {
-            set_reason(err, errlen, "cannot compute issuer id: %s", strerror(-ret));
+            errbuf_set(err, errlen, "cannot compute issuer id: %s", strerror(-ret));
             goto out;
         }
     }
@@ -723,7 +710,7 @@ int license_parse_verify(const char *text, size_t len, const struct issuer_key *
     if (ret != 0)
         goto out;
     if (memcmp(lic.issuer_id, ids[signer], sizeof(lic.issuer_id)) != 0) {
-        set_reason(err, errlen, "issuer field does not match signing key");
+        errbuf_set(err, errlen, "issuer field does not match signing key");
         ret = -EBADMSG;
         goto out;
     }
@@ -864,7 +851,7 @@ int license_validate(const struct license *lic, char *err, size_t errlen)
     if (errlen > 0)
         err[0] = '\0';
     if (format_payload(lic, placeholder_issuer, payload, sizeof(payload), &payload_len) != 0) {
-        set_reason(err, errlen, "license does not fit the format (too many components?)");
+        errbuf_set(err, errlen, "license does not fit the format (too many components?)");
         return -EINVAL;
     }
     if (parse_fields(payload, payload_len, 2, &parsed, err, errlen) != 0)
@@ -942,7 +929,7 @@ static void describe_time(char *why, size_t whylen, const char *what, int64_t t,
 
     if (license_format_time(t, when, sizeof(when)) != 0)
         snprintf(when, sizeof(when), "%lld", (long long)t);
-    set_reason(why, whylen, "%s%s%s", what, when, suffix);
+    errbuf_set(why, whylen, "%s%s%s", what, when, suffix);
 }
 
 enum license_state license_evaluate(const struct license *lic, int64_t now, char *why,

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "pool_layout.h"
 #include "proc.h"
 #include "shm.h"
@@ -39,17 +40,6 @@ struct seat_pool {
     uint32_t proc_idx;
     struct shm_region region;
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static uint64_t pool_magic(void)
 {
@@ -191,17 +181,18 @@ static int pool_validate(void *base, size_t size, const char *label, uint32_t *c
 
     *capacity = 0;
     if (size < sizeof(struct pool_header)) {
-        seterr(err, errlen, "%s: region of %zu bytes is smaller than the %zu-byte header", label,
-               size, sizeof(struct pool_header));
+        errbuf_set(err, errlen, "%s: region of %zu bytes is smaller than the %zu-byte header",
+                   label, size, sizeof(struct pool_header));
         return -EPROTO;
     }
     pool_wait_magic(hdr, &magic);
     if (magic == 0) {
-        seterr(err, errlen, "%s: not initialized after 1 s (its creator died?); remove it", label);
+        errbuf_set(err, errlen, "%s: not initialized after 1 s (its creator died?); remove it",
+                   label);
         return -EPROTO;
     }
     if (magic != pool_magic()) {
-        seterr(err, errlen, "%s: bad magic, not a licgate seat pool", label);
+        errbuf_set(err, errlen, "%s: bad magic, not a licgate seat pool", label);
         return -EPROTO;
     }
     version = hdr->version;
@@ -211,39 +202,39 @@ static int pool_validate(void *base, size_t size, const char *label, uint32_t *c
     slot_size = hdr->slot_size;
     total = hdr->total_size;
     if (version != POOL_LAYOUT_VERSION) {
-        seterr(err, errlen, "%s: layout version %u, this build speaks %u", label, version,
-               POOL_LAYOUT_VERSION);
+        errbuf_set(err, errlen, "%s: layout version %u, this build speaks %u", label, version,
+                   POOL_LAYOUT_VERSION);
         return -EPROTO;
     }
     if (header_size != sizeof(struct pool_header)) {
-        seterr(err, errlen, "%s: header size %u, expected %zu", label, header_size,
-               sizeof(struct pool_header));
+        errbuf_set(err, errlen, "%s: header size %u, expected %zu", label, header_size,
+                   sizeof(struct pool_header));
         return -EPROTO;
     }
     if (procs != POOL_MAX_PROCS) {
-        seterr(err, errlen, "%s: process table of %u entries, expected %u", label, procs,
-               POOL_MAX_PROCS);
+        errbuf_set(err, errlen, "%s: process table of %u entries, expected %u", label, procs,
+                   POOL_MAX_PROCS);
         return -EPROTO;
     }
     if (slot_size != sizeof(struct pool_slot)) {
-        seterr(err, errlen, "%s: slot size %u, expected %zu", label, slot_size,
-               sizeof(struct pool_slot));
+        errbuf_set(err, errlen, "%s: slot size %u, expected %zu", label, slot_size,
+                   sizeof(struct pool_slot));
         return -EPROTO;
     }
     if (cap == 0 || cap > POOL_CAPACITY_MAX) {
-        seterr(err, errlen, "%s: capacity %u outside 1..%u", label, cap, POOL_CAPACITY_MAX);
+        errbuf_set(err, errlen, "%s: capacity %u outside 1..%u", label, cap, POOL_CAPACITY_MAX);
         return -EPROTO;
     }
     /* cap <= 10^6 and slot_size is fixed, so this cannot overflow 64 bits. */
     need = (uint64_t)header_size + (uint64_t)cap * slot_size;
     if (total != need) {
-        seterr(err, errlen, "%s: total size %llu, capacity %u needs %llu", label,
-               (unsigned long long)total, cap, (unsigned long long)need);
+        errbuf_set(err, errlen, "%s: total size %llu, capacity %u needs %llu", label,
+                   (unsigned long long)total, cap, (unsigned long long)need);
         return -EPROTO;
     }
     if (total > size) {
-        seterr(err, errlen, "%s: total size %llu exceeds the %zu-byte region (truncated?)", label,
-               (unsigned long long)total, size);
+        errbuf_set(err, errlen, "%s: total size %llu exceeds the %zu-byte region (truncated?)",
+                   label, (unsigned long long)total, size);
         return -EPROTO;
     }
     *capacity = cap;
@@ -300,7 +291,7 @@ static int pool_open_region(void *base, size_t size, const char *label, struct s
     int r;
 
     if (base == NULL || (uintptr_t)base % 8 != 0) {
-        seterr(err, errlen, "%s: region is not 8-byte aligned", label);
+        errbuf_set(err, errlen, "%s: region is not 8-byte aligned", label);
         r = -EINVAL;
         goto out;
     }
@@ -310,7 +301,7 @@ static int pool_open_region(void *base, size_t size, const char *label, struct s
     pool = calloc(1, sizeof(*pool));
     if (pool == NULL) {
         r = -ENOMEM;
-        seterr(err, errlen, "%s: out of memory", label);
+        errbuf_set(err, errlen, "%s: out of memory", label);
         goto out;
     }
     pool->hdr = base;
@@ -319,7 +310,8 @@ static int pool_open_region(void *base, size_t size, const char *label, struct s
     pool->proc_idx = POOL_PROC_NONE;
     r = pool_register(pool);
     if (r < 0) {
-        seterr(err, errlen, "%s: process table full (%u live processes)", label, POOL_MAX_PROCS);
+        errbuf_set(err, errlen, "%s: process table full (%u live processes)", label,
+                   POOL_MAX_PROCS);
         goto out;
     }
     *out = pool;
@@ -375,14 +367,14 @@ int seat_pool_attach(const char *pool_name, uint32_t capacity, const struct shm_
         return -EINVAL;
     *out = NULL;
     if (!pool_name_valid(pool_name)) {
-        seterr(err, errlen, "pool name must be 1..%d characters of [A-Za-z0-9_.-]",
-               SEAT_POOL_NAME_MAX);
+        errbuf_set(err, errlen, "pool name must be 1..%d characters of [A-Za-z0-9_.-]",
+                   SEAT_POOL_NAME_MAX);
         r = -EINVAL;
         goto out;
     }
     if (seat_pool_region_size(capacity) == 0) {
-        seterr(err, errlen, "pool %s: capacity %u outside 1..%u", pool_name, capacity,
-               POOL_CAPACITY_MAX);
+        errbuf_set(err, errlen, "pool %s: capacity %u outside 1..%u", pool_name, capacity,
+                   POOL_CAPACITY_MAX);
         r = -EINVAL;
         goto out;
     }
@@ -392,13 +384,13 @@ int seat_pool_attach(const char *pool_name, uint32_t capacity, const struct shm_
     r = shm_region_open(shm_name, seat_pool_region_size(capacity), owner, &region, reason,
                         sizeof(reason));
     if (r < 0) {
-        seterr(err, errlen, "pool %s", reason);
+        errbuf_set(err, errlen, "pool %s", reason);
         goto out;
     }
     if (region.created) {
         r = seat_pool_init_region(region.base, region.size, capacity);
         if (r < 0) {
-            seterr(err, errlen, "%s: cannot initialize %zu bytes", label, region.size);
+            errbuf_set(err, errlen, "%s: cannot initialize %zu bytes", label, region.size);
             goto out;
         }
     }

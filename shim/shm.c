@@ -1,4 +1,5 @@
 #include "shm.h"
+#include "errbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,17 +16,6 @@
 /* How long an attacher waits for a racing creator to size the object. */
 #define SHM_SIZE_WAIT_STEPS 100
 #define SHM_SIZE_WAIT_NS    10000000L
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int shm_name_valid(const char *name)
 {
@@ -46,28 +36,28 @@ static int shm_check_object(const char *name, const struct stat *st, const struc
     int group_set = owner != NULL && owner->set_gid;
 
     if (!S_ISREG(st->st_mode)) {
-        seterr(err, errlen, "%s: not a regular shared-memory object", name);
+        errbuf_set(err, errlen, "%s: not a regular shared-memory object", name);
         return -EPERM;
     }
     if (mode & 07007) {
-        seterr(err, errlen, "%s: mode 0%o grants access to other users (want 0600 or 0660)", name,
-               (unsigned)mode);
+        errbuf_set(err, errlen, "%s: mode 0%o grants access to other users (want 0600 or 0660)",
+                   name, (unsigned)mode);
         return -EPERM;
     }
     if ((mode & 0020) && !group_set) {
-        seterr(err, errlen, "%s: mode 0%o is group-writable but no group is configured", name,
-               (unsigned)mode);
+        errbuf_set(err, errlen, "%s: mode 0%o is group-writable but no group is configured", name,
+                   (unsigned)mode);
         return -EPERM;
     }
     if ((mode & 0020) && st->st_gid != owner->gid) {
-        seterr(err, errlen, "%s: group-writable by gid %lu, configured gid %lu", name,
-               (unsigned long)st->st_gid, (unsigned long)owner->gid);
+        errbuf_set(err, errlen, "%s: group-writable by gid %lu, configured gid %lu", name,
+                   (unsigned long)st->st_gid, (unsigned long)owner->gid);
         return -EPERM;
     }
     if (st->st_uid != 0 && st->st_uid != geteuid() &&
         !(owner != NULL && owner->set_uid && st->st_uid == owner->uid)) {
-        seterr(err, errlen, "%s: owned by uid %lu, neither root nor us (uid %lu)", name,
-               (unsigned long)st->st_uid, (unsigned long)geteuid());
+        errbuf_set(err, errlen, "%s: owned by uid %lu, neither root nor us (uid %lu)", name,
+                   (unsigned long)st->st_uid, (unsigned long)geteuid());
         return -EPERM;
     }
     return 0;
@@ -105,15 +95,15 @@ int shm_region_open(const char *name, size_t size, const struct shm_owner *owner
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (out == NULL || !shm_name_valid(name) || size == 0 || (uint64_t)size > INT64_MAX) {
-        seterr(err, errlen, "invalid shared-memory name or size");
+        errbuf_set(err, errlen, "invalid shared-memory name or size");
         return -EINVAL;
     }
     mode = owner != NULL && owner->set_gid ? 0660 : 0600;
     if (owner != NULL && owner->mode != 0)
         mode = owner->mode;
     if (mode & ~(mode_t)0660) {
-        seterr(err, errlen, "%s: mode 0%o would grant more than owner and group", name,
-               (unsigned)mode);
+        errbuf_set(err, errlen, "%s: mode 0%o would grant more than owner and group", name,
+                   (unsigned)mode);
         return -EINVAL;
     }
 
@@ -123,7 +113,7 @@ int shm_region_open(const char *name, size_t size, const struct shm_owner *owner
             break;
         if (errno != ENOENT) {
             r = -errno;
-            seterr(err, errlen, "%s: %s", name, strerror(errno));
+            errbuf_set(err, errlen, "%s: %s", name, strerror(errno));
             goto out;
         }
         fd = shm_open(name, flags | O_CREAT | O_EXCL, mode);
@@ -133,20 +123,20 @@ int shm_region_open(const char *name, size_t size, const struct shm_owner *owner
         }
         if (errno != EEXIST) {
             r = -errno;
-            seterr(err, errlen, "%s: cannot create: %s", name, strerror(errno));
+            errbuf_set(err, errlen, "%s: cannot create: %s", name, strerror(errno));
             goto out;
         }
     }
     if (fd < 0) {
         r = -EAGAIN;
-        seterr(err, errlen, "%s: appears and disappears while opening", name);
+        errbuf_set(err, errlen, "%s: appears and disappears while opening", name);
         goto out;
     }
 
     if (created) {
         r = shm_create_setup(fd, size, mode, owner);
         if (r < 0) {
-            seterr(err, errlen, "%s: cannot set up new object: %s", name, strerror(-r));
+            errbuf_set(err, errlen, "%s: cannot set up new object: %s", name, strerror(-r));
             goto out;
         }
     }
@@ -154,7 +144,7 @@ int shm_region_open(const char *name, size_t size, const struct shm_owner *owner
     for (tries = 0;; tries++) {
         if (fstat(fd, &st) < 0) {
             r = -errno;
-            seterr(err, errlen, "%s: fstat: %s", name, strerror(errno));
+            errbuf_set(err, errlen, "%s: fstat: %s", name, strerror(errno));
             goto out;
         }
         r = shm_check_object(name, &st, owner, err, errlen);
@@ -166,21 +156,21 @@ int shm_region_open(const char *name, size_t size, const struct shm_owner *owner
     }
     if (st.st_size <= 0) {
         r = -EPROTO;
-        seterr(err, errlen, "%s: object is empty (its creator died?); remove it", name);
+        errbuf_set(err, errlen, "%s: object is empty (its creator died?); remove it", name);
         goto out;
     }
     if ((uint64_t)st.st_size > SIZE_MAX) {
         r = -EFBIG;
-        seterr(err, errlen, "%s: object of %lld bytes cannot be mapped", name,
-               (long long)st.st_size);
+        errbuf_set(err, errlen, "%s: object of %lld bytes cannot be mapped", name,
+                   (long long)st.st_size);
         goto out;
     }
 
     base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) {
         r = -errno;
-        seterr(err, errlen, "%s: mmap %lld bytes: %s", name, (long long)st.st_size,
-               strerror(errno));
+        errbuf_set(err, errlen, "%s: mmap %lld bytes: %s", name, (long long)st.st_size,
+                   strerror(errno));
         goto out;
     }
     out->base = base;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "crypto.h"
 #include "fingerprint.h"
 #include "fs.h"
@@ -25,20 +26,6 @@
 #define PUBKEY_B64_LEN CRYPTO_BASE64_LEN(32) /* 44 */
 #define SIG_B64_LEN    CRYPTO_BASE64_LEN(64) /* 88 */
 #define ERROR_TEXT_MAX 300                   /* of a refusal's text we show */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void hex_encode(const uint8_t *b, size_t n, char *out)
 {
@@ -145,17 +132,17 @@ static int installation_read(const char *path, struct ctl_installation *inst, ch
 
     if (lstat(path, &st) != 0) {
         r = -errno;
-        set_err(err, errlen, "installation key %s: %s", path, strerror(errno));
+        errbuf_set(err, errlen, "installation key %s: %s", path, strerror(errno));
         return r;
     }
     if (!S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "installation key %s is not a regular file", path);
+        errbuf_set(err, errlen, "installation key %s is not a regular file", path);
         return -EINVAL;
     }
     if (st.st_mode & 077) {
-        set_err(err, errlen,
-                "installation key %s is accessible by others (mode %04o): chmod 600 it", path,
-                (unsigned)(st.st_mode & 07777));
+        errbuf_set(err, errlen,
+                   "installation key %s is accessible by others (mode %04o): chmod 600 it", path,
+                   (unsigned)(st.st_mode & 07777));
         return -EPERM;
     }
     r = crypto_ed25519_read_private_pem(path, inst->priv);
@@ -164,8 +151,8 @@ static int installation_read(const char *path, struct ctl_installation *inst, ch
     if (r == 0)
         r = ctl_installation_id(inst->pub, inst->id);
     if (r < 0)
-        set_err(err, errlen, "installation key %s: %s", path,
-                r == -EBADMSG ? "not an Ed25519 private key" : strerror(-r));
+        errbuf_set(err, errlen, "installation key %s: %s", path,
+                   r == -EBADMSG ? "not an Ed25519 private key" : strerror(-r));
     return r;
 }
 
@@ -179,16 +166,16 @@ static int installation_create(const char *state_dir, const char *path, char *er
 
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.installation.key.XXXXXX", state_dir) >=
         sizeof(tmp)) {
-        set_err(err, errlen, "state-dir path too long");
+        errbuf_set(err, errlen, "state-dir path too long");
         return -ENAMETOOLONG;
     }
     if ((r = fs_mkdir_parents(path)) < 0) {
-        set_err(err, errlen, "cannot create %s: %s", state_dir, strerror(-r));
+        errbuf_set(err, errlen, "cannot create %s: %s", state_dir, strerror(-r));
         return r;
     }
     if ((fd = mkstemp(tmp)) < 0) { /* 0600 */
         r = -errno;
-        set_err(err, errlen, "cannot create a file in %s: %s", state_dir, strerror(errno));
+        errbuf_set(err, errlen, "cannot create a file in %s: %s", state_dir, strerror(errno));
         return r;
     }
     r = crypto_ed25519_keygen(priv, pub);
@@ -202,7 +189,7 @@ static int installation_create(const char *state_dir, const char *path, char *er
         r = -errno;
     unlink(tmp);
     if (r < 0 && r != -EEXIST) {
-        set_err(err, errlen, "cannot write installation key %s: %s", path, strerror(-r));
+        errbuf_set(err, errlen, "cannot write installation key %s: %s", path, strerror(-r));
         return r;
     }
     if ((fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
@@ -219,15 +206,15 @@ int ctl_installation_load(const char *state_dir, bool create, struct ctl_install
     int r;
 
     memset(inst, 0, sizeof(*inst));
-    set_err(err, errlen, "%s", "");
+    errbuf_set(err, errlen, "%s", "");
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", state_dir, CTL_INSTALLATION_KEY_FILE) >=
         sizeof(path)) {
-        set_err(err, errlen, "state-dir path too long");
+        errbuf_set(err, errlen, "state-dir path too long");
         return -ENAMETOOLONG;
     }
     if (access(path, F_OK) != 0 && errno == ENOENT) {
         if (!create) {
-            set_err(err, errlen, "no installation key %s (made at the first activation)", path);
+            errbuf_set(err, errlen, "no installation key %s (made at the first activation)", path);
             return -ENOENT;
         }
         r = installation_create(state_dir, path, err, errlen);
@@ -394,16 +381,16 @@ static json_object *member(json_object *o, const char *name, json_type t, const 
     json_object *v;
 
     if (!json_object_object_get_ex(o, name, &v)) {
-        set_err(err, errlen, "%s: missing field '%s'", where, name);
+        errbuf_set(err, errlen, "%s: missing field '%s'", where, name);
         return NULL;
     }
     if (!json_object_is_type(v, t)) {
-        set_err(err, errlen, "%s: field '%s' is not %s", where, name,
-                t == json_type_string    ? "a string"
-                : t == json_type_int     ? "an integer"
-                : t == json_type_boolean ? "a boolean"
-                : t == json_type_array   ? "an array"
-                                         : "an object");
+        errbuf_set(err, errlen, "%s: field '%s' is not %s", where, name,
+                   t == json_type_string    ? "a string"
+                   : t == json_type_int     ? "an integer"
+                   : t == json_type_boolean ? "a boolean"
+                   : t == json_type_array   ? "an array"
+                                            : "an object");
         return NULL;
     }
     return v;
@@ -424,7 +411,7 @@ static bool only_fields(json_object *o, const char *const *names, const char *wh
             char safe[65];
 
             sanitize_copy(k, safe, sizeof(safe), 64);
-            set_err(err, errlen, "%s: unknown field '%s'", where, safe);
+            errbuf_set(err, errlen, "%s: unknown field '%s'", where, safe);
             return false;
         }
     }
@@ -499,7 +486,8 @@ static int request_binding_from_json(json_object *b, struct ctl_request *req, ch
         return -EBADMSG;
     n = json_object_array_length(list);
     if (n == 0 || n > LICENSE_MAX_COMPONENTS) {
-        set_err(err, errlen, "binding: %zu components, expected 1..%d", n, LICENSE_MAX_COMPONENTS);
+        errbuf_set(err, errlen, "binding: %zu components, expected 1..%d", n,
+                   LICENSE_MAX_COMPONENTS);
         return -EBADMSG;
     }
     for (size_t i = 0; i < n; i++) {
@@ -509,7 +497,7 @@ static int request_binding_from_json(json_object *b, struct ctl_request *req, ch
 
         snprintf(where, sizeof(where), "binding component %zu", i);
         if (!json_object_is_type(c, json_type_object)) {
-            set_err(err, errlen, "%s: not an object", where);
+            errbuf_set(err, errlen, "%s: not an object", where);
             return -EBADMSG;
         }
         if (!only_fields(c, comp_fields, where, err, errlen) ||
@@ -517,13 +505,13 @@ static int request_binding_from_json(json_object *b, struct ctl_request *req, ch
             !(digest = member(c, "digest", json_type_string, where, err, errlen)))
             return -EBADMSG;
         if (component_type_from_name(json_object_get_string(type), &req->components[i].type) < 0) {
-            set_err(err, errlen, "%s: unknown type", where);
+            errbuf_set(err, errlen, "%s: unknown type", where);
             return -EBADMSG;
         }
         s = json_object_get_string(digest);
         if (!hex_decode(s, (size_t)json_object_get_string_len(digest), req->components[i].digest,
                         32)) {
-            set_err(err, errlen, "%s: digest is not 64 lowercase hex digits", where);
+            errbuf_set(err, errlen, "%s: digest is not 64 lowercase hex digits", where);
             return -EBADMSG;
         }
     }
@@ -552,13 +540,13 @@ int ctl_request_from_json(const char *json, size_t len, struct ctl_request *req,
     int r = -EBADMSG;
 
     memset(req, 0, sizeof(*req));
-    set_err(err, errlen, "%s", "");
+    errbuf_set(err, errlen, "%s", "");
     if (len > CTL_REQUEST_MAX) {
-        set_err(err, errlen, "request larger than %d bytes", CTL_REQUEST_MAX);
+        errbuf_set(err, errlen, "request larger than %d bytes", CTL_REQUEST_MAX);
         return -EBADMSG;
     }
     if (!(o = parse_object(json, len, &why))) {
-        set_err(err, errlen, "request: %s", why);
+        errbuf_set(err, errlen, "request: %s", why);
         return -EBADMSG;
     }
     if (!only_fields(o, fields, "request", err, errlen))
@@ -566,8 +554,8 @@ int ctl_request_from_json(const char *json, size_t len, struct ctl_request *req,
     if (!(v = member(o, "api", json_type_int, "request", err, errlen)))
         goto out;
     if (json_object_get_int64(v) != CTL_API_VERSION) {
-        set_err(err, errlen, "request: api %lld, expected %d", (long long)json_object_get_int64(v),
-                CTL_API_VERSION);
+        errbuf_set(err, errlen, "request: api %lld, expected %d",
+                   (long long)json_object_get_int64(v), CTL_API_VERSION);
         goto out;
     }
     req->api = CTL_API_VERSION;
@@ -575,7 +563,8 @@ int ctl_request_from_json(const char *json, size_t len, struct ctl_request *req,
         goto out;
     s = json_object_get_string(v);
     if (!valid_key_id(s)) {
-        set_err(err, errlen, "request: key is not 1..%d of A-Z, 0-9 and '-'", LICENSE_KEY_ID_MAX);
+        errbuf_set(err, errlen, "request: key is not 1..%d of A-Z, 0-9 and '-'",
+                   LICENSE_KEY_ID_MAX);
         goto out;
     }
     memcpy(req->key, s, strlen(s) + 1);
@@ -583,7 +572,7 @@ int ctl_request_from_json(const char *json, size_t len, struct ctl_request *req,
         goto out;
     s = json_object_get_string(v);
     if (strlen(s) != CTL_INSTALLATION_ID_HEX || !is_lower_hex(s, CTL_INSTALLATION_ID_HEX)) {
-        set_err(err, errlen, "request: installation_id is not 32 lowercase hex digits");
+        errbuf_set(err, errlen, "request: installation_id is not 32 lowercase hex digits");
         goto out;
     }
     memcpy(req->installation_id, s, CTL_INSTALLATION_ID_HEX + 1);
@@ -591,12 +580,12 @@ int ctl_request_from_json(const char *json, size_t len, struct ctl_request *req,
         goto out;
     if (crypto_base64_decode_exact(json_object_get_string(v), (size_t)json_object_get_string_len(v),
                                    req->installation_public_key, 32) < 0) {
-        set_err(err, errlen, "request: installation_public_key is not the base64 of 32 bytes");
+        errbuf_set(err, errlen, "request: installation_public_key is not the base64 of 32 bytes");
         goto out;
     }
     if (ctl_installation_id(req->installation_public_key, id) < 0 ||
         strcmp(id, req->installation_id) != 0) {
-        set_err(err, errlen, "request: installation_id does not belong to the public key");
+        errbuf_set(err, errlen, "request: installation_id does not belong to the public key");
         goto out;
     }
     if (!(v = member(o, "binding", json_type_object, "request", err, errlen)))
@@ -607,7 +596,7 @@ int ctl_request_from_json(const char *json, size_t len, struct ctl_request *req,
         goto out;
     s = json_object_get_string(v);
     if (strlen(s) != 32 || !is_lower_hex(s, 32)) {
-        set_err(err, errlen, "request: nonce is not 32 lowercase hex digits");
+        errbuf_set(err, errlen, "request: nonce is not 32 lowercase hex digits");
         goto out;
     }
     memcpy(req->nonce, s, 33);
@@ -616,7 +605,7 @@ int ctl_request_from_json(const char *json, size_t len, struct ctl_request *req,
     s = json_object_get_string(v);
     n = (size_t)json_object_get_string_len(v);
     if (n != LICENSE_TIME_BUFSIZE - 1 || license_parse_time(s, n, &t) < 0) {
-        set_err(err, errlen, "request: time is not YYYY-MM-DDTHH:MM:SSZ");
+        errbuf_set(err, errlen, "request: time is not YYYY-MM-DDTHH:MM:SSZ");
         goto out;
     }
     memcpy(req->time, s, LICENSE_TIME_BUFSIZE);
@@ -624,7 +613,7 @@ int ctl_request_from_json(const char *json, size_t len, struct ctl_request *req,
         goto out;
     if (crypto_base64_decode_exact(json_object_get_string(v), (size_t)json_object_get_string_len(v),
                                    req->signature, 64) < 0) {
-        set_err(err, errlen, "request: signature is not the base64 of 64 bytes");
+        errbuf_set(err, errlen, "request: signature is not the base64 of 64 bytes");
         goto out;
     }
     r = 0;
@@ -715,7 +704,7 @@ int ctl_request_unarmor(const char *text, size_t len, char **json, size_t *jsonl
 
     *json = NULL;
     *jsonlen = 0;
-    set_err(err, errlen, "%s", "");
+    errbuf_set(err, errlen, "%s", "");
     if (!(b64 = malloc(max_b64 + 1)))
         return -ENOMEM;
     while (!ended && next_line(text, len, &pos, &line, &n)) {
@@ -729,24 +718,24 @@ int ctl_request_unarmor(const char *text, size_t len, char **json, size_t *jsonl
         }
         for (size_t i = 0; i < n; i++) {
             if (!is_base64_char(line[i])) {
-                set_err(err, errlen, "request file: a line inside the armor is not base64");
+                errbuf_set(err, errlen, "request file: a line inside the armor is not base64");
                 goto out;
             }
         }
         if (max_b64 - used < n) {
-            set_err(err, errlen, "request file: larger than %d bytes", CTL_REQUEST_MAX);
+            errbuf_set(err, errlen, "request file: larger than %d bytes", CTL_REQUEST_MAX);
             goto out;
         }
         memcpy(b64 + used, line, n);
         used += n;
     }
     if (!begun || !ended) {
-        set_err(err, errlen, "request file: %s",
-                begun ? "no '" CTL_ARMOR_END "' line" : "no '" CTL_ARMOR_BEGIN "' line");
+        errbuf_set(err, errlen, "request file: %s",
+                   begun ? "no '" CTL_ARMOR_END "' line" : "no '" CTL_ARMOR_BEGIN "' line");
         goto out;
     }
     if (used == 0 || used % 4 != 0) {
-        set_err(err, errlen, "request file: the base64 text is cut short");
+        errbuf_set(err, errlen, "request file: the base64 text is cut short");
         goto out;
     }
     outlen = used / 4 * 3 - (b64[used - 1] == '=') - (b64[used - 2] == '=');
@@ -755,7 +744,7 @@ int ctl_request_unarmor(const char *text, size_t len, char **json, size_t *jsonl
         goto out;
     }
     if (crypto_base64_decode_exact(b64, used, (uint8_t *)out, outlen) < 0) {
-        set_err(err, errlen, "request file: bad base64");
+        errbuf_set(err, errlen, "request file: bad base64");
         goto out;
     }
     out[outlen] = '\0';
@@ -798,14 +787,15 @@ int ctl_parse_answer(const char *body, size_t len, long http_status, char **lice
     *license_len = 0;
     if (code && codelen)
         code[0] = '\0';
-    set_err(err, errlen, "%s", "");
+    errbuf_set(err, errlen, "%s", "");
     if (len > CTL_ANSWER_MAX) {
-        set_err(err, errlen, "the authority's answer is larger than %d KiB", CTL_ANSWER_MAX / 1024);
+        errbuf_set(err, errlen, "the authority's answer is larger than %d KiB",
+                   CTL_ANSWER_MAX / 1024);
         return -EMSGSIZE;
     }
     if (!(o = parse_object(body, len, &why))) {
-        set_err(err, errlen, "unexpected answer from the authority (HTTP %ld): %s", http_status,
-                why);
+        errbuf_set(err, errlen, "unexpected answer from the authority (HTTP %ld): %s", http_status,
+                   why);
         return -EBADMSG;
     }
     if (!(v = member(o, "api", json_type_int, "answer", err, errlen)) ||
@@ -813,33 +803,33 @@ int ctl_parse_answer(const char *body, size_t len, long http_status, char **lice
         char inner[256];
 
         snprintf(inner, sizeof(inner), "%s", err ? err : "");
-        set_err(err, errlen, "unexpected answer from the authority (HTTP %ld): %s", http_status,
-                inner);
+        errbuf_set(err, errlen, "unexpected answer from the authority (HTTP %ld): %s", http_status,
+                   inner);
         goto out;
     }
     if (json_object_get_int64(v) != CTL_API_VERSION) {
-        set_err(err, errlen, "the authority speaks API %lld, licgatectl speaks %d",
-                (long long)json_object_get_int64(v), CTL_API_VERSION);
+        errbuf_set(err, errlen, "the authority speaks API %lld, licgatectl speaks %d",
+                   (long long)json_object_get_int64(v), CTL_API_VERSION);
         r = -EPROTONOSUPPORT;
         goto out;
     }
     if (json_object_get_boolean(c)) {
         if (http_status != 200) {
-            set_err(err, errlen, "unexpected answer from the authority: ok with HTTP %ld",
-                    http_status);
+            errbuf_set(err, errlen, "unexpected answer from the authority: ok with HTTP %ld",
+                       http_status);
             goto out;
         }
         if (!(v = member(o, "license", json_type_string, "answer", err, errlen))) {
             char inner[256];
 
             snprintf(inner, sizeof(inner), "%s", err ? err : "");
-            set_err(err, errlen, "unexpected answer from the authority: %s", inner);
+            errbuf_set(err, errlen, "unexpected answer from the authority: %s", inner);
             goto out;
         }
         if (json_object_get_string_len(v) == 0 ||
             (size_t)json_object_get_string_len(v) > LICENSE_MAX_TEXT) {
-            set_err(err, errlen,
-                    "unexpected answer from the authority: empty or oversized license");
+            errbuf_set(err, errlen,
+                       "unexpected answer from the authority: empty or oversized license");
             goto out;
         }
         if (!(*license = strdup(json_object_get_string(v)))) {
@@ -856,8 +846,8 @@ int ctl_parse_answer(const char *body, size_t len, long http_status, char **lice
         char inner[256];
 
         snprintf(inner, sizeof(inner), "%s", err ? err : "");
-        set_err(err, errlen, "the authority refused (HTTP %ld) without saying why: %s", http_status,
-                inner);
+        errbuf_set(err, errlen, "the authority refused (HTTP %ld) without saying why: %s",
+                   http_status, inner);
         goto out;
     }
     sanitize_copy(json_object_get_string(c), safe_code, sizeof(safe_code), 64);
@@ -866,14 +856,15 @@ int ctl_parse_answer(const char *body, size_t len, long http_status, char **lice
         snprintf(code, codelen, "%s", safe_code);
     fixed = refusal_message(safe_code, safe_error);
     if (fixed)
-        set_err(err, errlen, "%s", fixed);
+        errbuf_set(err, errlen, "%s", fixed);
     else if (strcmp(safe_code, "bad-request") == 0)
-        set_err(err, errlen, "the authority rejected the request: %s",
-                safe_error[0] ? safe_error : "(no reason given)");
+        errbuf_set(err, errlen, "the authority rejected the request: %s",
+                   safe_error[0] ? safe_error : "(no reason given)");
     else if (safe_error[0])
-        set_err(err, errlen, "%s", safe_error);
+        errbuf_set(err, errlen, "%s", safe_error);
     else
-        set_err(err, errlen, "the authority refused (HTTP %ld, code '%s')", http_status, safe_code);
+        errbuf_set(err, errlen, "the authority refused (HTTP %ld, code '%s')", http_status,
+                   safe_code);
     r = -EREMOTEIO;
 out:
     json_object_put(o);
@@ -1050,18 +1041,18 @@ int ctl_authority_post(const char *authority, const char *path, const char *body
     *answer = NULL;
     *answer_len = 0;
     *http_status = 0;
-    set_err(err, errlen, "%s", "");
+    errbuf_set(err, errlen, "%s", "");
     while (alen > 0 && authority[alen - 1] == '/')
         alen--;
     if ((size_t)snprintf(url, sizeof(url), "%.*s%s", (int)alen, authority, path) >= sizeof(url) ||
         authority_endpoint(url, host, sizeof(host), &port) < 0) {
-        set_err(err, errlen, "bad authority URL '%s' (use https://HOST[:PORT])", authority);
+        errbuf_set(err, errlen, "bad authority URL '%s' (use https://HOST[:PORT])", authority);
         return -EINVAL;
     }
     total = opt && opt->timeout > 0 ? opt->timeout : CTL_TOTAL_TIMEOUT;
     connect = total < CTL_CONNECT_TIMEOUT ? total : CTL_CONNECT_TIMEOUT;
     if (!(c = curl_easy_init())) {
-        set_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return -ENOMEM;
     }
     headers = curl_slist_append(headers, "Content-Type: application/json");

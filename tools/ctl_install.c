@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "crypto.h"
 #include "fingerprint.h"
 #include "fs.h"
@@ -20,20 +21,6 @@
 
 #define LICENSE_DIR_MAX_FILES 1024 /* as the plugin */
 #define PATH_BUF              4096
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int join_path(char *buf, size_t len, const char *dir, const char *name)
 {
@@ -46,7 +33,7 @@ static int read_fingerprint(bool binding_virtual, struct fingerprint *fp, char *
     int r = binding_virtual ? fingerprint_read_virtual(fp) : fingerprint_read(fp);
 
     if (r < 0)
-        set_err(err, errlen, "cannot read this machine's properties: %s", strerror(-r));
+        errbuf_set(err, errlen, "cannot read this machine's properties: %s", strerror(-r));
     /* run unprivileged, the DMI UUID is unknown rather than missing, as the plugin judges it */
     fp->dmi_unreadable_is_unknown = geteuid() != 0;
     return r;
@@ -61,43 +48,43 @@ int ctl_license_check(const char *text, size_t len, const char *key, const char 
     int r;
 
     memset(out, 0, sizeof(*out));
-    set_err(err, errlen, "%s", "");
+    errbuf_set(err, errlen, "%s", "");
     r = license_parse_verify(text, len, licgate_issuer_keys, licgate_issuer_keys_count, out, why,
                              sizeof(why));
     if (r < 0) {
-        set_err(err, errlen, "%s", why);
+        errbuf_set(err, errlen, "%s", why);
         return r;
     }
     if (key && strcmp(out->key_id, key) != 0) {
-        set_err(err, errlen, "the license is for key %s, not %s", out->key_id, key);
+        errbuf_set(err, errlen, "the license is for key %s, not %s", out->key_id, key);
         r = -EBADMSG;
         goto fail;
     }
     if (!key && (keystring_canonicalize(out->key_id, canonical, NULL, 0) < 0 ||
                  strcmp(canonical, out->key_id) != 0)) {
-        set_err(err, errlen, "key-id '%s' is not a license key (LG-XXXX-XXXX-XXXX-XXXX)",
-                out->key_id);
+        errbuf_set(err, errlen, "key-id '%s' is not a license key (LG-XXXX-XXXX-XXXX-XXXX)",
+                   out->key_id);
         r = -EBADMSG;
         goto fail;
     }
     if (out->installation_id[0]) {
         r = ctl_installation_load(state_dir, false, &inst, why, sizeof(why));
         if (r == -ENOENT) {
-            set_err(err, errlen,
-                    "the license is for installation %s; this machine has none (%s/%s is "
-                    "made at the first activation)",
-                    out->installation_id, state_dir, CTL_INSTALLATION_KEY_FILE);
+            errbuf_set(err, errlen,
+                       "the license is for installation %s; this machine has none (%s/%s is "
+                       "made at the first activation)",
+                       out->installation_id, state_dir, CTL_INSTALLATION_KEY_FILE);
             r = -EBADMSG;
             goto fail;
         }
         if (r < 0) {
-            set_err(err, errlen, "%s", why);
+            errbuf_set(err, errlen, "%s", why);
             goto fail;
         }
         r = strcmp(inst.id, out->installation_id) == 0 ? 0 : -EBADMSG;
         if (r < 0)
-            set_err(err, errlen, "the license is for installation %s, this one is %s",
-                    out->installation_id, inst.id);
+            errbuf_set(err, errlen, "the license is for installation %s, this one is %s",
+                       out->installation_id, inst.id);
         ctl_installation_clear(&inst);
         if (r < 0)
             goto fail;
@@ -108,9 +95,9 @@ int ctl_license_check(const char *text, size_t len, const char *key, const char 
         if (r == 0) {
             r = fingerprint_match(out, &fp, why, sizeof(why));
             if (r != 1) {
-                set_err(err, errlen,
-                        "License error: machine properties validation failed: verify fail: %s",
-                        r == 0 ? why : "the match could not run");
+                errbuf_set(err, errlen,
+                           "License error: machine properties validation failed: verify fail: %s",
+                           r == 0 ? why : "the match could not run");
                 r = -EBADMSG;
             } else {
                 r = 0;
@@ -181,16 +168,16 @@ int ctl_license_install(const char *license_dir, const char *text, size_t len,
     *changed = false;
     if (path && pathlen)
         path[0] = '\0';
-    set_err(err, errlen, "%s", "");
+    errbuf_set(err, errlen, "%s", "");
     r = find_installed(license_dir, lic->key_id, name, sizeof(name), &old_text, &old_len, &old);
     if (r < 0) {
-        set_err(err, errlen, "license-dir %s: %s", license_dir, strerror(-r));
+        errbuf_set(err, errlen, "license-dir %s: %s", license_dir, strerror(-r));
         return r;
     }
     if (!name[0])
         snprintf(name, sizeof(name), "%s.lic", lic->key_id);
     if (join_path(target, sizeof(target), license_dir, name) < 0) {
-        set_err(err, errlen, "license-dir path too long");
+        errbuf_set(err, errlen, "license-dir path too long");
         r = -ENAMETOOLONG;
         goto out;
     }
@@ -201,16 +188,16 @@ int ctl_license_install(const char *license_dir, const char *text, size_t len,
             goto out; /* already installed: nothing to do */
         if (old.issued > lic->issued) {
             license_format_time(old.issued, issued, sizeof(issued));
-            set_err(err, errlen, "%s holds a newer license for %s (issued %s); kept it", target,
-                    lic->key_id, issued);
+            errbuf_set(err, errlen, "%s holds a newer license for %s (issued %s); kept it", target,
+                       lic->key_id, issued);
             r = -ESTALE;
             goto out;
         }
         if (license_evaluate(lic, now, why_new, sizeof(why_new)) != LICENSE_ACTIVE &&
             license_evaluate(&old, now, why_old, sizeof(why_old)) == LICENSE_ACTIVE) {
-            set_err(err, errlen,
-                    "the new license for %s would not count (%s) while %s does; kept it",
-                    lic->key_id, why_new, target);
+            errbuf_set(err, errlen,
+                       "the new license for %s would not count (%s) while %s does; kept it",
+                       lic->key_id, why_new, target);
             r = -ESTALE;
             goto out;
         }
@@ -219,7 +206,7 @@ int ctl_license_install(const char *license_dir, const char *text, size_t len,
     if (r == 0)
         r = fs_write_atomic(target, text, len, 0644);
     if (r < 0) {
-        set_err(err, errlen, "cannot write %s: %s", target, strerror(-r));
+        errbuf_set(err, errlen, "cannot write %s: %s", target, strerror(-r));
         goto out;
     }
     *changed = true;
@@ -253,12 +240,12 @@ static int authorities_read(const char *state_dir, char **text, size_t *len, cha
     int r;
 
     if (join_path(path, pathlen, state_dir, CTL_AUTHORITIES_FILE) < 0) {
-        set_err(err, errlen, "state-dir path too long");
+        errbuf_set(err, errlen, "state-dir path too long");
         return -ENAMETOOLONG;
     }
     r = fs_read_bounded(path, CTL_AUTHORITIES_MAX, text, len);
     if (r < 0 && r != -ENOENT)
-        set_err(err, errlen, "cannot read %s: %s", path, strerror(-r));
+        errbuf_set(err, errlen, "cannot read %s: %s", path, strerror(-r));
     return r;
 }
 
@@ -283,7 +270,7 @@ int ctl_authority_lookup(const char *state_dir, const char *key, char *url, size
         if (line[0] == '#' || line[strspn(line, " \t")] == '\0')
             continue;
         if (!parse_authority_line(line, &k, &u, &v)) {
-            set_err(err, errlen, "%s: line %zu: expected 'KEY URL [+virtual]'", path, lineno);
+            errbuf_set(err, errlen, "%s: line %zu: expected 'KEY URL [+virtual]'", path, lineno);
             r = -EBADMSG;
             break;
         }
@@ -306,7 +293,7 @@ int ctl_authority_record(const char *state_dir, const char *key, const char *url
     int r;
 
     if (strlen(url) >= CTL_URL_MAX || strpbrk(url, " \t\n") || strpbrk(key, " \t\n")) {
-        set_err(err, errlen, "cannot record authority '%s' for %s", url, key);
+        errbuf_set(err, errlen, "cannot record authority '%s' for %s", url, key);
         return -EINVAL;
     }
     r = authorities_read(state_dir, &text, &len, path, sizeof(path), err, errlen);
@@ -338,7 +325,7 @@ int ctl_authority_record(const char *state_dir, const char *key, const char *url
     if (r == 0)
         r = fs_write_atomic(path, out, outlen, 0644);
     if (r < 0)
-        set_err(err, errlen, "cannot write %s: %s", path, strerror(-r));
+        errbuf_set(err, errlen, "cannot write %s: %s", path, strerror(-r));
     free(out);
     return r;
 }
@@ -351,7 +338,7 @@ static int canonical_key(const char *input, char out[KEYSTRING_BUFSIZE], char *e
     char why[256];
 
     if (keystring_canonicalize(input, out, why, sizeof(why)) < 0) {
-        set_err(err, errlen, "license key '%s': %s", input, why);
+        errbuf_set(err, errlen, "license key '%s': %s", input, why);
         return -EINVAL;
     }
     return 0;
@@ -380,20 +367,20 @@ static int make_request(const struct ctl_context *ctx, const char *key, bool bin
     if (r == 0 && n == 0)
         r = -ENODEV;
     if (r < 0) {
-        set_err(err, errlen, "this machine has no binding components%s",
-                binding_virtual ? "" : " (no machine-id and no physical NIC: --rule-virtual?)");
+        errbuf_set(err, errlen, "this machine has no binding components%s",
+                   binding_virtual ? "" : " (no machine-id and no physical NIC: --rule-virtual?)");
         goto out;
     }
     if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
         r = -EIO;
-        set_err(err, errlen, "no random bytes: %s", strerror(errno));
+        errbuf_set(err, errlen, "no random bytes: %s", strerror(errno));
         goto out;
     }
     r = ctl_request_build(&req, key, &inst, comps, n, binding_virtual, time(NULL), nonce);
     if (r == 0)
         r = ctl_request_to_json(&req, json, jsonlen);
     if (r < 0)
-        set_err(err, errlen, "cannot build the request: %s", strerror(-r));
+        errbuf_set(err, errlen, "cannot build the request: %s", strerror(-r));
 out:
     fingerprint_clear(&fp);
     ctl_installation_clear(&inst);
@@ -464,7 +451,7 @@ int ctl_cmd_activate(const struct ctl_context *ctx, const char *key_input, char 
         goto out;
     r = ctl_license_check(license, license_len, key, ctx->state_dir, &lic, note, sizeof(note));
     if (r < 0) {
-        set_err(err, errlen, "the authority's license was not installed: %s", note);
+        errbuf_set(err, errlen, "the authority's license was not installed: %s", note);
         goto out;
     }
     r = ctl_license_install(ctx->license_dir, license, license_len, &lic, &changed, path,
@@ -479,7 +466,7 @@ int ctl_cmd_activate(const struct ctl_context *ctx, const char *key_input, char 
     fprintf(ctx->out, "%s %s\n", changed ? "installed" : "already installed", path);
     fflush(ctx->out);
     if (ctx->reload && ctx->reload(ctx->reload_arg, false) < 0) {
-        set_err(err, errlen, "the license is installed, but the reload failed");
+        errbuf_set(err, errlen, "the license is installed, but the reload failed");
         r = -EIO;
     }
 out:
@@ -498,10 +485,10 @@ int ctl_cmd_offline_request(const struct ctl_context *ctx, const char *key_input
         return r;
     r = make_request(ctx, key, ctx->rule_virtual, &json, &jsonlen, err, errlen);
     if (r == 0 && (r = ctl_request_armor(json, jsonlen, &armored, &armored_len)) < 0)
-        set_err(err, errlen, "cannot armor the request: %s", strerror(-r));
+        errbuf_set(err, errlen, "cannot armor the request: %s", strerror(-r));
     if (r == 0 && (fwrite(armored, 1, armored_len, ctx->out) != armored_len || fflush(ctx->out))) {
         r = -EIO;
-        set_err(err, errlen, "cannot write the request: %s", strerror(errno));
+        errbuf_set(err, errlen, "cannot write the request: %s", strerror(errno));
     }
     free(json);
     free(armored);
@@ -519,13 +506,13 @@ int ctl_cmd_install(const struct ctl_context *ctx, const char *file, char *err, 
 
     r = fs_read_bounded(file, LICENSE_MAX_TEXT, &text, &len);
     if (r < 0) {
-        set_err(err, errlen, "%s: %s", file,
-                r == -EFBIG ? "larger than a license (64 KiB)" : strerror(-r));
+        errbuf_set(err, errlen, "%s: %s", file,
+                   r == -EFBIG ? "larger than a license (64 KiB)" : strerror(-r));
         return r;
     }
     r = ctl_license_check(text, len, NULL, ctx->state_dir, &lic, note, sizeof(note));
     if (r < 0) {
-        set_err(err, errlen, "%s not installed: %s", file, note);
+        errbuf_set(err, errlen, "%s not installed: %s", file, note);
         goto out;
     }
     r = ctl_license_install(ctx->license_dir, text, len, &lic, &changed, path, sizeof(path), err,
@@ -537,7 +524,7 @@ int ctl_cmd_install(const struct ctl_context *ctx, const char *file, char *err, 
     fprintf(ctx->out, "%s %s\n", changed ? "installed" : "already installed", path);
     fflush(ctx->out);
     if (ctx->reload && ctx->reload(ctx->reload_arg, false) < 0) {
-        set_err(err, errlen, "the license is installed, but the reload failed");
+        errbuf_set(err, errlen, "the license is installed, but the reload failed");
         r = -EIO;
     }
 out:
@@ -568,14 +555,14 @@ static int refresh_one(const struct ctl_context *ctx, const struct license *inst
                  binding_virtual, &license, &license_len, code, sizeof(code), err, errlen);
     if (r == -EREMOTEIO) {
         snprintf(note, sizeof(note), "%s", err);
-        set_err(err, errlen, "%s (the installed license is kept)", note);
+        errbuf_set(err, errlen, "%s (the installed license is kept)", note);
     }
     if (r < 0)
         goto out;
     r = ctl_license_check(license, license_len, installed->key_id, ctx->state_dir, &lic, note,
                           sizeof(note));
     if (r < 0) {
-        set_err(err, errlen, "the renewed license was not installed: %s", note);
+        errbuf_set(err, errlen, "the renewed license was not installed: %s", note);
         goto out;
     }
     r = ctl_license_install(ctx->license_dir, license, license_len, &lic, changed, NULL, 0, err,
@@ -591,12 +578,12 @@ int ctl_cmd_refresh(const struct ctl_context *ctx, char *err, size_t errlen)
     size_t count = 0, nseen = 0, renewed = 0, failed = 0;
     int r;
 
-    set_err(err, errlen, "%s", "");
+    errbuf_set(err, errlen, "%s", "");
     r = fs_list_dir(ctx->license_dir, ".lic", &names, &count, LICENSE_DIR_MAX_FILES);
     if (r == -ENOENT)
         return 0; /* nothing installed, nothing to renew */
     if (r < 0) {
-        set_err(err, errlen, "license-dir %s: %s", ctx->license_dir, strerror(-r));
+        errbuf_set(err, errlen, "license-dir %s: %s", ctx->license_dir, strerror(-r));
         return r;
     }
     for (size_t i = 0; i < count; i++) {
@@ -632,14 +619,14 @@ int ctl_cmd_refresh(const struct ctl_context *ctx, char *err, size_t errlen)
     }
     fs_free_list(names, count);
     if (failed > 0) {
-        set_err(err, errlen, "%zu of the installed licenses could not be refreshed", failed);
+        errbuf_set(err, errlen, "%zu of the installed licenses could not be refreshed", failed);
         r = -EREMOTEIO;
     } else {
         r = 0;
     }
     /* The renewed ones are installed even when another key failed. */
     if (renewed > 0 && ctx->reload && ctx->reload(ctx->reload_arg, true) < 0 && r == 0) {
-        set_err(err, errlen, "the renewed licenses are installed, but the reload failed");
+        errbuf_set(err, errlen, "the renewed licenses are installed, but the reload failed");
         r = -EIO;
     }
     return r;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctl_render.h"
+#include "errbuf.h"
 
 #define CTL_NAME_MAX 96 /* "licenses[123].lease_not_after" and the like */
 
@@ -39,20 +40,6 @@ char *ctl_sanitize(const char *s, bool keep_newlines)
     return dst;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 int ctl_parse_response(const char *buf, size_t len, json_object **out, char *err, size_t errlen)
 {
     json_tokener *tok = NULL;
@@ -61,32 +48,32 @@ int ctl_parse_response(const char *buf, size_t len, json_object **out, char *err
     int rc = -EBADMSG;
 
     *out = NULL;
-    set_err(err, errlen, "%s", "");
+    errbuf_set(err, errlen, "%s", "");
     if (len > CTL_RESPONSE_MAX) {
-        set_err(err, errlen, "response larger than %u MiB", CTL_RESPONSE_MAX >> 20);
+        errbuf_set(err, errlen, "response larger than %u MiB", CTL_RESPONSE_MAX >> 20);
         return -EMSGSIZE;
     }
     if (len == 0) {
-        set_err(err, errlen, "empty response");
+        errbuf_set(err, errlen, "empty response");
         return -EBADMSG;
     }
     if (buf[len - 1] != '\n') {
-        set_err(err, errlen, "no newline at the end");
+        errbuf_set(err, errlen, "no newline at the end");
         return -EBADMSG;
     }
     body = len - 1;
     if (memchr(buf, '\n', body)) {
-        set_err(err, errlen, "more than one line");
+        errbuf_set(err, errlen, "more than one line");
         return -EBADMSG;
     }
     if (memchr(buf, '\0', body)) {
-        set_err(err, errlen, "contains a NUL byte");
+        errbuf_set(err, errlen, "contains a NUL byte");
         return -EBADMSG;
     }
     /* json_tokener takes an int length; CTL_RESPONSE_MAX keeps body far below INT_MAX. */
     tok = json_tokener_new();
     if (!tok) {
-        set_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return -ENOMEM;
     }
     /* Trailing data is checked below, for a clearer error. */
@@ -96,35 +83,35 @@ int ctl_parse_response(const char *buf, size_t len, json_object **out, char *err
     if (!obj) {
         enum json_tokener_error jerr = json_tokener_get_error(tok);
 
-        set_err(err, errlen, "not JSON: %s",
-                jerr == json_tokener_continue ? "unexpected end of input"
-                                              : json_tokener_error_desc(jerr));
+        errbuf_set(err, errlen, "not JSON: %s",
+                   jerr == json_tokener_continue ? "unexpected end of input"
+                                                 : json_tokener_error_desc(jerr));
         goto out;
     }
     end = json_tokener_get_parse_end(tok);
     while (end < body && (buf[end] == ' ' || buf[end] == '\t'))
         end++;
     if (end != body) {
-        set_err(err, errlen, "trailing data after the JSON value");
+        errbuf_set(err, errlen, "trailing data after the JSON value");
         goto out;
     }
     if (!json_object_is_type(obj, json_type_object)) {
-        set_err(err, errlen, "not a JSON object");
+        errbuf_set(err, errlen, "not a JSON object");
         goto out;
     }
     if (!json_object_object_get_ex(obj, "protocol", &protocol) ||
         !json_object_is_type(protocol, json_type_int)) {
-        set_err(err, errlen, "field 'protocol' is missing or not an integer");
+        errbuf_set(err, errlen, "field 'protocol' is missing or not an integer");
         goto out;
     }
     if (json_object_get_int64(protocol) != CTL_PROTOCOL_VERSION) {
-        set_err(err, errlen, "server speaks protocol %" PRId64 ", licgatectl speaks %d",
-                json_object_get_int64(protocol), CTL_PROTOCOL_VERSION);
+        errbuf_set(err, errlen, "server speaks protocol %" PRId64 ", licgatectl speaks %d",
+                   json_object_get_int64(protocol), CTL_PROTOCOL_VERSION);
         rc = -EPROTONOSUPPORT;
         goto out;
     }
     if (!json_object_object_get_ex(obj, "ok", &ok) || !json_object_is_type(ok, json_type_boolean)) {
-        set_err(err, errlen, "field 'ok' is missing or not a boolean");
+        errbuf_set(err, errlen, "field 'ok' is missing or not a boolean");
         goto out;
     }
     if (!json_object_get_boolean(ok)) {
@@ -132,16 +119,16 @@ int ctl_parse_response(const char *buf, size_t len, json_object **out, char *err
 
         if (!json_object_object_get_ex(obj, "error", &error) ||
             !json_object_is_type(error, json_type_string)) {
-            set_err(err, errlen, "field 'error' is missing or not a string");
+            errbuf_set(err, errlen, "field 'error' is missing or not a string");
             goto out;
         }
         text = ctl_sanitize(json_object_get_string(error), false);
         if (!text) {
-            set_err(err, errlen, "out of memory");
+            errbuf_set(err, errlen, "out of memory");
             rc = -ENOMEM;
             goto out;
         }
-        set_err(err, errlen, "%s", text[0] ? text : "the server refused without saying why");
+        errbuf_set(err, errlen, "%s", text[0] ? text : "the server refused without saying why");
         free(text);
         rc = -EREMOTEIO;
         goto out;
@@ -165,7 +152,7 @@ struct render_ctx {
 
 static int bad_field(struct render_ctx *ctx, const char *prefix, const char *key, const char *what)
 {
-    set_err(ctx->err, ctx->errlen, "field '%s%s' is %s", prefix, key, what);
+    errbuf_set(ctx->err, ctx->errlen, "field '%s%s' is %s", prefix, key, what);
     return -EBADMSG;
 }
 
@@ -253,7 +240,7 @@ static int get_element(struct render_ctx *ctx, json_object *array, const char *k
     snprintf(prefix, prefixlen, "%s[%zu].", key, i);
     *elem = json_object_array_get_idx(array, i);
     if (!*elem || !json_object_is_type(*elem, json_type_object)) {
-        set_err(ctx->err, ctx->errlen, "field '%s[%zu]' is not an object", key, i);
+        errbuf_set(ctx->err, ctx->errlen, "field '%s[%zu]' is not an object", key, i);
         return -EBADMSG;
     }
     return 0;
@@ -450,7 +437,7 @@ static int render_status(json_object *resp, FILE *out, struct render_ctx *ctx)
         json_object *w = json_object_array_get_idx(warnings, i);
 
         if (!w || !json_object_is_type(w, json_type_string)) {
-            set_err(ctx->err, ctx->errlen, "field 'warnings[%zu]' is not a string", i);
+            errbuf_set(ctx->err, ctx->errlen, "field 'warnings[%zu]' is not a string", i);
             rc = -EBADMSG;
             goto out;
         }
@@ -484,7 +471,7 @@ static int render_status(json_object *resp, FILE *out, struct render_ctx *ctx)
             !json_object_object_get_ex(failover, "role", &role) ||
             !json_object_is_type(vip, json_type_string) ||
             !json_object_is_type(role, json_type_string)) {
-            set_err(ctx->err, ctx->errlen, "field 'failover' is not {vip, role}");
+            errbuf_set(ctx->err, ctx->errlen, "field 'failover' is not {vip, role}");
             rc = -EBADMSG;
             goto out;
         }
@@ -700,21 +687,21 @@ static int render_buffered(render_fn fn, json_object *resp, FILE *out, char *err
     FILE *mem;
     int rc;
 
-    set_err(err, errlen, "%s", "");
+    errbuf_set(err, errlen, "%s", "");
     if (!resp || !json_object_is_type(resp, json_type_object)) {
-        set_err(err, errlen, "not a JSON object");
+        errbuf_set(err, errlen, "not a JSON object");
         return -EBADMSG;
     }
     mem = open_memstream(&text, &len);
     if (!mem) {
-        set_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return -ENOMEM;
     }
     rc = fn(resp, mem, &ctx);
     if (fclose(mem) != 0 && rc == 0)
         rc = -ENOMEM;
     if (rc == -ENOMEM)
-        set_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
     if (rc == 0)
         fwrite(text, 1, len, out);
     free(text);
@@ -773,6 +760,6 @@ int ctl_render(const char *command, json_object *resp, FILE *out, char *err, siz
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(commands[i].name, command) == 0)
             return commands[i].render(resp, out, err, errlen);
-    set_err(err, errlen, "unknown command '%s'", command);
+    errbuf_set(err, errlen, "unknown command '%s'", command);
     return -ENOENT;
 }

@@ -1,0 +1,12 @@
+/* The one-line error buffer every module writes its reason into. */
+#ifndef LICGATE_ERRBUF_H
+#define LICGATE_ERRBUF_H
+
+#include <stddef.h>
+
+/* Formats the reason into err (always NUL-terminated, truncated to errlen).
+ * A NULL err or a zero errlen is allowed: nothing is written. */
+void errbuf_set(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
