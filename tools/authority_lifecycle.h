@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "activation_request.h"
 #include "authority_ledger.h"
-#include "authority_request.h"
 
 #define AUTHORITY_MIN_SEATS     10 /* Q13, Q14 */
 #define AUTHORITY_MAX_SEATS     1000000

@@ -16,59 +16,13 @@
 
 #include "errbuf.h"
 #include "crypto.h"
-#include "fingerprint.h"
 #include "fs.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
 #endif
 
-#define PUBKEY_B64_LEN CRYPTO_BASE64_LEN(32) /* 44 */
-#define SIG_B64_LEN    CRYPTO_BASE64_LEN(64) /* 88 */
-#define ERROR_TEXT_MAX 300                   /* of a refusal's text we show */
-
-static void hex_encode(const uint8_t *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* Exactly 2 * n lowercase hex digits into n bytes. */
-static bool hex_decode(const char *s, size_t slen, uint8_t *out, size_t n)
-{
-    if (slen != 2 * n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            return false;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
-}
-
-static bool is_lower_hex(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (hex_value(s[i]) < 0)
-            return false;
-    return s[n] == '\0';
-}
+#define ERROR_TEXT_MAX 300 /* of a refusal's text we show */
 
 static bool valid_key_id(const char *s)
 {
@@ -107,18 +61,6 @@ static void sanitize_copy(const char *s, char *out, size_t outlen, size_t max)
 
 /* ------------------------------------------------------------ installation */
 
-int ctl_installation_id(const uint8_t pub[32], char id[CTL_INSTALLATION_ID_HEX + 1])
-{
-    uint8_t digest[CRYPTO_SHA256_LEN];
-    int r;
-
-    id[0] = '\0';
-    if ((r = crypto_sha256(pub, 32, digest)) < 0)
-        return r;
-    hex_encode(digest, CTL_INSTALLATION_ID_HEX / 2, id);
-    return 0;
-}
-
 void ctl_installation_clear(struct ctl_installation *inst)
 {
     crypto_wipe(inst, sizeof(*inst));
@@ -149,7 +91,7 @@ static int installation_read(const char *path, struct ctl_installation *inst, ch
     if (r == 0)
         r = crypto_ed25519_public_from_private(inst->priv, inst->pub);
     if (r == 0)
-        r = ctl_installation_id(inst->pub, inst->id);
+        r = activation_installation_id(inst->pub, inst->id);
     if (r < 0)
         errbuf_set(err, errlen, "installation key %s: %s", path,
                    r == -EBADMSG ? "not an Ed25519 private key" : strerror(-r));
@@ -229,533 +171,26 @@ int ctl_installation_load(const char *state_dir, bool create, struct ctl_install
 
 /* ------------------------------------------------------------ the request */
 
-int ctl_request_build(struct ctl_request *req, const char *key, const struct ctl_installation *inst,
-                      const struct binding_component *comps, size_t n, bool binding_virtual,
-                      int64_t now, const uint8_t nonce[16])
+int ctl_request_build(struct activation_request *req, const char *key,
+                      const struct ctl_installation *inst, const struct binding_component *comps,
+                      size_t n, bool binding_virtual, int64_t now, const uint8_t nonce[16])
 {
-    char *msg = NULL;
-    size_t len = 0;
-    int r;
+    int r = -EINVAL;
 
     memset(req, 0, sizeof(*req));
     if (!valid_key_id(key) || n == 0 || n > LICENSE_MAX_COMPONENTS)
         return -EINVAL;
-    req->api = CTL_API_VERSION;
     memcpy(req->key, key, strlen(key) + 1);
-    memcpy(req->installation_id, inst->id, sizeof(req->installation_id));
-    memcpy(req->installation_public_key, inst->pub, 32);
     memcpy(req->components, comps, n * sizeof(*comps));
     req->ncomponents = n;
-    req->binding_virtual = binding_virtual;
-    hex_encode(nonce, 16, req->nonce);
-    if (license_format_time(now, req->time, sizeof(req->time)) < 0) {
-        r = -EINVAL;
-        goto fail;
-    }
-    if ((r = ctl_request_message(req, &msg, &len)) < 0)
-        goto fail;
-    r = crypto_ed25519_sign(inst->priv, msg, len, req->signature);
-    free(msg);
-    if (r < 0)
-        goto fail;
-    return 0;
-fail:
-    memset(req, 0, sizeof(*req));
-    return r;
-}
-
-int ctl_request_message(const struct ctl_request *req, char **msg, size_t *len)
-{
-    char pub[PUBKEY_B64_LEN + 1], digest[65];
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f;
-    int r;
-
-    *msg = NULL;
-    *len = 0;
-    if ((r = crypto_base64_encode(req->installation_public_key, 32, pub, sizeof(pub))) < 0)
-        return r;
-    if (req->ncomponents > LICENSE_MAX_COMPONENTS)
-        return -EINVAL;
-    f = open_memstream(&buf, &size);
-    if (!f)
-        return -ENOMEM;
-    fwrite(CTL_REQUEST_DOMAIN, 1, sizeof(CTL_REQUEST_DOMAIN), f); /* with its NUL */
-    fprintf(f, "%d\n%s\n%s\n%s\n", req->api, req->key, req->installation_id, pub);
-    for (size_t i = 0; i < req->ncomponents; i++) {
-        hex_encode(req->components[i].digest, 32, digest);
-        fprintf(f, "%s=%s\n", fingerprint_type_name(req->components[i].type), digest);
-    }
-    fprintf(f, "%s\n%s\n%s\n", req->binding_virtual ? "true" : "false", req->nonce, req->time);
-    if (ferror(f)) {
-        fclose(f);
-        free(buf);
-        return -ENOMEM;
-    }
-    if (fclose(f) != 0) {
-        free(buf);
-        return -ENOMEM;
-    }
-    *msg = buf;
-    *len = size;
-    return 0;
-}
-
-int ctl_request_verify(const struct ctl_request *req)
-{
-    char *msg;
-    size_t len;
-    int r;
-
-    if ((r = ctl_request_message(req, &msg, &len)) < 0)
-        return r;
-    r = crypto_ed25519_verify(req->installation_public_key, msg, len, req->signature);
-    free(msg);
-    return r;
-}
-
-int ctl_request_to_json(const struct ctl_request *req, char **json, size_t *len)
-{
-    char pub[PUBKEY_B64_LEN + 1], sig[SIG_B64_LEN + 1], digest[65];
-    json_object *o, *binding, *list;
-    const char *text;
-    size_t n;
-    int r = -ENOMEM;
-
-    *json = NULL;
-    *len = 0;
-    if (crypto_base64_encode(req->installation_public_key, 32, pub, sizeof(pub)) < 0 ||
-        crypto_base64_encode(req->signature, 64, sig, sizeof(sig)) < 0)
-        return -EINVAL;
-    if (!(o = json_object_new_object()))
-        return -ENOMEM;
-    json_object_object_add(o, "api", json_object_new_int(req->api));
-    json_object_object_add(o, "key", json_object_new_string(req->key));
-    json_object_object_add(o, "installation_id", json_object_new_string(req->installation_id));
-    json_object_object_add(o, "installation_public_key", json_object_new_string(pub));
-    binding = json_object_new_object();
-    list = json_object_new_array();
-    if (!binding || !list) {
-        json_object_put(binding);
-        json_object_put(list);
-        goto out;
-    }
-    for (size_t i = 0; i < req->ncomponents; i++) {
-        json_object *c = json_object_new_object();
-
-        if (!c)
-            break;
-        hex_encode(req->components[i].digest, 32, digest);
-        json_object_object_add(
-            c, "type", json_object_new_string(fingerprint_type_name(req->components[i].type)));
-        json_object_object_add(c, "digest", json_object_new_string(digest));
-        json_object_array_add(list, c);
-    }
-    json_object_object_add(binding, "components", list);
-    json_object_object_add(binding, "virtual", json_object_new_boolean(req->binding_virtual));
-    json_object_object_add(o, "binding", binding);
-    json_object_object_add(o, "nonce", json_object_new_string(req->nonce));
-    json_object_object_add(o, "time", json_object_new_string(req->time));
-    json_object_object_add(o, "signature", json_object_new_string(sig));
-    if (json_object_array_length(list) != req->ncomponents)
-        goto out;
-    text =
-        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (!text)
-        goto out;
-    n = strlen(text);
-    if (!(*json = strdup(text)))
-        goto out;
-    *len = n;
-    r = 0;
-out:
-    json_object_put(o);
-    return r;
-}
-
-/* The member name of o that is json type t, else NULL (err says which). */
-static json_object *member(json_object *o, const char *name, json_type t, const char *where,
-                           char *err, size_t errlen)
-{
-    json_object *v;
-
-    if (!json_object_object_get_ex(o, name, &v)) {
-        errbuf_set(err, errlen, "%s: missing field '%s'", where, name);
-        return NULL;
-    }
-    if (!json_object_is_type(v, t)) {
-        errbuf_set(err, errlen, "%s: field '%s' is not %s", where, name,
-                   t == json_type_string    ? "a string"
-                   : t == json_type_int     ? "an integer"
-                   : t == json_type_boolean ? "a boolean"
-                   : t == json_type_array   ? "an array"
-                                            : "an object");
-        return NULL;
-    }
-    return v;
-}
-
-/* Only the fields in names (NULL-terminated) may be in o. */
-static bool only_fields(json_object *o, const char *const *names, const char *where, char *err,
-                        size_t errlen)
-{
-    json_object_object_foreach(o, k, v)
-    {
-        bool known = false;
-
-        (void)v;
-        for (const char *const *n = names; *n; n++)
-            known |= strcmp(*n, k) == 0;
-        if (!known) {
-            char safe[65];
-
-            sanitize_copy(k, safe, sizeof(safe), 64);
-            errbuf_set(err, errlen, "%s: unknown field '%s'", where, safe);
-            return false;
-        }
-    }
-    return true;
-}
-
-/* One JSON object from exactly len bytes (whitespace may follow), or NULL. */
-static json_object *parse_object(const char *text, size_t len, const char **why)
-{
-    json_tokener *tok;
-    json_object *o;
-    size_t used;
-
-    if (memchr(text, '\0', len)) {
-        *why = "a NUL byte";
-        return NULL;
-    }
-    if (len > INT32_MAX || !(tok = json_tokener_new())) {
-        *why = "out of memory";
-        return NULL;
-    }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    o = json_tokener_parse_ex(tok, text, (int)len);
-    used = json_tokener_get_parse_end(tok);
-    if (!o || json_tokener_get_error(tok) != json_tokener_success) {
-        *why = "not JSON";
-        json_object_put(o);
-        json_tokener_free(tok);
-        return NULL;
-    }
-    json_tokener_free(tok);
-    for (; used < len; used++) {
-        if (!strchr(" \t\r\n", text[used])) {
-            *why = "trailing data after the JSON object";
-            json_object_put(o);
-            return NULL;
-        }
-    }
-    if (!json_object_is_type(o, json_type_object)) {
-        *why = "not a JSON object";
-        json_object_put(o);
-        return NULL;
-    }
-    return o;
-}
-
-static int component_type_from_name(const char *s, enum component_type *t)
-{
-    static const enum component_type all[] = {COMPONENT_MACHINE_ID, COMPONENT_DMI_UUID,
-                                              COMPONENT_NIC};
-
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-        if (strcmp(s, fingerprint_type_name(all[i])) == 0) {
-            *t = all[i];
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
-static int request_binding_from_json(json_object *b, struct ctl_request *req, char *err,
-                                     size_t errlen)
-{
-    static const char *const fields[] = {"components", "virtual", NULL};
-    static const char *const comp_fields[] = {"type", "digest", NULL};
-    json_object *list, *virt;
-    size_t n;
-
-    if (!only_fields(b, fields, "binding", err, errlen) ||
-        !(list = member(b, "components", json_type_array, "binding", err, errlen)) ||
-        !(virt = member(b, "virtual", json_type_boolean, "binding", err, errlen)))
-        return -EBADMSG;
-    n = json_object_array_length(list);
-    if (n == 0 || n > LICENSE_MAX_COMPONENTS) {
-        errbuf_set(err, errlen, "binding: %zu components, expected 1..%d", n,
-                   LICENSE_MAX_COMPONENTS);
-        return -EBADMSG;
-    }
-    for (size_t i = 0; i < n; i++) {
-        json_object *c = json_object_array_get_idx(list, i), *type, *digest;
-        char where[48];
-        const char *s;
-
-        snprintf(where, sizeof(where), "binding component %zu", i);
-        if (!json_object_is_type(c, json_type_object)) {
-            errbuf_set(err, errlen, "%s: not an object", where);
-            return -EBADMSG;
-        }
-        if (!only_fields(c, comp_fields, where, err, errlen) ||
-            !(type = member(c, "type", json_type_string, where, err, errlen)) ||
-            !(digest = member(c, "digest", json_type_string, where, err, errlen)))
-            return -EBADMSG;
-        if (component_type_from_name(json_object_get_string(type), &req->components[i].type) < 0) {
-            errbuf_set(err, errlen, "%s: unknown type", where);
-            return -EBADMSG;
-        }
-        s = json_object_get_string(digest);
-        if (!hex_decode(s, (size_t)json_object_get_string_len(digest), req->components[i].digest,
-                        32)) {
-            errbuf_set(err, errlen, "%s: digest is not 64 lowercase hex digits", where);
-            return -EBADMSG;
-        }
-    }
-    req->ncomponents = n;
-    req->binding_virtual = json_object_get_boolean(virt);
-    return 0;
-}
-
-int ctl_request_from_json(const char *json, size_t len, struct ctl_request *req, char *err,
-                          size_t errlen)
-{
-    static const char *const fields[] = {"api",
-                                         "key",
-                                         "installation_id",
-                                         "installation_public_key",
-                                         "binding",
-                                         "nonce",
-                                         "time",
-                                         "signature",
-                                         NULL};
-    json_object *o, *v;
-    const char *why = "", *s;
-    char id[CTL_INSTALLATION_ID_HEX + 1];
-    int64_t t;
-    size_t n;
-    int r = -EBADMSG;
-
-    memset(req, 0, sizeof(*req));
-    errbuf_set(err, errlen, "%s", "");
-    if (len > CTL_REQUEST_MAX) {
-        errbuf_set(err, errlen, "request larger than %d bytes", CTL_REQUEST_MAX);
-        return -EBADMSG;
-    }
-    if (!(o = parse_object(json, len, &why))) {
-        errbuf_set(err, errlen, "request: %s", why);
-        return -EBADMSG;
-    }
-    if (!only_fields(o, fields, "request", err, errlen))
-        goto out;
-    if (!(v = member(o, "api", json_type_int, "request", err, errlen)))
-        goto out;
-    if (json_object_get_int64(v) != CTL_API_VERSION) {
-        errbuf_set(err, errlen, "request: api %lld, expected %d",
-                   (long long)json_object_get_int64(v), CTL_API_VERSION);
-        goto out;
-    }
-    req->api = CTL_API_VERSION;
-    if (!(v = member(o, "key", json_type_string, "request", err, errlen)))
-        goto out;
-    s = json_object_get_string(v);
-    if (!valid_key_id(s)) {
-        errbuf_set(err, errlen, "request: key is not 1..%d of A-Z, 0-9 and '-'",
-                   LICENSE_KEY_ID_MAX);
-        goto out;
-    }
-    memcpy(req->key, s, strlen(s) + 1);
-    if (!(v = member(o, "installation_id", json_type_string, "request", err, errlen)))
-        goto out;
-    s = json_object_get_string(v);
-    if (strlen(s) != CTL_INSTALLATION_ID_HEX || !is_lower_hex(s, CTL_INSTALLATION_ID_HEX)) {
-        errbuf_set(err, errlen, "request: installation_id is not 32 lowercase hex digits");
-        goto out;
-    }
-    memcpy(req->installation_id, s, CTL_INSTALLATION_ID_HEX + 1);
-    if (!(v = member(o, "installation_public_key", json_type_string, "request", err, errlen)))
-        goto out;
-    if (crypto_base64_decode_exact(json_object_get_string(v), (size_t)json_object_get_string_len(v),
-                                   req->installation_public_key, 32) < 0) {
-        errbuf_set(err, errlen, "request: installation_public_key is not the base64 of 32 bytes");
-        goto out;
-    }
-    if (ctl_installation_id(req->installation_public_key, id) < 0 ||
-        strcmp(id, req->installation_id) != 0) {
-        errbuf_set(err, errlen, "request: installation_id does not belong to the public key");
-        goto out;
-    }
-    if (!(v = member(o, "binding", json_type_object, "request", err, errlen)))
-        goto out;
-    if (request_binding_from_json(v, req, err, errlen) < 0)
-        goto out;
-    if (!(v = member(o, "nonce", json_type_string, "request", err, errlen)))
-        goto out;
-    s = json_object_get_string(v);
-    if (strlen(s) != 32 || !is_lower_hex(s, 32)) {
-        errbuf_set(err, errlen, "request: nonce is not 32 lowercase hex digits");
-        goto out;
-    }
-    memcpy(req->nonce, s, 33);
-    if (!(v = member(o, "time", json_type_string, "request", err, errlen)))
-        goto out;
-    s = json_object_get_string(v);
-    n = (size_t)json_object_get_string_len(v);
-    if (n != LICENSE_TIME_BUFSIZE - 1 || license_parse_time(s, n, &t) < 0) {
-        errbuf_set(err, errlen, "request: time is not YYYY-MM-DDTHH:MM:SSZ");
-        goto out;
-    }
-    memcpy(req->time, s, LICENSE_TIME_BUFSIZE);
-    if (!(v = member(o, "signature", json_type_string, "request", err, errlen)))
-        goto out;
-    if (crypto_base64_decode_exact(json_object_get_string(v), (size_t)json_object_get_string_len(v),
-                                   req->signature, 64) < 0) {
-        errbuf_set(err, errlen, "request: signature is not the base64 of 64 bytes");
-        goto out;
-    }
-    r = 0;
-out:
-    json_object_put(o);
-    if (r < 0)
+    req->is_virtual = binding_virtual;
+    activation_hex_encode(nonce, 16, req->nonce);
+    if (license_format_time(now, req->time, sizeof(req->time)) < 0 ||
+        (r = activation_request_sign(req, inst->priv)) < 0) {
         memset(req, 0, sizeof(*req));
-    return r;
-}
-
-/* ------------------------------------------------------------ the offline armor */
-
-int ctl_request_armor(const char *json, size_t len, char **out, size_t *outlen)
-{
-    size_t b64len = CRYPTO_BASE64_LEN(len), lines, size, used;
-    char *b64, *buf;
-    int r;
-
-    *out = NULL;
-    *outlen = 0;
-    if (len == 0 || len > CTL_REQUEST_MAX)
-        return -EINVAL;
-    if (!(b64 = malloc(b64len + 1)))
-        return -ENOMEM;
-    if ((r = crypto_base64_encode((const uint8_t *)json, len, b64, b64len + 1)) < 0) {
-        free(b64);
         return r;
     }
-    lines = (b64len + CTL_ARMOR_WIDTH - 1) / CTL_ARMOR_WIDTH;
-    size = sizeof(CTL_ARMOR_BEGIN) + b64len + lines + sizeof(CTL_ARMOR_END) + 1;
-    if (!(buf = malloc(size))) {
-        free(b64);
-        return -ENOMEM;
-    }
-    used = (size_t)snprintf(buf, size, "%s\n", CTL_ARMOR_BEGIN);
-    for (size_t i = 0; i < b64len; i += CTL_ARMOR_WIDTH) {
-        size_t n = b64len - i < CTL_ARMOR_WIDTH ? b64len - i : CTL_ARMOR_WIDTH;
-
-        memcpy(buf + used, b64 + i, n);
-        used += n;
-        buf[used++] = '\n';
-    }
-    used += (size_t)snprintf(buf + used, size - used, "%s\n", CTL_ARMOR_END);
-    free(b64);
-    *out = buf;
-    *outlen = used;
     return 0;
-}
-
-static bool is_base64_char(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/' || c == '=';
-}
-
-/* The line at text[*pos..] without its "\n" or "\r\n": start and length;
- * *pos moves past it. false at the end. */
-static bool next_line(const char *text, size_t len, size_t *pos, const char **line, size_t *n)
-{
-    const char *nl;
-    size_t end;
-
-    if (*pos >= len)
-        return false;
-    *line = text + *pos;
-    nl = memchr(*line, '\n', len - *pos);
-    end = nl ? (size_t)(nl - text) : len;
-    *n = end - *pos;
-    if (*n > 0 && (*line)[*n - 1] == '\r')
-        (*n)--;
-    *pos = nl ? end + 1 : len;
-    return true;
-}
-
-static bool line_is(const char *line, size_t n, const char *want)
-{
-    return n == strlen(want) && memcmp(line, want, n) == 0;
-}
-
-int ctl_request_unarmor(const char *text, size_t len, char **json, size_t *jsonlen, char *err,
-                        size_t errlen)
-{
-    size_t max_b64 = CRYPTO_BASE64_LEN(CTL_REQUEST_MAX), pos = 0, used = 0, n, outlen;
-    const char *line;
-    bool begun = false, ended = false;
-    char *b64 = NULL, *out = NULL;
-    int r = -EBADMSG;
-
-    *json = NULL;
-    *jsonlen = 0;
-    errbuf_set(err, errlen, "%s", "");
-    if (!(b64 = malloc(max_b64 + 1)))
-        return -ENOMEM;
-    while (!ended && next_line(text, len, &pos, &line, &n)) {
-        if (!begun) {
-            begun = line_is(line, n, CTL_ARMOR_BEGIN);
-            continue;
-        }
-        if (line_is(line, n, CTL_ARMOR_END)) {
-            ended = true;
-            break;
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (!is_base64_char(line[i])) {
-                errbuf_set(err, errlen, "request file: a line inside the armor is not base64");
-                goto out;
-            }
-        }
-        if (max_b64 - used < n) {
-            errbuf_set(err, errlen, "request file: larger than %d bytes", CTL_REQUEST_MAX);
-            goto out;
-        }
-        memcpy(b64 + used, line, n);
-        used += n;
-    }
-    if (!begun || !ended) {
-        errbuf_set(err, errlen, "request file: %s",
-                   begun ? "no '" CTL_ARMOR_END "' line" : "no '" CTL_ARMOR_BEGIN "' line");
-        goto out;
-    }
-    if (used == 0 || used % 4 != 0) {
-        errbuf_set(err, errlen, "request file: the base64 text is cut short");
-        goto out;
-    }
-    outlen = used / 4 * 3 - (b64[used - 1] == '=') - (b64[used - 2] == '=');
-    if (!(out = malloc(outlen + 1))) {
-        r = -ENOMEM;
-        goto out;
-    }
-    if (crypto_base64_decode_exact(b64, used, (uint8_t *)out, outlen) < 0) {
-        errbuf_set(err, errlen, "request file: bad base64");
-        goto out;
-    }
-    out[outlen] = '\0';
-    *json = out;
-    *jsonlen = outlen;
-    out = NULL;
-    r = 0;
-out:
-    free(out);
-    free(b64);
-    return r;
 }
 
 /* ------------------------------------------------------------ the answer */
@@ -778,9 +213,9 @@ static const char *refusal_message(const char *code, const char *error)
 int ctl_parse_answer(const char *body, size_t len, long http_status, char **license,
                      size_t *license_len, char *code, size_t codelen, char *err, size_t errlen)
 {
-    json_object *o, *v, *c;
-    const char *why = "", *fixed;
-    char safe_code[65], safe_error[ERROR_TEXT_MAX + 1];
+    json_object *o = NULL, *v, *c;
+    const char *fixed;
+    char why[256], safe_code[65], safe_error[ERROR_TEXT_MAX + 1];
     int r = -EBADMSG;
 
     *license = NULL;
@@ -793,13 +228,22 @@ int ctl_parse_answer(const char *body, size_t len, long http_status, char **lice
                    CTL_ANSWER_MAX / 1024);
         return -EMSGSIZE;
     }
-    if (!(o = parse_object(body, len, &why))) {
+    if ((r = activation_json_read(body, len, &o, why, sizeof(why))) < 0) {
+        if (r == -ENOMEM)
+            snprintf(why, sizeof(why), "out of memory");
         errbuf_set(err, errlen, "unexpected answer from the authority (HTTP %ld): %s", http_status,
                    why);
-        return -EBADMSG;
+        return r;
     }
-    if (!(v = member(o, "api", json_type_int, "answer", err, errlen)) ||
-        !(c = member(o, "ok", json_type_boolean, "answer", err, errlen))) {
+    r = -EBADMSG;
+    if (!json_object_is_type(o, json_type_object)) {
+        errbuf_set(err, errlen,
+                   "unexpected answer from the authority (HTTP %ld): not a JSON object",
+                   http_status);
+        goto out;
+    }
+    if (!(v = activation_json_member(o, "api", json_type_int, "answer", err, errlen)) ||
+        !(c = activation_json_member(o, "ok", json_type_boolean, "answer", err, errlen))) {
         char inner[256];
 
         snprintf(inner, sizeof(inner), "%s", err ? err : "");
@@ -807,9 +251,9 @@ int ctl_parse_answer(const char *body, size_t len, long http_status, char **lice
                    inner);
         goto out;
     }
-    if (json_object_get_int64(v) != CTL_API_VERSION) {
+    if (json_object_get_int64(v) != ACTIVATION_API_VERSION) {
         errbuf_set(err, errlen, "the authority speaks API %lld, licgatectl speaks %d",
-                   (long long)json_object_get_int64(v), CTL_API_VERSION);
+                   (long long)json_object_get_int64(v), ACTIVATION_API_VERSION);
         r = -EPROTONOSUPPORT;
         goto out;
     }
@@ -819,7 +263,7 @@ int ctl_parse_answer(const char *body, size_t len, long http_status, char **lice
                        http_status);
             goto out;
         }
-        if (!(v = member(o, "license", json_type_string, "answer", err, errlen))) {
+        if (!(v = activation_json_member(o, "license", json_type_string, "answer", err, errlen))) {
             char inner[256];
 
             snprintf(inner, sizeof(inner), "%s", err ? err : "");
@@ -841,8 +285,8 @@ int ctl_parse_answer(const char *body, size_t len, long http_status, char **lice
         goto out;
     }
     /* A refusal: code and error, both strings. */
-    if (!(c = member(o, "code", json_type_string, "answer", err, errlen)) ||
-        !(v = member(o, "error", json_type_string, "answer", err, errlen))) {
+    if (!(c = activation_json_member(o, "code", json_type_string, "answer", err, errlen)) ||
+        !(v = activation_json_member(o, "error", json_type_string, "answer", err, errlen))) {
         char inner[256];
 
         snprintf(inner, sizeof(inner), "%s", err ? err : "");

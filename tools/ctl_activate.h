@@ -1,6 +1,7 @@
 /* licgatectl's half of the activation API (docs/activation-api.md): the
- * installation identity, the signed request and its offline armor, the
- * authority's answer, and the HTTPS transfer with libcurl. Everything but
+ * installation identity, the request made from it (the request model itself
+ * is activation_request.h), the authority's answer, and the HTTPS transfer
+ * with libcurl. Everything but
  * ctl_installation_load() and ctl_authority_post() is pure, so unit tests
  * call it directly. Int functions return 0 or -errno; on error err (may be
  * NULL when errlen is 0) holds one line saying why, without a newline. */
@@ -11,22 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "activation_request.h"
 #include "license.h"
 
-#define CTL_API_VERSION 1
 /* The installation key pair's file in state-dir. */
 #define CTL_INSTALLATION_KEY_FILE "installation.key"
-/* The authority refuses bodies above 16 KiB; ours are far smaller. */
-#define CTL_REQUEST_MAX (16 * 1024)
 /* The most licgatectl reads of an answer: a license is at most 64 KiB too,
  * but travels JSON-escaped, so a real answer is a few KiB. */
-#define CTL_ANSWER_MAX  (64 * 1024)
-#define CTL_ARMOR_BEGIN "-----BEGIN LICGATE ACTIVATION REQUEST-----"
-#define CTL_ARMOR_END   "-----END LICGATE ACTIVATION REQUEST-----"
-#define CTL_ARMOR_WIDTH 76
-/* Domain separation of the installation's signature. */
-#define CTL_REQUEST_DOMAIN      "licgate-activation-v1"
-#define CTL_INSTALLATION_ID_HEX 32
+#define CTL_ANSWER_MAX (64 * 1024)
 
 #ifndef CTL_DEFAULT_AUTHORITY
 #define CTL_DEFAULT_AUTHORITY "https://licensing.licgate.invalid"
@@ -37,26 +30,8 @@
 struct ctl_installation {
     uint8_t priv[32];
     uint8_t pub[32];
-    char id[CTL_INSTALLATION_ID_HEX + 1];
+    char id[ACTIVATION_INSTALLATION_ID_HEX + 1];
 };
-
-/* One activate or refresh request; every field is what the JSON body says. */
-struct ctl_request {
-    int api;
-    char key[LICENSE_KEY_ID_MAX + 1];
-    char installation_id[CTL_INSTALLATION_ID_HEX + 1];
-    uint8_t installation_public_key[32];
-    size_t ncomponents;
-    struct binding_component components[LICENSE_MAX_COMPONENTS];
-    bool binding_virtual;
-    char nonce[33];                  /* 32 lowercase hex */
-    char time[LICENSE_TIME_BUFSIZE]; /* YYYY-MM-DDTHH:MM:SSZ */
-    uint8_t signature[64];
-};
-
-/* The installation id of a public key: the first 16 bytes of its SHA-256 as
- * 32 lowercase hex digits. id is "" on failure. */
-int ctl_installation_id(const uint8_t pub[32], char id[CTL_INSTALLATION_ID_HEX + 1]);
 
 /* Loads state_dir/installation.key into inst. When it does not exist and
  * create is set, makes a new key pair first: written to a temporary file
@@ -70,44 +45,13 @@ void ctl_installation_clear(struct ctl_installation *inst);
 
 /* Fills req (zeroed first) for key (canonical) from inst, the salted digests
  * comps[0..n), the virtual flag, the time now and 16 nonce bytes, and signs
- * it with inst's private key. -EINVAL for an empty or too long key, n of 0
- * or above LICENSE_MAX_COMPONENTS, or a time that cannot be formatted. */
-int ctl_request_build(struct ctl_request *req, const char *key, const struct ctl_installation *inst,
-                      const struct binding_component *comps, size_t n, bool binding_virtual,
-                      int64_t now, const uint8_t nonce[16]);
-
-/* The canonical message the installation signs: "licgate-activation-v1\0",
- * then api, key, installation_id, installation_public_key (base64), each
- * component as type=digest (64 hex), virtual (true/false), nonce and time,
- * each followed by "\n". *msg is malloc'd (caller frees), *len its length;
- * on failure *msg is NULL. */
-int ctl_request_message(const struct ctl_request *req, char **msg, size_t *len);
-
-/* Verifies req's signature with the public key req carries: 0, -EBADMSG for
- * a bad signature, or -errno when the check could not run. */
-int ctl_request_verify(const struct ctl_request *req);
-
-/* The JSON body of req, compact, NUL-terminated; *json is malloc'd (caller
- * frees), *len excludes the NUL. */
-int ctl_request_to_json(const struct ctl_request *req, char **json, size_t *len);
-
-/* Parses a JSON body strictly as the authority does: at most CTL_REQUEST_MAX
- * bytes, one object, exactly the documented fields with their types and
- * formats, nothing else. -EBADMSG with the reason. Does not verify the
- * signature (ctl_request_verify). req is zeroed on failure. */
-int ctl_request_from_json(const char *json, size_t len, struct ctl_request *req, char *err,
-                          size_t errlen);
-
-/* The offline request file: CTL_ARMOR_BEGIN, the base64 of json in lines of
- * CTL_ARMOR_WIDTH characters, CTL_ARMOR_END, each line ended by "\n".
- * *out is malloc'd and NUL-terminated, *outlen excludes the NUL. */
-int ctl_request_armor(const char *json, size_t len, char **out, size_t *outlen);
-
-/* The inverse: tolerates CRLF line ends, blank lines and text around the
- * armor (a mail body), nothing inside it but base64 lines. *json is malloc'd
- * and NUL-terminated; -EBADMSG with the reason. */
-int ctl_request_unarmor(const char *text, size_t len, char **json, size_t *jsonlen, char *err,
-                        size_t errlen);
+ * it with inst's private key (activation_request_sign). -EINVAL for an empty
+ * or too long key or one with other characters than A-Z, 0-9 and '-', n of
+ * 0 or above LICENSE_MAX_COMPONENTS, or a time that cannot be formatted;
+ * req is zeroed on failure. */
+int ctl_request_build(struct activation_request *req, const char *key,
+                      const struct ctl_installation *inst, const struct binding_component *comps,
+                      size_t n, bool binding_virtual, int64_t now, const uint8_t nonce[16]);
 
 /* Reads the authority's answer (len bytes, need not be NUL-terminated, HTTP
  * status http_status). ok:true with a "license" string: 0, *license the

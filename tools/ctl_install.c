@@ -350,7 +350,7 @@ static int make_request(const struct ctl_context *ctx, const char *key, bool bin
 {
     struct binding_component comps[LICENSE_MAX_COMPONENTS];
     struct ctl_installation inst;
-    struct ctl_request req;
+    struct activation_request req;
     struct fingerprint fp;
     uint8_t nonce[16];
     size_t n = 0;
@@ -378,7 +378,7 @@ static int make_request(const struct ctl_context *ctx, const char *key, bool bin
     }
     r = ctl_request_build(&req, key, &inst, comps, n, binding_virtual, time(NULL), nonce);
     if (r == 0)
-        r = ctl_request_to_json(&req, json, jsonlen);
+        r = activation_request_to_json(&req, json, jsonlen);
     if (r < 0)
         errbuf_set(err, errlen, "cannot build the request: %s", strerror(-r));
 out:
@@ -484,7 +484,7 @@ int ctl_cmd_offline_request(const struct ctl_context *ctx, const char *key_input
     if ((r = canonical_key(key_input, key, err, errlen)) < 0)
         return r;
     r = make_request(ctx, key, ctx->rule_virtual, &json, &jsonlen, err, errlen);
-    if (r == 0 && (r = ctl_request_armor(json, jsonlen, &armored, &armored_len)) < 0)
+    if (r == 0 && (r = activation_request_armor(json, jsonlen, &armored, &armored_len)) < 0)
         errbuf_set(err, errlen, "cannot armor the request: %s", strerror(-r));
     if (r == 0 && (fwrite(armored, 1, armored_len, ctx->out) != armored_len || fflush(ctx->out))) {
         r = -EIO;

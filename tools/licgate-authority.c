@@ -16,11 +16,11 @@
 #include "license.h"
 #include "crypto.h"
 #include "fs.h"
+#include "activation_request.h"
 #include "authority_clock.h"
 #include "authority_http.h"
 #include "authority_ledger.h"
 #include "authority_lifecycle.h"
-#include "authority_request.h"
 #include "keystring.h"
 
 #define PROGRAM         "licgate-authority"
@@ -1099,7 +1099,7 @@ static int command_activate_offline(int argc, char **argv)
              ret == -EFBIG ? "larger than 64 KiB: not a request file" : strerror(-ret));
         return EXIT_FAILURE;
     }
-    ret = offline_request_unarmor(text, textlen, &body, &bodylen, err, sizeof(err));
+    ret = activation_request_unarmor(text, textlen, &body, &bodylen, err, sizeof(err));
     if (ret == 0)
         ret = activation_request_parse(body, bodylen, &req, err, sizeof(err));
     if (ret != 0) {
@@ -1231,7 +1231,7 @@ static int command_make_request(int argc, char **argv)
         license_format_time(authority_now(), req.time, sizeof(req.time));
     ret = activation_request_build(&req, priv, &json);
     if (ret == 0 && a.offline)
-        ret = offline_request_armor(json, strlen(json), &armored);
+        ret = activation_request_armor(json, strlen(json), &armored, NULL);
     if (ret != 0) {
         fail("cannot build the request: %s", strerror(-ret));
         goto out;

@@ -14,7 +14,7 @@
 
 #include "authority_ledger.h"
 #include "authority_lifecycle.h"
-#include "authority_request.h"
+#include "activation_request.h"
 #include "crypto.h"
 #include "keystring.h"
 #include "license.h"

@@ -26,10 +26,10 @@ static void fixed_installation(struct ctl_installation *inst)
     memset(inst, 0, sizeof(*inst));
     memset(inst->priv, 0x42, sizeof(inst->priv));
     assert_int_equal(crypto_ed25519_public_from_private(inst->priv, inst->pub), 0);
-    assert_int_equal(ctl_installation_id(inst->pub, inst->id), 0);
+    assert_int_equal(activation_installation_id(inst->pub, inst->id), 0);
 }
 
-static void fixed_request(struct ctl_request *req)
+static void fixed_request(struct activation_request *req)
 {
     struct ctl_installation inst;
     struct binding_component comps[2];
@@ -45,25 +45,26 @@ static void fixed_request(struct ctl_request *req)
     assert_int_equal(ctl_request_build(req, KEY, &inst, comps, 2, false, 1795946400, nonce), 0);
 }
 
-static __attribute__((noinline)) char *request_json(const struct ctl_request *req, size_t *len)
+static __attribute__((noinline)) char *request_json(const struct activation_request *req,
+                                                    size_t *len)
 {
     char *json = NULL;
 
-    assert_int_equal(ctl_request_to_json(req, &json, len), 0);
+    assert_int_equal(activation_request_to_json(req, &json, len), 0);
     assert_non_null(json);
     return json;
 }
 
 /* ------------------------------------------------------------ identity */
 
-static void ctl_installation_id__public_key__first_16_bytes_of_sha256(void **state)
+static void activation_installation_id__public_key__first_16_bytes_of_sha256(void **state)
 {
     uint8_t pub[32];
-    char id[CTL_INSTALLATION_ID_HEX + 1];
+    char id[ACTIVATION_INSTALLATION_ID_HEX + 1];
 
     for (int i = 0; i < 32; i++)
         pub[i] = (uint8_t)(i + 1);
-    assert_int_equal(ctl_installation_id(pub, id), 0);
+    assert_int_equal(activation_installation_id(pub, id), 0);
     assert_string_equal(id, "ae216c2ef5247a3782c135efa279a3e4");
 }
 
@@ -102,16 +103,16 @@ static void ctl_installation_load__first_use__creates_0600_and_reloads_same(void
 
 /* ------------------------------------------------------------ the request */
 
-static void ctl_request_message__fixed_request__canonical_bytes(void **state)
+static void activation_request_message__fixed_request__canonical_bytes(void **state)
 {
     static const char expected[] = "licgate-activation-v1\0"
                                    "1\n" KEY "\n";
-    struct ctl_request req;
+    struct activation_request req;
     char *msg = NULL, line[400], digest[65];
     size_t len = 0, off;
 
     fixed_request(&req);
-    assert_int_equal(ctl_request_message(&req, &msg, &len), 0);
+    assert_int_equal(activation_request_message(&req, &msg, &len), 0);
     assert_memory_equal(msg, expected, sizeof(expected) - 1);
     off = sizeof(expected) - 1;
     snprintf(line, sizeof(line), "%s\n", req.installation_id);
@@ -136,33 +137,33 @@ static void ctl_request_message__fixed_request__canonical_bytes(void **state)
 
 static void ctl_request_build__signed__verifies_and_any_change_breaks_it(void **state)
 {
-    struct ctl_request req, changed;
+    struct activation_request req, changed;
 
     fixed_request(&req);
-    assert_int_equal(ctl_request_verify(&req), 0);
+    assert_int_equal(activation_request_verify(&req), 0);
 
     changed = req;
     changed.nonce[0] = changed.nonce[0] == '0' ? '1' : '0';
-    assert_int_equal(ctl_request_verify(&changed), -EBADMSG);
+    assert_int_equal(activation_request_verify(&changed), -EBADMSG);
     changed = req;
-    changed.binding_virtual = true;
-    assert_int_equal(ctl_request_verify(&changed), -EBADMSG);
+    changed.is_virtual = true;
+    assert_int_equal(activation_request_verify(&changed), -EBADMSG);
     changed = req;
     changed.components[1].digest[31] ^= 1;
-    assert_int_equal(ctl_request_verify(&changed), -EBADMSG);
+    assert_int_equal(activation_request_verify(&changed), -EBADMSG);
     changed = req;
     changed.key[3] = 'X';
-    assert_int_equal(ctl_request_verify(&changed), -EBADMSG);
+    assert_int_equal(activation_request_verify(&changed), -EBADMSG);
     changed = req;
     changed.ncomponents = 1;
-    assert_int_equal(ctl_request_verify(&changed), -EBADMSG);
+    assert_int_equal(activation_request_verify(&changed), -EBADMSG);
 }
 
 static void ctl_request_build__bad_arguments__einval_and_zeroed(void **state)
 {
     struct ctl_installation inst;
     struct binding_component comp = {.type = COMPONENT_NIC};
-    struct ctl_request req;
+    struct activation_request req;
     uint8_t nonce[16] = {0};
 
     fixed_installation(&inst);
@@ -175,19 +176,19 @@ static void ctl_request_build__bad_arguments__einval_and_zeroed(void **state)
     assert_int_equal(req.key[0], '\0');
 }
 
-static void ctl_request_json__round_trip__same_request(void **state)
+static void activation_request_json__round_trip__same_request(void **state)
 {
-    struct ctl_request req, back;
+    struct activation_request req, back;
     char err[256], *json;
     size_t len;
 
     fixed_request(&req);
     json = request_json(&req, &len);
-    assert_true(len < CTL_REQUEST_MAX);
+    assert_true(len < ACTIVATION_BODY_MAX);
     assert_null(strstr(json, "priv"));
-    assert_int_equal(ctl_request_from_json(json, len, &back, err, sizeof(err)), 0);
+    assert_int_equal(activation_request_parse(json, len, &back, err, sizeof(err)), 0);
     assert_memory_equal(&req, &back, sizeof(req));
-    assert_int_equal(ctl_request_verify(&back), 0);
+    assert_int_equal(activation_request_verify(&back), 0);
     free(json);
 }
 
@@ -195,7 +196,7 @@ static void ctl_request_json__round_trip__same_request(void **state)
  * with a reason containing why. */
 static void assert_request_rejected(const char *from, const char *to, const char *why)
 {
-    struct ctl_request req, back;
+    struct activation_request req, back;
     char err[256] = "", *json, *edited;
     size_t len, off;
 
@@ -204,7 +205,7 @@ static void assert_request_rejected(const char *from, const char *to, const char
     assert_non_null(strstr(json, from));
     off = (size_t)(strstr(json, from) - json);
     assert_true(asprintf(&edited, "%.*s%s%s", (int)off, json, to, json + off + strlen(from)) > 0);
-    assert_int_equal(ctl_request_from_json(edited, strlen(edited), &back, err, sizeof(err)),
+    assert_int_equal(activation_request_parse(edited, strlen(edited), &back, err, sizeof(err)),
                      -EBADMSG);
     if (!strstr(err, why))
         fail_msg("'%s' does not say '%s'", err, why);
@@ -213,7 +214,7 @@ static void assert_request_rejected(const char *from, const char *to, const char
     free(json);
 }
 
-static void ctl_request_from_json__malformed__ebadmsg_naming_the_field(void **state)
+static void activation_request_parse__malformed__ebadmsg_naming_the_field(void **state)
 {
     assert_request_rejected("\"api\":1", "\"api\":\"1\"", "field 'api' is not an integer");
     assert_request_rejected("\"api\":1", "\"api\":2", "api 2");
@@ -229,9 +230,9 @@ static void ctl_request_from_json__malformed__ebadmsg_naming_the_field(void **st
     assert_request_rejected("\"signature\":\"", "\"signature\":\"A", "signature");
 }
 
-static void ctl_request_from_json__other_installations_id__ebadmsg(void **state)
+static void activation_request_parse__other_installations_id__ebadmsg(void **state)
 {
-    struct ctl_request req, back;
+    struct activation_request req, back;
     char err[256], *json;
     size_t len, off;
 
@@ -240,33 +241,34 @@ static void ctl_request_from_json__other_installations_id__ebadmsg(void **state)
     assert_non_null(strstr(json, req.installation_id));
     off = (size_t)(strstr(json, req.installation_id) - json);
     json[off] = json[off] == '0' ? '1' : '0';
-    assert_int_equal(ctl_request_from_json(json, len, &back, err, sizeof(err)), -EBADMSG);
+    assert_int_equal(activation_request_parse(json, len, &back, err, sizeof(err)), -EBADMSG);
     assert_non_null(strstr(err, "does not belong to the public key"));
     free(json);
 }
 
 /* ------------------------------------------------------------ the armor */
 
-static void ctl_request_armor__round_trip__same_json_76_column_lines(void **state)
+static void activation_request_armor__round_trip__same_json_76_column_lines(void **state)
 {
-    struct ctl_request req;
+    struct activation_request req;
     char err[256], *json, *armored, *back, *line, *save = NULL, *copy;
     size_t len, alen, blen, lines = 0;
 
     fixed_request(&req);
     json = request_json(&req, &len);
-    assert_int_equal(ctl_request_armor(json, len, &armored, &alen), 0);
+    assert_int_equal(activation_request_armor(json, len, &armored, &alen), 0);
     assert_int_equal(strlen(armored), alen);
-    assert_int_equal(strncmp(armored, CTL_ARMOR_BEGIN "\n", strlen(CTL_ARMOR_BEGIN) + 1), 0);
-    assert_string_equal(armored + alen - strlen(CTL_ARMOR_END) - 1, CTL_ARMOR_END "\n");
+    assert_int_equal(
+        strncmp(armored, OFFLINE_REQUEST_BEGIN "\n", strlen(OFFLINE_REQUEST_BEGIN) + 1), 0);
+    assert_string_equal(armored + alen - strlen(OFFLINE_REQUEST_END) - 1, OFFLINE_REQUEST_END "\n");
     copy = strdup(armored);
     for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save), lines++)
-        if (lines > 0 && strcmp(line, CTL_ARMOR_END) != 0)
-            assert_true(strlen(line) <= CTL_ARMOR_WIDTH);
+        if (lines > 0 && strcmp(line, OFFLINE_REQUEST_END) != 0)
+            assert_true(strlen(line) <= OFFLINE_LINE_LEN);
     assert_true(lines > 3);
     free(copy);
 
-    assert_int_equal(ctl_request_unarmor(armored, alen, &back, &blen, err, sizeof(err)), 0);
+    assert_int_equal(activation_request_unarmor(armored, alen, &back, &blen, err, sizeof(err)), 0);
     assert_int_equal(blen, len);
     assert_string_equal(back, json);
     free(back);
@@ -274,13 +276,13 @@ static void ctl_request_armor__round_trip__same_json_76_column_lines(void **stat
     free(json);
 }
 
-static void ctl_request_unarmor__mail_body_with_crlf__same_json(void **state)
+static void activation_request_unarmor__mail_body_with_crlf__same_json(void **state)
 {
     char err[256], *armored, *mail, *back, *p, *q;
     size_t alen, blen;
     const char *json = "{\"api\":1}";
 
-    assert_int_equal(ctl_request_armor(json, strlen(json), &armored, &alen), 0);
+    assert_int_equal(activation_request_armor(json, strlen(json), &armored, &alen), 0);
     mail = malloc(2 * alen + 64);
     assert_non_null(mail);
     strcpy(mail, "Hello,\r\nhere is the request:\r\n\r\n");
@@ -291,30 +293,31 @@ static void ctl_request_unarmor__mail_body_with_crlf__same_json(void **state)
         *q++ = *p;
     }
     strcpy(q, "\r\nRegards\r\n");
-    assert_int_equal(ctl_request_unarmor(mail, strlen(mail), &back, &blen, err, sizeof(err)), 0);
+    assert_int_equal(activation_request_unarmor(mail, strlen(mail), &back, &blen, err, sizeof(err)),
+                     0);
     assert_string_equal(back, json);
     free(back);
     free(mail);
     free(armored);
 }
 
-static void ctl_request_unarmor__damaged__ebadmsg(void **state)
+static void activation_request_unarmor__damaged__ebadmsg(void **state)
 {
     char err[256], *back = (char *)"unchanged";
     size_t blen = 7;
     static const char *const damaged[] = {
         "no armor at all\n",
-        CTL_ARMOR_BEGIN "\neyJhcGkiOjF9\n",                     /* no END */
-        CTL_ARMOR_BEGIN "\neyJhcGki*jF9\n" CTL_ARMOR_END "\n",  /* not base64 */
-        CTL_ARMOR_BEGIN "\neyJhcGkiOjF\n" CTL_ARMOR_END "\n",   /* cut short */
-        CTL_ARMOR_BEGIN "\n" CTL_ARMOR_END "\n",                /* empty */
-        CTL_ARMOR_BEGIN "\neyJhcGkiOjF9 \n" CTL_ARMOR_END "\n", /* a space */
+        OFFLINE_REQUEST_BEGIN "\neyJhcGkiOjF9\n",                           /* no END */
+        OFFLINE_REQUEST_BEGIN "\neyJhcGki*jF9\n" OFFLINE_REQUEST_END "\n",  /* not base64 */
+        OFFLINE_REQUEST_BEGIN "\neyJhcGkiOjF\n" OFFLINE_REQUEST_END "\n",   /* cut short */
+        OFFLINE_REQUEST_BEGIN "\n" OFFLINE_REQUEST_END "\n",                /* empty */
+        OFFLINE_REQUEST_BEGIN "\neyJhcGkiOjF9 \n" OFFLINE_REQUEST_END "\n", /* a space */
     };
 
     for (size_t i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
-        assert_int_equal(
-            ctl_request_unarmor(damaged[i], strlen(damaged[i]), &back, &blen, err, sizeof(err)),
-            -EBADMSG);
+        assert_int_equal(activation_request_unarmor(damaged[i], strlen(damaged[i]), &back, &blen,
+                                                    err, sizeof(err)),
+                         -EBADMSG);
         assert_null(back);
         assert_int_equal(blen, 0);
         assert_non_null(strstr(err, "request file: "));
@@ -533,17 +536,17 @@ static void ctl_authority_post__not_https__einval_before_any_network(void **stat
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ctl_installation_id__public_key__first_16_bytes_of_sha256),
+        cmocka_unit_test(activation_installation_id__public_key__first_16_bytes_of_sha256),
         cmocka_unit_test(ctl_installation_load__first_use__creates_0600_and_reloads_same),
-        cmocka_unit_test(ctl_request_message__fixed_request__canonical_bytes),
+        cmocka_unit_test(activation_request_message__fixed_request__canonical_bytes),
         cmocka_unit_test(ctl_request_build__signed__verifies_and_any_change_breaks_it),
         cmocka_unit_test(ctl_request_build__bad_arguments__einval_and_zeroed),
-        cmocka_unit_test(ctl_request_json__round_trip__same_request),
-        cmocka_unit_test(ctl_request_from_json__malformed__ebadmsg_naming_the_field),
-        cmocka_unit_test(ctl_request_from_json__other_installations_id__ebadmsg),
-        cmocka_unit_test(ctl_request_armor__round_trip__same_json_76_column_lines),
-        cmocka_unit_test(ctl_request_unarmor__mail_body_with_crlf__same_json),
-        cmocka_unit_test(ctl_request_unarmor__damaged__ebadmsg),
+        cmocka_unit_test(activation_request_json__round_trip__same_request),
+        cmocka_unit_test(activation_request_parse__malformed__ebadmsg_naming_the_field),
+        cmocka_unit_test(activation_request_parse__other_installations_id__ebadmsg),
+        cmocka_unit_test(activation_request_armor__round_trip__same_json_76_column_lines),
+        cmocka_unit_test(activation_request_unarmor__mail_body_with_crlf__same_json),
+        cmocka_unit_test(activation_request_unarmor__damaged__ebadmsg),
         cmocka_unit_test(ctl_parse_answer__ok__the_license),
         cmocka_unit_test(ctl_parse_answer__refusal_codes__their_messages),
         cmocka_unit_test(ctl_parse_answer__control_bytes_in_error__replaced),

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authority_request.h"
+#include "activation_request.h"
 #include "crypto.h"
 
 #define KEY  "LG-SJ8M-6ZVY-2YAY-KJXF"
@@ -81,7 +81,7 @@ static void parse__valid__fields(void **state)
     assert_int_equal(req.components[0].type, COMPONENT_MACHINE_ID);
     assert_int_equal(req.components[2].digest[0], 0x12);
     assert_false(req.is_virtual);
-    assert_int_equal(installation_id_of(req.installation_public_key, id), 0);
+    assert_int_equal(activation_installation_id(req.installation_public_key, id), 0);
     assert_string_equal(req.installation_id, id);
     free(body);
 }
@@ -239,12 +239,12 @@ static void armor__round_trip__same_body_76_char_lines(void **state)
     size_t backlen;
 
     (void)state;
-    assert_int_equal(offline_request_armor(body, strlen(body), &text), 0);
+    assert_int_equal(activation_request_armor(body, strlen(body), &text, NULL), 0);
     assert_memory_equal(text, OFFLINE_REQUEST_BEGIN "\n", strlen(OFFLINE_REQUEST_BEGIN) + 1);
     line = strchr(text, '\n') + 1;
     assert_int_equal(strchr(line, '\n') - line, OFFLINE_LINE_LEN);
-    assert_int_equal(offline_request_unarmor(text, strlen(text), &back, &backlen, err, sizeof(err)),
-                     0);
+    assert_int_equal(
+        activation_request_unarmor(text, strlen(text), &back, &backlen, err, sizeof(err)), 0);
     assert_string_equal(back, body);
     assert_int_equal(backlen, strlen(body));
     free(back);
@@ -260,7 +260,8 @@ static void armor__surrounding_text_and_crlf__accepted(void **state)
     size_t len;
 
     (void)state;
-    assert_int_equal(offline_request_unarmor(text, strlen(text), &back, &len, err, sizeof(err)), 0);
+    assert_int_equal(activation_request_unarmor(text, strlen(text), &back, &len, err, sizeof(err)),
+                     0);
     assert_string_equal(back, "{\"a\":1}");
     free(back);
 }
@@ -281,7 +282,7 @@ static void armor__broken__refused(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(
-            offline_request_unarmor(bad[i], strlen(bad[i]), &back, &len, err, sizeof(err)),
+            activation_request_unarmor(bad[i], strlen(bad[i]), &back, &len, err, sizeof(err)),
             -EBADMSG);
         assert_null(back);
     }
