@@ -33,6 +33,18 @@ lt_ctl licenses | grep -q "LG-TWO-0001" || lg_fail "licenses table lacks the key
 lt_ctl metrics | grep -q '^licgate_seats_in_use 2$' || lg_fail "metrics lack seats in use"
 lt_ctl version | grep -q "0\.1\.0" || lg_fail "version"
 
+# Errors: one line on stderr, exit 1 for failures and 2 for usage.
+set +e
+out=$("$LICGATE_CTL" --pool "nosuch$$" status 2>&1 >/dev/null); rc=$?
+set -e
+[ $rc -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] &&
+    grep -q "no control socket at /run/licgate/nosuch$$.sock: is openvpn running with the licgate plugin (pool 'nosuch$$')?" <<<"$out" ||
+    lg_fail "missing socket: exit $rc, '$out'"
+set +e
+out=$("$LICGATE_CTL" frobnicate 2>&1 >/dev/null); rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "unknown command 'frobnicate'" <<<"$out" || lg_fail "usage error: exit $rc, '$out'"
+
 # A 3-seat license arrives: reload, and the waiting clients get in.
 lt_license three.lic --key-id LG-THREE-0001 --seats 3
 reload=$(lt_ctl --json reload) || lg_fail "reload failed"
