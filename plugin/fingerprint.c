@@ -40,19 +40,6 @@ static const char *const machine_id_path = MACHINE_ID_PATH;
 static const char *const dmi_uuid_path = DMI_UUID_PATH;
 #endif
 
-const char *fingerprint_type_name(enum component_type type)
-{
-    switch (type) {
-    case COMPONENT_MACHINE_ID:
-        return "machine-id";
-    case COMPONENT_DMI_UUID:
-        return "dmi-uuid";
-    case COMPONENT_NIC:
-        return "nic";
-    }
-    return "unknown";
-}
-
 void fingerprint_clear(struct fingerprint *fp)
 {
     if (fp != NULL)
@@ -341,7 +328,7 @@ static int salted_digest(const char *key_id, size_t key_len, enum component_type
 {
     /* domain NUL key_id NUL type NUL value */
     char buf[sizeof(SALT_DOMAIN) + LICENSE_KEY_ID_MAX + 1 + 16 + FINGERPRINT_VALUE_MAX];
-    const char *name = fingerprint_type_name(type);
+    const char *name = license_component_name(type);
     size_t name_len = strlen(name), value_len = strnlen(value, FINGERPRINT_VALUE_MAX);
     size_t used = 0;
     int ret;
@@ -450,9 +437,9 @@ static size_t match_identity(const struct license *lic, const struct fingerprint
             equal = equal || memcmp(mine[j].digest, want->digest, 32) == 0;
         }
         if (!found)
-            why_add(w, "%s missing%s", fingerprint_type_name(type), source_note(src));
+            why_add(w, "%s missing%s", license_component_name(type), source_note(src));
         else if (!equal)
-            why_add(w, "%s differs", fingerprint_type_name(type));
+            why_add(w, "%s differs", license_component_name(type));
         diffs += !equal;
     }
     return diffs;

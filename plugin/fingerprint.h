@@ -103,9 +103,6 @@ int fingerprint_digests_for_key(const struct fingerprint *fp, const char *key_id
 int fingerprint_match(const struct license *lic, const struct fingerprint *fp, char *why,
                       size_t whylen);
 
-/* "machine-id", "dmi-uuid", "nic"; "unknown" outside the enum. */
-const char *fingerprint_type_name(enum component_type type);
-
 #ifdef LICGATE_TEST_SEAMS
 /* Test builds only: read machine-id and dmi-uuid from these paths instead;
  * NULL restores the real one. A release build has no way to change them. */

@@ -781,7 +781,19 @@ static const char *binding_rule_text(const struct license *lic, char *buf, size_
     return "?";
 }
 
-static const char *component_name(enum component_type type)
+int license_component_type(const char *name, size_t len, enum component_type *type)
+{
+    for (size_t i = 0; i < sizeof(component_names) / sizeof(component_names[0]); i++) {
+        if (strlen(component_names[i].name) == len &&
+            memcmp(component_names[i].name, name, len) == 0) {
+            *type = component_names[i].type;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+const char *license_component_name(enum component_type type)
 {
     for (size_t i = 0; i < sizeof(component_names) / sizeof(component_names[0]); i++) {
         if (component_names[i].type == type)
@@ -829,7 +841,7 @@ static int format_payload(const struct license *lic, const uint8_t issuer_id[8],
         text_append(&tb, "binding: %s", binding_rule_text(lic, rule, sizeof(rule)));
         for (size_t i = 0; i < lic->ncomponents; i++) {
             lower_hex_encode(lic->components[i].digest, 32, hex);
-            text_append(&tb, " %s=%s", component_name(lic->components[i].type), hex);
+            text_append(&tb, " %s=%s", license_component_name(lic->components[i].type), hex);
         }
         text_append(&tb, "\n");
     }

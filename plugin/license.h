@@ -114,6 +114,13 @@ int license_format_time(int64_t t, char *buf, size_t len);
 /* Parses a binding in the document's syntax ("none", "all machine-id=<hex> nic=<hex>",
  * "all-but-1 ...", "machine-id-only machine-id=<hex>") into lic's binding fields. Returns 0,
  * or -EINVAL with a reason in err (lic unchanged). */
+/* The document's name of a component type: "machine-id", "dmi-uuid", "nic" ("?" for
+ * anything else). */
+const char *license_component_name(enum component_type type);
+
+/* The type a name of len bytes stands for: 0, or -EINVAL for an unknown name. */
+int license_component_type(const char *name, size_t len, enum component_type *type);
+
 int license_parse_binding(const char *text, struct license *lic, char *err, size_t errlen);
 
 int license_parse_time(const char *s, size_t len, int64_t *out);

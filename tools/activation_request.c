@@ -17,9 +17,6 @@
 #define PUBKEY_B64_LEN CRYPTO_BASE64_LEN(32) /* 44 */
 #define SIG_B64_LEN    CRYPTO_BASE64_LEN(64) /* 88 */
 
-static const enum component_type component_types[] = {COMPONENT_MACHINE_ID, COMPONENT_DMI_UUID,
-                                                      COMPONENT_NIC};
-
 /* ------------------------------------------------------------ hex, the id */
 
 static int hex_value(char c)
@@ -90,7 +87,7 @@ int activation_request_message(const struct activation_request *req, char **msg,
     fprintf(f, "%d\n%s\n%s\n%s\n", ACTIVATION_API_VERSION, req->key, req->installation_id, pub);
     for (size_t i = 0; i < req->ncomponents; i++) {
         activation_hex_encode(req->components[i].digest, 32, digest);
-        fprintf(f, "%s=%s\n", fingerprint_type_name(req->components[i].type), digest);
+        fprintf(f, "%s=%s\n", license_component_name(req->components[i].type), digest);
     }
     fprintf(f, "%s\n%s\n%s\n", req->is_virtual ? "true" : "false", req->nonce, req->time);
     if (ferror(f)) {
@@ -173,7 +170,7 @@ int activation_request_to_json(const struct activation_request *req, char **json
             break;
         activation_hex_encode(req->components[i].digest, 32, digest);
         json_object_object_add(
-            c, "type", json_object_new_string(fingerprint_type_name(req->components[i].type)));
+            c, "type", json_object_new_string(license_component_name(req->components[i].type)));
         json_object_object_add(c, "digest", json_object_new_string(digest));
         json_object_array_add(list, c);
     }
@@ -379,7 +376,6 @@ static int component_from_json(json_object *c, size_t i, struct binding_componen
     json_object *type, *digest;
     char where[48], safe[17];
     const char *s;
-    size_t n;
 
     snprintf(where, sizeof(where), "binding.components[%zu]", i);
     if (!json_object_is_type(c, json_type_object)) {
@@ -391,16 +387,11 @@ static int component_from_json(json_object *c, size_t i, struct binding_componen
         !(digest = activation_json_member(c, "digest", json_type_string, where, err, errlen)))
         return -EBADMSG;
     s = json_object_get_string(type);
-    for (n = 0; n < sizeof(component_types) / sizeof(component_types[0]); n++) {
-        if (strcmp(s, fingerprint_type_name(component_types[n])) == 0)
-            break;
-    }
-    if (n == sizeof(component_types) / sizeof(component_types[0])) {
+    if (license_component_type(s, (size_t)json_object_get_string_len(type), &comp->type) != 0) {
         errbuf_set(err, errlen, "%s: unknown type '%s' (it is not machine-id, dmi-uuid or nic)",
                    where, printable(s, safe, sizeof(safe)));
         return -EBADMSG;
     }
-    comp->type = component_types[n];
     if (activation_hex_decode(json_object_get_string(digest),
                               (size_t)json_object_get_string_len(digest), comp->digest,
                               sizeof(comp->digest)) < 0) {

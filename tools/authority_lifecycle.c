@@ -499,19 +499,6 @@ static int outcome(struct activation_result *res, enum activation_outcome o, con
     return 0;
 }
 
-static const char *component_type_name(enum component_type type)
-{
-    switch (type) {
-    case COMPONENT_MACHINE_ID:
-        return "machine-id";
-    case COMPONENT_DMI_UUID:
-        return "dmi-uuid";
-    case COMPONENT_NIC:
-        return "nic";
-    }
-    return "?";
-}
-
 static int component_order(const void *a, const void *b)
 {
     const struct binding_component *x = a, *y = b;
@@ -544,7 +531,7 @@ static void binding_text(const struct key_record *rec, const struct activation_r
     used = (size_t)snprintf(out, outlen, "%s%s", rule, req->is_virtual ? "+virtual" : "");
     for (size_t i = 0; i < req->ncomponents && used < outlen; i++) {
         used += (size_t)snprintf(out + used, outlen - used,
-                                 " %s=", component_type_name(sorted[i].type));
+                                 " %s=", license_component_name(sorted[i].type));
         for (size_t j = 0; j < sizeof(sorted[i].digest) && used < outlen; j++)
             used += (size_t)snprintf(out + used, outlen - used, "%02x", sorted[i].digest[j]);
     }

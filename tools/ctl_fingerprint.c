@@ -51,7 +51,7 @@ static int binding_line(const struct fingerprint *fp, const char *key_id, const 
     for (size_t i = 0; i < n && used < len; i++) {
         hex(comps[i].digest, sizeof(comps[i].digest), h);
         used += (size_t)snprintf(buf + used, len - used, " %s=%s",
-                                 fingerprint_type_name(comps[i].type), h);
+                                 license_component_name(comps[i].type), h);
     }
     memset(&check, 0, sizeof(check));
     if (used >= len || license_parse_binding(buf, &check, err, errlen) != 0)

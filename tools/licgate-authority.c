@@ -1135,27 +1135,11 @@ out:
  * when missing. */
 static int parse_component_arg(const char *text, struct binding_component *comp)
 {
-    static const char *const names[] = {"machine-id", "dmi-uuid", "nic"};
-    static const enum component_type types[] = {COMPONENT_MACHINE_ID, COMPONENT_DMI_UUID,
-                                                COMPONENT_NIC};
     const char *eq = strchr(text, '=');
 
-    if (eq == NULL || strlen(eq + 1) != 64)
+    if (eq == NULL || license_component_type(text, (size_t)(eq - text), &comp->type) != 0)
         return -EINVAL;
-    for (size_t i = 0; i < 3; i++) {
-        if (strlen(names[i]) == (size_t)(eq - text) &&
-            memcmp(text, names[i], strlen(names[i])) == 0) {
-            comp->type = types[i];
-            for (size_t j = 0; j < 32; j++) {
-                unsigned v;
-                if (sscanf(eq + 1 + 2 * j, "%2x", &v) != 1)
-                    return -EINVAL;
-                comp->digest[j] = (uint8_t)v;
-            }
-            return 0;
-        }
-    }
-    return -EINVAL;
+    return activation_hex_decode(eq + 1, strlen(eq + 1), comp->digest, sizeof(comp->digest));
 }
 
 static int command_make_request(int argc, char **argv)
