@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "license.h"
 #include "crypto.h"
 #include "fs.h"
@@ -24,7 +25,6 @@
 #include "keystring.h"
 
 #define PROGRAM         "licgate-authority"
-#define EXIT_USAGE      2
 #define SECONDS_PER_DAY 86400
 #define DAYS_LIMIT      36500
 
@@ -77,33 +77,6 @@ static const char usage_text[] =
     "                             as `licgatectl fingerprint --key KEY-ID` prints them)\n"
     "DATE is YYYY-MM-DDTHH:MM:SSZ (UTC). N for days may be negative.\n";
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs(PROGRAM ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs(PROGRAM ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(" (try '" PROGRAM " --help')\n", stderr);
-    return EXIT_USAGE;
-}
-
 static int parse_integer(const char *text, long long min, long long max, long long *out)
 {
     char *end;
@@ -121,15 +94,15 @@ static int parse_integer(const char *text, long long min, long long max, long lo
 static int option_days(const char *option, const char *text, long long *days)
 {
     if (parse_integer(text, -DAYS_LIMIT, DAYS_LIMIT, days) != 0)
-        return usage_error("%s: '%s' is not in %d..%d", option, text, -DAYS_LIMIT, DAYS_LIMIT);
+        return cli_usage_error("%s: '%s' is not in %d..%d", option, text, -DAYS_LIMIT, DAYS_LIMIT);
     return 0;
 }
 
 static int option_date(const char *option, const char *text, int64_t *t)
 {
     if (license_parse_time(text, strlen(text), t) != 0)
-        return usage_error("%s: '%s' is not a date YYYY-MM-DDTHH:MM:SSZ (1971..2199)", option,
-                           text);
+        return cli_usage_error("%s: '%s' is not a date YYYY-MM-DDTHH:MM:SSZ (1971..2199)", option,
+                               text);
     return 0;
 }
 
@@ -137,7 +110,7 @@ static int option_date(const char *option, const char *text, int64_t *t)
 static int option_string(const char *option, const char *text, char *field, size_t size)
 {
     if (strlen(text) >= size)
-        return usage_error("%s: longer than %zu bytes", option, size - 1);
+        return cli_usage_error("%s: longer than %zu bytes", option, size - 1);
     memcpy(field, text, strlen(text) + 1);
     return 0;
 }
@@ -167,32 +140,32 @@ static int command_keygen(int argc, char **argv)
             fputs(usage_text, stdout);
             return EXIT_SUCCESS;
         case ':':
-            return usage_error("%s: missing argument", argv[optind - 1]);
+            return cli_usage_error("%s: missing argument", argv[optind - 1]);
         default:
-            return usage_error("keygen: unknown option '%s'", argv[optind - 1]);
+            return cli_usage_error("keygen: unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc)
-        return usage_error("keygen: unexpected argument '%s'", argv[optind]);
+        return cli_usage_error("keygen: unexpected argument '%s'", argv[optind]);
     if (private_path == NULL || public_path == NULL)
-        return usage_error("keygen: --private and --public are required");
+        return cli_usage_error("keygen: --private and --public are required");
     if (lstat(private_path, &st) == 0) {
-        fail("%s: already exists; refusing to overwrite a private key", private_path);
+        cli_fail("%s: already exists; refusing to overwrite a private key", private_path);
         return EXIT_FAILURE;
     }
     ret = crypto_ed25519_keygen(priv, pub);
     if (ret != 0) {
-        fail("cannot generate a key: %s", strerror(-ret));
+        cli_fail("cannot generate a key: %s", strerror(-ret));
         goto out;
     }
     ret = crypto_ed25519_write_private_pem(private_path, priv);
     if (ret != 0) {
-        fail("%s: %s", private_path, strerror(-ret));
+        cli_fail("%s: %s", private_path, strerror(-ret));
         goto out;
     }
     ret = crypto_ed25519_write_public_pem(public_path, pub);
     if (ret != 0) {
-        fail("%s: %s", public_path, strerror(-ret));
+        cli_fail("%s: %s", public_path, strerror(-ret));
         goto out;
     }
     status = EXIT_SUCCESS;
@@ -286,7 +259,7 @@ static int parse_sign_options(int argc, char **argv, struct sign_request *req)
         case OPT_SEATS:
             req->have_seats = true;
             if (parse_integer(optarg, 1, 1000000, &seats) != 0)
-                return usage_error("--seats: '%s' is not in 1..1000000", optarg);
+                return cli_usage_error("--seats: '%s' is not in 1..1000000", optarg);
             req->lic.seats = (uint32_t)seats;
             break;
         case OPT_KIND:
@@ -295,7 +268,7 @@ static int parse_sign_options(int argc, char **argv, struct sign_request *req)
             else if (strcmp(optarg, "failover") == 0)
                 req->lic.kind = LICENSE_KIND_FAILOVER;
             else
-                return usage_error("--kind: '%s' is not standard or failover", optarg);
+                return cli_usage_error("--kind: '%s' is not standard or failover", optarg);
             break;
         case OPT_PRIMARY_KEY:
             ret = option_string("--primary-key", optarg, req->lic.primary_key,
@@ -343,30 +316,30 @@ static int parse_sign_options(int argc, char **argv, struct sign_request *req)
         case OPT_BINDING: {
             char why[256];
             if (license_parse_binding(optarg, &req->lic, why, sizeof(why)) != 0)
-                return usage_error("--binding: %s", why);
+                return cli_usage_error("--binding: %s", why);
             break;
         }
         case 'h':
             fputs(usage_text, stdout);
             return -1;
         case ':':
-            return usage_error("%s: missing argument", argv[optind - 1]);
+            return cli_usage_error("%s: missing argument", argv[optind - 1]);
         default:
-            return usage_error("sign: unknown option '%s'", argv[optind - 1]);
+            return cli_usage_error("sign: unknown option '%s'", argv[optind - 1]);
         }
         if (ret != 0)
             return ret;
     }
     if (optind != argc)
-        return usage_error("sign: unexpected argument '%s'", argv[optind]);
+        return cli_usage_error("sign: unexpected argument '%s'", argv[optind]);
     if (req->key_path == NULL || !req->have_key_id || !req->have_customer || !req->have_seats)
-        return usage_error("sign: --key, --key-id, --customer and --seats are required");
+        return cli_usage_error("sign: --key, --key-id, --customer and --seats are required");
     if (req->have_issued && req->have_issued_days_ago)
-        return usage_error("sign: --issued and --issued-days-ago exclude each other");
+        return cli_usage_error("sign: --issued and --issued-days-ago exclude each other");
     if (req->have_support_until && req->have_support_days)
-        return usage_error("sign: --support-until and --support-days exclude each other");
+        return cli_usage_error("sign: --support-until and --support-days exclude each other");
     if (req->lease_options > 1)
-        return usage_error("sign: use only one of --lease-days, --lease-not-after, --no-lease");
+        return cli_usage_error("sign: use only one of --lease-days, --lease-not-after, --no-lease");
     return 0;
 }
 
@@ -407,22 +380,22 @@ static int command_sign(int argc, char **argv)
         return ret;
     resolve_dates(&req, (int64_t)time(NULL));
     if (license_validate(&req.lic, reason, sizeof(reason)) != 0) {
-        fail("%s", reason);
+        cli_fail("%s", reason);
         return EXIT_USAGE;
     }
     ret = crypto_ed25519_read_private_pem(req.key_path, priv);
     if (ret != 0) {
-        fail("%s: %s", req.key_path,
-             ret == -EBADMSG ? "not an Ed25519 private key PEM" : strerror(-ret));
+        cli_fail("%s: %s", req.key_path,
+                 ret == -EBADMSG ? "not an Ed25519 private key PEM" : strerror(-ret));
         goto out;
     }
     ret = license_sign(&req.lic, priv, &doc, &doclen);
     if (ret != 0) {
-        fail("cannot sign: %s", strerror(-ret));
+        cli_fail("cannot sign: %s", strerror(-ret));
         goto out;
     }
     if (fwrite(doc, 1, doclen, stdout) != doclen || fflush(stdout) != 0) {
-        fail("cannot write to stdout: %s", strerror(errno));
+        cli_fail("cannot write to stdout: %s", strerror(errno));
         goto out;
     }
     status = EXIT_SUCCESS;
@@ -450,7 +423,7 @@ static void actor(char *out, size_t outlen)
 static int path_in(const char *dir, const char *name, char *out, size_t outlen)
 {
     if ((size_t)snprintf(out, outlen, "%s/%s", dir, name) >= outlen) {
-        fail("%s: path too long", dir);
+        cli_fail("%s: path too long", dir);
         return -ENAMETOOLONG;
     }
     return 0;
@@ -461,7 +434,7 @@ static int open_ledger(const char *dir, struct ledger **ledger)
     char err[512];
 
     if (ledger_open(dir, false, ledger, err, sizeof(err)) != 0) {
-        fail("%s", err);
+        cli_fail("%s", err);
         return -EIO;
     }
     return 0;
@@ -477,7 +450,8 @@ static int read_issuer_key(const char *dir, uint8_t priv[32])
         return ret;
     ret = crypto_ed25519_read_private_pem(path, priv);
     if (ret != 0)
-        fail("%s: %s", path, ret == -EBADMSG ? "not an Ed25519 private key PEM" : strerror(-ret));
+        cli_fail("%s: %s", path,
+                 ret == -EBADMSG ? "not an Ed25519 private key PEM" : strerror(-ret));
     return ret;
 }
 
@@ -487,7 +461,7 @@ static int key_argument(const char *text, char key[KEYSTRING_BUFSIZE])
     char why[128];
 
     if (keystring_canonicalize(text, key, why, sizeof(why)) != 0) {
-        fail("'%s': %s", text, why);
+        cli_fail("'%s': %s", text, why);
         return -EINVAL;
     }
     return 0;
@@ -496,9 +470,9 @@ static int key_argument(const char *text, char key[KEYSTRING_BUFSIZE])
 static int refused(const char *key, int ret, const char *err)
 {
     if (key != NULL)
-        fail("'%s': %s", key, err);
+        cli_fail("'%s': %s", key, err);
     else
-        fail("%s", err);
+        cli_fail("%s", err);
     return ret == -EINVAL ? EXIT_USAGE : EXIT_FAILURE;
 }
 
@@ -570,7 +544,7 @@ static int parse_ledger_args(int argc, char **argv, unsigned allowed, struct led
     a->years = 1;
     while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         if (opt >= OPT_DIR && (allowed & SEEN(opt)) == 0)
-            return usage_error("%s: option '%s' does not apply", argv[0], argv[optind - 1]);
+            return cli_usage_error("%s: option '%s' does not apply", argv[0], argv[optind - 1]);
         if (opt >= OPT_DIR)
             a->seen |= SEEN(opt);
         switch (opt) {
@@ -583,16 +557,17 @@ static int parse_ledger_args(int argc, char **argv, unsigned allowed, struct led
         case OPT_YEARS:
             a->have_years = true;
             if (parse_integer(optarg, 1, AUTHORITY_MAX_YEARS, &a->years) != 0)
-                return usage_error("--years: '%s' is not in 1..%d", optarg, AUTHORITY_MAX_YEARS);
+                return cli_usage_error("--years: '%s' is not in 1..%d", optarg,
+                                       AUTHORITY_MAX_YEARS);
             break;
         case OPT_LPERPETUAL:
             a->perpetual = true;
             break;
         case OPT_RULE:
             if (!authority_rule_valid(optarg))
-                return usage_error("--rule: '%s' is not all, all-but-N (N 1..8) or "
-                                   "machine-id-only",
-                                   optarg);
+                return cli_usage_error("--rule: '%s' is not all, all-but-N (N 1..8) or "
+                                       "machine-id-only",
+                                       optarg);
             a->rule = optarg;
             break;
         case OPT_LCUSTOMER:
@@ -601,7 +576,8 @@ static int parse_ledger_args(int argc, char **argv, unsigned allowed, struct led
         case OPT_LSEATS:
             a->have_seats = true;
             if (parse_integer(optarg, 1, AUTHORITY_MAX_SEATS, &a->seats) != 0)
-                return usage_error("--seats: '%s' is not in 1..%d", optarg, AUTHORITY_MAX_SEATS);
+                return cli_usage_error("--seats: '%s' is not in 1..%d", optarg,
+                                       AUTHORITY_MAX_SEATS);
             break;
         case OPT_LISTEN:
             a->listen = optarg;
@@ -617,7 +593,7 @@ static int parse_ledger_args(int argc, char **argv, unsigned allowed, struct led
             break;
         case OPT_COMPONENT:
             if (a->ncomponents == LICENSE_MAX_COMPONENTS)
-                return usage_error("--component: at most %d", LICENSE_MAX_COMPONENTS);
+                return cli_usage_error("--component: at most %d", LICENSE_MAX_COMPONENTS);
             a->components[a->ncomponents++] = optarg;
             break;
         case OPT_FINGERPRINT_FILE:
@@ -639,9 +615,9 @@ static int parse_ledger_args(int argc, char **argv, unsigned allowed, struct led
             fputs(usage_text, stdout);
             return -1;
         case ':':
-            return usage_error("%s: missing argument", argv[optind - 1]);
+            return cli_usage_error("%s: missing argument", argv[optind - 1]);
         default:
-            return usage_error("%s: unknown option '%s'", argv[0], argv[optind - 1]);
+            return cli_usage_error("%s: unknown option '%s'", argv[0], argv[optind - 1]);
         }
     }
     a->positional = argv + optind;
@@ -661,10 +637,10 @@ static int command_args(int argc, char **argv, unsigned allowed, int npositional
     if (ret != 0)
         return ret;
     if (npositional >= 0 && a->npositional > npositional)
-        return usage_error("%s: unexpected argument '%s'", argv[0], a->positional[npositional]);
+        return cli_usage_error("%s: unexpected argument '%s'", argv[0], a->positional[npositional]);
     if ((npositional > 0 && a->npositional < npositional) ||
         (npositional < 0 && a->npositional < 1))
-        return usage_error("%s: missing KEY", argv[0]);
+        return cli_usage_error("%s: missing KEY", argv[0]);
     return 0;
 }
 
@@ -673,7 +649,7 @@ static int print_json(json_object *obj)
     int ok;
 
     if (obj == NULL) {
-        fail("out of memory");
+        cli_fail("out of memory");
         return EXIT_FAILURE;
     }
     ok = printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
@@ -699,19 +675,19 @@ static int command_init(int argc, char **argv)
         path_in(a.dir, LEDGER_FILE, ledger_path, sizeof(ledger_path)) != 0)
         return EXIT_FAILURE;
     if (mkdir(a.dir, 0700) != 0 && errno != EEXIST) {
-        fail("%s: %s", a.dir, strerror(errno));
+        cli_fail("%s: %s", a.dir, strerror(errno));
         return EXIT_FAILURE;
     }
     if (lstat(a.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fail("%s: not a directory", a.dir);
+        cli_fail("%s: not a directory", a.dir);
         return EXIT_FAILURE;
     }
     if (lstat(priv_path, &st) == 0 || lstat(ledger_path, &st) == 0) {
-        fail("%s: already initialized; refusing to overwrite its issuer key or ledger", a.dir);
+        cli_fail("%s: already initialized; refusing to overwrite its issuer key or ledger", a.dir);
         return EXIT_FAILURE;
     }
     if (chmod(a.dir, 0700) != 0) {
-        fail("%s: %s", a.dir, strerror(errno));
+        cli_fail("%s: %s", a.dir, strerror(errno));
         return EXIT_FAILURE;
     }
     if (a.issuer_key != NULL) {
@@ -719,8 +695,8 @@ static int command_init(int argc, char **argv)
         if (ret == 0)
             ret = crypto_ed25519_public_from_private(priv, pub);
         if (ret != 0) {
-            fail("%s: %s", a.issuer_key,
-                 ret == -EBADMSG ? "not an Ed25519 private key PEM" : strerror(-ret));
+            cli_fail("%s: %s", a.issuer_key,
+                     ret == -EBADMSG ? "not an Ed25519 private key PEM" : strerror(-ret));
             goto out;
         }
     } else {
@@ -731,11 +707,11 @@ static int command_init(int argc, char **argv)
     if (ret == 0)
         ret = crypto_ed25519_write_public_pem(pub_path, pub);
     if (ret != 0) {
-        fail("cannot make the issuer key in %s: %s", a.dir, strerror(-ret));
+        cli_fail("cannot make the issuer key in %s: %s", a.dir, strerror(-ret));
         goto out;
     }
     if (ledger_open(a.dir, true, &ledger, err, sizeof(err)) != 0) {
-        fail("%s", err);
+        cli_fail("%s", err);
         goto out;
     }
     struct issuer_key ik;
@@ -751,7 +727,7 @@ static int command_init(int argc, char **argv)
     if (ret == 0)
         ret = ledger_commit(ledger);
     if (ret != 0) {
-        fail("%s: %s", ledger_path, ledger_error(ledger));
+        cli_fail("%s: %s", ledger_path, ledger_error(ledger));
         ledger_rollback(ledger);
         goto out;
     }
@@ -779,9 +755,9 @@ static int command_issue(int argc, char **argv)
     if (ret != 0)
         return ret < 0 ? EXIT_SUCCESS : ret;
     if (a.customer == NULL || !a.have_seats)
-        return usage_error("issue: --customer and --seats are required");
+        return cli_usage_error("issue: --customer and --seats are required");
     if (a.have_years && a.perpetual)
-        return usage_error("issue: --years and --perpetual exclude each other");
+        return cli_usage_error("issue: --years and --perpetual exclude each other");
     if (open_ledger(a.dir, &ledger) != 0)
         return EXIT_FAILURE;
     memset(&order, 0, sizeof(order));
@@ -815,7 +791,7 @@ static int command_key(int argc, char **argv)
     if (ret != 0)
         return ret < 0 ? EXIT_SUCCESS : ret;
     if (extend && !a.have_years)
-        return usage_error("extend: --years is required");
+        return cli_usage_error("extend: --years is required");
     if (key_argument(a.positional[0], key) != 0)
         return EXIT_FAILURE;
     if (open_ledger(a.dir, &ledger) != 0)
@@ -859,22 +835,22 @@ static int command_split(int argc, char **argv)
     if (ret != 0)
         return ret < 0 ? EXIT_SUCCESS : ret;
     if (a.npositional < 3)
-        return usage_error("split: expected KEY and at least two seat counts");
+        return cli_usage_error("split: expected KEY and at least two seat counts");
     nparts = (size_t)a.npositional - 1;
     if (nparts > AUTHORITY_MAX_SPLIT)
-        return usage_error("split: at most %d parts", AUTHORITY_MAX_SPLIT);
+        return cli_usage_error("split: at most %d parts", AUTHORITY_MAX_SPLIT);
     for (size_t i = 0; i < nparts; i++) {
         long long n;
         if (parse_integer(a.positional[i + 1], 1, AUTHORITY_MAX_SEATS, &n) != 0)
-            return usage_error("split: '%s' is not a seat count 1..%d", a.positional[i + 1],
-                               AUTHORITY_MAX_SEATS);
+            return cli_usage_error("split: '%s' is not a seat count 1..%d", a.positional[i + 1],
+                                   AUTHORITY_MAX_SEATS);
         parts[i] = (uint32_t)n;
     }
     if (key_argument(a.positional[0], key) != 0)
         return EXIT_FAILURE;
     keys = calloc(nparts, sizeof(*keys));
     if (keys == NULL) {
-        fail("out of memory");
+        cli_fail("out of memory");
         return EXIT_FAILURE;
     }
     if (open_ledger(a.dir, &ledger) != 0) {
@@ -929,9 +905,9 @@ static int command_show(int argc, char **argv)
     }
     if (ret != 0) {
         if (ret == -ENOENT)
-            fail("'%s': license key unknown", key);
+            cli_fail("'%s': license key unknown", key);
         else
-            fail("ledger: %s", ledger_error(ledger));
+            cli_fail("ledger: %s", ledger_error(ledger));
         ledger_close(ledger);
         return EXIT_FAILURE;
     }
@@ -984,7 +960,7 @@ static int command_list(int argc, char **argv)
         return EXIT_FAILURE;
     ret = ledger_key_list(ledger, a.customer, &list, &n);
     if (ret != 0) {
-        fail("ledger: %s", ledger_error(ledger));
+        cli_fail("ledger: %s", ledger_error(ledger));
         ledger_close(ledger);
         return EXIT_FAILURE;
     }
@@ -1027,7 +1003,7 @@ static int command_audit(int argc, char **argv)
         return EXIT_FAILURE;
     ret = ledger_audit_json(ledger, &rows);
     if (ret != 0) {
-        fail("ledger: %s", ledger_error(ledger));
+        cli_fail("ledger: %s", ledger_error(ledger));
         ledger_close(ledger);
         return EXIT_FAILURE;
     }
@@ -1057,7 +1033,7 @@ static int command_serve(int argc, char **argv)
     if (ret != 0)
         return ret < 0 ? EXIT_SUCCESS : ret;
     if (a.listen == NULL || a.cert == NULL || a.tls_key == NULL)
-        return usage_error("serve: --listen, --cert and --key are required");
+        return cli_usage_error("serve: --listen, --cert and --key are required");
     if (read_issuer_key(a.dir, priv) != 0)
         return EXIT_FAILURE;
     if (open_ledger(a.dir, &ledger) != 0) {
@@ -1072,7 +1048,7 @@ static int command_serve(int argc, char **argv)
     cfg.issuer_priv = priv;
     ret = authority_serve(&cfg, err, sizeof(err));
     if (ret != 0)
-        fail("%s", err);
+        cli_fail("%s", err);
     ledger_close(ledger);
     crypto_wipe(priv, sizeof(priv));
     return ret == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
@@ -1095,15 +1071,15 @@ static int command_activate_offline(int argc, char **argv)
         return ret < 0 ? EXIT_SUCCESS : ret;
     ret = fs_read_bounded(a.positional[0], OFFLINE_REQUEST_MAX, &text, &textlen);
     if (ret != 0) {
-        fail("%s: %s", a.positional[0],
-             ret == -EFBIG ? "larger than 64 KiB: not a request file" : strerror(-ret));
+        cli_fail("%s: %s", a.positional[0],
+                 ret == -EFBIG ? "larger than 64 KiB: not a request file" : strerror(-ret));
         return EXIT_FAILURE;
     }
     ret = activation_request_unarmor(text, textlen, &body, &bodylen, err, sizeof(err));
     if (ret == 0)
         ret = activation_request_parse(body, bodylen, &req, err, sizeof(err));
     if (ret != 0) {
-        fail("%s: not a valid activation request: %s", a.positional[0], err);
+        cli_fail("%s: not a valid activation request: %s", a.positional[0], err);
         goto out;
     }
     if (read_issuer_key(a.dir, priv) != 0 || open_ledger(a.dir, &ledger) != 0)
@@ -1112,11 +1088,11 @@ static int command_activate_offline(int argc, char **argv)
     snprintf(who, sizeof(who), "offline %s", user);
     authority_activate(ledger, priv, &req, authority_now(), who, &res);
     if (res.outcome != ACTIVATION_OK) {
-        fail("'%s': %s", req.key, res.error);
+        cli_fail("'%s': %s", req.key, res.error);
         goto out;
     }
     if (fwrite(res.license, 1, res.len, stdout) != res.len || fflush(stdout) != 0)
-        fail("cannot write to stdout: %s", strerror(errno));
+        cli_fail("cannot write to stdout: %s", strerror(errno));
     else
         status = EXIT_SUCCESS;
     fprintf(stderr, PROGRAM ": %s installation %s: %s\n", req.key, req.installation_id, res.what);
@@ -1160,7 +1136,7 @@ static int command_make_request(int argc, char **argv)
     if (ret != 0)
         return ret < 0 ? EXIT_SUCCESS : ret;
     if (a.installation_key == NULL)
-        return usage_error("make-request: --installation-key is required");
+        return cli_usage_error("make-request: --installation-key is required");
     memset(&req, 0, sizeof(req));
     /* The key goes out as typed (canonical when it is valid), so tests can
      * send malformed keys too. */
@@ -1171,14 +1147,14 @@ static int command_make_request(int argc, char **argv)
     if (a.fingerprint_file != NULL) {
         ret = fs_read_bounded(a.fingerprint_file, 64 * 1024, &file, &filelen);
         if (ret != 0) {
-            fail("%s: %s", a.fingerprint_file, strerror(-ret));
+            cli_fail("%s: %s", a.fingerprint_file, strerror(-ret));
             return EXIT_FAILURE;
         }
         for (char *line = strtok(file, "\n"); line != NULL; line = strtok(NULL, "\n")) {
             if (line[0] == '\0' || line[0] == '#')
                 continue;
             if (a.ncomponents == LICENSE_MAX_COMPONENTS) {
-                fail("%s: more than %d components", a.fingerprint_file, LICENSE_MAX_COMPONENTS);
+                cli_fail("%s: more than %d components", a.fingerprint_file, LICENSE_MAX_COMPONENTS);
                 goto out;
             }
             a.components[a.ncomponents++] = line;
@@ -1186,7 +1162,7 @@ static int command_make_request(int argc, char **argv)
     }
     for (size_t i = 0; i < a.ncomponents; i++) {
         if (parse_component_arg(a.components[i], &req.components[i]) != 0) {
-            status = usage_error("make-request: '%s' is not TYPE=<64 hex>", a.components[i]);
+            status = cli_usage_error("make-request: '%s' is not TYPE=<64 hex>", a.components[i]);
             goto out;
         }
     }
@@ -1200,11 +1176,11 @@ static int command_make_request(int argc, char **argv)
         ret = crypto_ed25519_read_private_pem(a.installation_key, priv);
     }
     if (ret != 0) {
-        fail("%s: %s", a.installation_key, strerror(-ret));
+        cli_fail("%s: %s", a.installation_key, strerror(-ret));
         goto out;
     }
     if (getentropy(nonce, sizeof(nonce)) != 0) {
-        fail("getentropy: %s", strerror(errno));
+        cli_fail("getentropy: %s", strerror(errno));
         goto out;
     }
     for (size_t i = 0; i < sizeof(nonce); i++)
@@ -1217,7 +1193,7 @@ static int command_make_request(int argc, char **argv)
     if (ret == 0 && a.offline)
         ret = activation_request_armor(json, strlen(json), &armored, NULL);
     if (ret != 0) {
-        fail("cannot build the request: %s", strerror(-ret));
+        cli_fail("cannot build the request: %s", strerror(-ret));
         goto out;
     }
     if (a.offline)
@@ -1259,8 +1235,9 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+    cli_program = PROGRAM;
     if (argc < 2)
-        return usage_error("missing command");
+        return cli_usage_error("missing command");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage_text, stdout);
@@ -1270,5 +1247,5 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
     }
-    return usage_error("unknown command '%s'", argv[1]);
+    return cli_usage_error("unknown command '%s'", argv[1]);
 }

@@ -28,6 +28,7 @@
 
 #include <curl/curl.h>
 
+#include "cli.h"
 #include "config.h"
 #include "ctl_activate.h"
 #include "ctl_fingerprint.h"
@@ -35,8 +36,7 @@
 #include "ctl_render.h"
 #include "fs.h"
 
-#define PROGRAM    "licgatectl"
-#define EXIT_USAGE 2
+#define PROGRAM "licgatectl"
 
 #ifndef LICGATE_RUNDIR
 #define LICGATE_RUNDIR "/run/licgate"
@@ -133,33 +133,6 @@ static const char usage_text[] =
     "  -V, --version      print the version of licgatectl\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs(PROGRAM ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs(PROGRAM ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nTry '" PROGRAM " --help'.\n", stderr);
-    return EXIT_USAGE;
-}
 
 /* The plugin's rule for pool= (plugin/config.c). */
 static bool valid_pool_name(const char *s)
@@ -334,25 +307,25 @@ static void report_access_denied(const char *path)
 
     free(copy);
     if (!found) {
-        fail("permission denied on %s", path);
+        cli_fail("permission denied on %s", path);
         return;
     }
     root = getpwuid(0);
     if (st.st_gid == (root ? root->pw_gid : 0)) {
-        fail("permission denied on %s: only root may use it (set control-group= in the plugin "
-             "config to grant read access)",
-             path);
+        cli_fail("permission denied on %s: only root may use it (set control-group= in the plugin "
+                 "config to grant read access)",
+                 path);
         return;
     }
     gr = getgrgid(st.st_gid);
     if (gr)
-        fail("permission denied on %s: read access is granted to root and to members of group "
-             "'%s' (control-group=)",
-             path, gr->gr_name);
+        cli_fail("permission denied on %s: read access is granted to root and to members of group "
+                 "'%s' (control-group=)",
+                 path, gr->gr_name);
     else
-        fail("permission denied on %s: read access is granted to root and to members of group "
-             "%u (control-group=)",
-             path, (unsigned)st.st_gid);
+        cli_fail("permission denied on %s: read access is granted to root and to members of group "
+                 "%u (control-group=)",
+                 path, (unsigned)st.st_gid);
 }
 
 /* pool is NULL when the user named the socket but no pool. */
@@ -362,31 +335,31 @@ static void report_connect_error(int err, const char *path, const char *pool)
     case ENOENT:
     case ENOTDIR:
         if (pool)
-            fail("no control socket at %s: is openvpn running with the licgate plugin (pool "
-                 "'%s')?",
-                 path, pool);
+            cli_fail("no control socket at %s: is openvpn running with the licgate plugin (pool "
+                     "'%s')?",
+                     path, pool);
         else
-            fail("no control socket at %s: is openvpn running with the licgate plugin?", path);
+            cli_fail("no control socket at %s: is openvpn running with the licgate plugin?", path);
         break;
     case ECONNREFUSED:
         if (pool)
-            fail("nothing listens on %s: the openvpn process serving pool '%s' may have exited "
-                 "(another takes over within a second; retry)",
-                 path, pool);
+            cli_fail("nothing listens on %s: the openvpn process serving pool '%s' may have exited "
+                     "(another takes over within a second; retry)",
+                     path, pool);
         else
-            fail("nothing listens on %s: the openvpn process serving it may have exited "
-                 "(another takes over within a second; retry)",
-                 path);
+            cli_fail("nothing listens on %s: the openvpn process serving it may have exited "
+                     "(another takes over within a second; retry)",
+                     path);
         break;
     case EACCES:
     case EPERM:
         report_access_denied(path);
         break;
     case ETIMEDOUT:
-        fail("%s: no answer within %d seconds", path, TIMEOUT_SECONDS);
+        cli_fail("%s: no answer within %d seconds", path, TIMEOUT_SECONDS);
         break;
     default:
-        fail("cannot connect to %s: %s", path, strerror(err));
+        cli_fail("cannot connect to %s: %s", path, strerror(err));
         break;
     }
 }
@@ -413,23 +386,23 @@ static int query(const char *path, const char *pool, const char *command, json_o
     if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET) {
         close(fd);
         if (rc == -ETIMEDOUT)
-            fail("%s: no answer within %d seconds", path, TIMEOUT_SECONDS);
+            cli_fail("%s: no answer within %d seconds", path, TIMEOUT_SECONDS);
         else
-            fail("cannot send to %s: %s", path, strerror(-rc));
+            cli_fail("cannot send to %s: %s", path, strerror(-rc));
         return EXIT_FAILURE;
     }
     rc = read_response(fd, deadline, &buf, &len);
     close(fd);
     if (rc == -ETIMEDOUT) {
-        fail("%s: no answer within %d seconds", path, TIMEOUT_SECONDS);
+        cli_fail("%s: no answer within %d seconds", path, TIMEOUT_SECONDS);
         return EXIT_FAILURE;
     }
     if (rc < 0) {
-        fail("cannot read from %s: %s", path, strerror(-rc));
+        cli_fail("cannot read from %s: %s", path, strerror(-rc));
         return EXIT_FAILURE;
     }
     if (len == 0) {
-        fail("%s closed the connection without an answer", path);
+        cli_fail("%s closed the connection without an answer", path);
         free(buf);
         return EXIT_FAILURE;
     }
@@ -440,10 +413,10 @@ static int query(const char *path, const char *pool, const char *command, json_o
         return EXIT_SUCCESS;
     case -EBADMSG:
     case -EMSGSIZE:
-        fail("malformed response from %s: %s", path, err);
+        cli_fail("malformed response from %s: %s", path, err);
         return EXIT_FAILURE;
     default: /* -EPROTONOSUPPORT, -EREMOTEIO (the server's error), -ENOMEM */
-        fail("%s", err);
+        cli_fail("%s", err);
         return EXIT_FAILURE;
     }
 }
@@ -486,7 +459,7 @@ static int reload_after_install(void *arg, bool quiet)
     if (query(t->path, t->pool, "reload", &resp) != EXIT_SUCCESS)
         return -1;
     if (!quiet && ctl_render_reload(resp, stdout, err, sizeof(err)) < 0) {
-        fail("malformed response from %s: %s", t->path, err);
+        cli_fail("malformed response from %s: %s", t->path, err);
         rc = -1;
     }
     json_object_put(resp);
@@ -510,13 +483,13 @@ static int load_settings(const struct license_options *lo, struct gate_config *c
     if (file) {
         r = fs_read_bounded(file, CONFIG_FILE_MAX, &text, &len);
         if (r < 0) {
-            fail("config %s: %s", file, r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
+            cli_fail("config %s: %s", file, r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
             return EXIT_FAILURE;
         }
         r = config_parse_text(text, len, file, cfg, err, sizeof(err));
         free(text);
         if (r < 0) {
-            fail("%s", err);
+            cli_fail("%s", err);
             return EXIT_FAILURE;
         }
     }
@@ -525,13 +498,13 @@ static int load_settings(const struct license_options *lo, struct gate_config *c
     if (lo->license_dir) {
         config_defaults(&scratch);
         if (config_set(&scratch, "license-dir", lo->license_dir, err, sizeof(err)) < 0)
-            return usage_error("--%s", err);
+            return cli_usage_error("--%s", err);
         memcpy(cfg->license_dir, scratch.license_dir, sizeof(cfg->license_dir));
     }
     if (lo->state_dir) {
         config_defaults(&scratch);
         if (config_set(&scratch, "state-dir", lo->state_dir, err, sizeof(err)) < 0)
-            return usage_error("--%s", err);
+            return cli_usage_error("--%s", err);
         memcpy(cfg->state_dir, scratch.state_dir, sizeof(cfg->state_dir));
     }
     return EXIT_SUCCESS;
@@ -557,19 +530,19 @@ static int license_command(const char *command, int nargs, char **args,
     int status, rc;
 
     if ((activate || install) && nargs != 1)
-        return nargs == 0 ? usage_error("%s: missing %s", command, activate ? "KEY" : "FILE")
-                          : usage_error("%s: unexpected argument '%s'", command, args[1]);
+        return nargs == 0 ? cli_usage_error("%s: missing %s", command, activate ? "KEY" : "FILE")
+                          : cli_usage_error("%s: unexpected argument '%s'", command, args[1]);
     if (!activate && !install && nargs != 0)
-        return usage_error("%s: unexpected argument '%s'", command, args[0]);
+        return cli_usage_error("%s: unexpected argument '%s'", command, args[0]);
     if (!activate && (lo->rule_virtual || lo->offline_request))
-        return usage_error("--%s is only for activate",
-                           lo->rule_virtual ? "rule-virtual" : "offline-request");
+        return cli_usage_error("--%s is only for activate",
+                               lo->rule_virtual ? "rule-virtual" : "offline-request");
     if (install && (lo->authority || lo->ca_file || lo->timeout))
-        return usage_error("install: --authority, --ca-file and --timeout are for activate and "
-                           "refresh");
+        return cli_usage_error("install: --authority, --ca-file and --timeout are for activate and "
+                               "refresh");
     if (lo->offline_request && (lo->authority || lo->ca_file || lo->timeout))
-        return usage_error("--offline-request sends nothing: no --authority, --ca-file or "
-                           "--timeout");
+        return cli_usage_error("--offline-request sends nothing: no --authority, --ca-file or "
+                               "--timeout");
     if ((status = load_settings(lo, &cfg)) != EXIT_SUCCESS)
         return status;
     ctx.license_dir = cfg.license_dir;
@@ -582,10 +555,10 @@ static int license_command(const char *command, int nargs, char **args,
         target.pool = cfg.pool;
         target.disabled = cfg.control_disabled;
         if (!target.disabled && config_control_socket(&cfg, target.path, sizeof(target.path)) < 0)
-            return usage_error("the control socket path of pool '%s' is too long", cfg.pool);
+            return cli_usage_error("the control socket path of pool '%s' is too long", cfg.pool);
     }
     if (!lo->offline_request && !install && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fail("cannot initialize libcurl");
+        cli_fail("cannot initialize libcurl");
         return EXIT_FAILURE;
     }
     if (lo->offline_request)
@@ -600,11 +573,11 @@ static int license_command(const char *command, int nargs, char **args,
         curl_global_cleanup();
     if (rc < 0) {
         if (err[0])
-            fail("%s", err);
+            cli_fail("%s", err);
         return EXIT_FAILURE;
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fail("cannot write to standard output: %s", strerror(errno));
+        cli_fail("cannot write to standard output: %s", strerror(errno));
         return EXIT_FAILURE;
     }
     return EXIT_SUCCESS;
@@ -626,6 +599,7 @@ int main(int argc, char **argv)
     bool json = false;
     int opt, status, rc;
 
+    cli_program = PROGRAM;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":s:hV", long_options, NULL)) != -1) {
         switch (opt) {
@@ -668,7 +642,7 @@ int main(int argc, char **argv)
             errno = 0;
             lo.timeout = strtol(optarg, &end, 10);
             if (errno || end == optarg || *end || lo.timeout < 1 || lo.timeout > TIMEOUT_MAX)
-                return usage_error("--timeout: '%s' is not 1..%d seconds", optarg, TIMEOUT_MAX);
+                return cli_usage_error("--timeout: '%s' is not 1..%d seconds", optarg, TIMEOUT_MAX);
             lo.given = true;
             break;
         case OPT_RULE_VIRTUAL:
@@ -687,62 +661,62 @@ int main(int argc, char **argv)
             return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_SUCCESS : EXIT_FAILURE;
         case ':':
             name = long_option_name(optopt);
-            return usage_error("option '--%s' needs an argument", name ? name : "?");
+            return cli_usage_error("option '--%s' needs an argument", name ? name : "?");
         default:
             /* optopt is 0 for an unknown long option, the option's value for
              * a known one given an argument it does not take. */
             if (optopt == 0)
-                return usage_error("unknown option '%s'", argv[optind - 1]);
+                return cli_usage_error("unknown option '%s'", argv[optind - 1]);
             if ((name = long_option_name(optopt)) != NULL)
-                return usage_error("option '--%s' takes no argument", name);
-            return usage_error("unknown option '-%c'", optopt);
+                return cli_usage_error("option '--%s' takes no argument", name);
+            return cli_usage_error("unknown option '-%c'", optopt);
         }
     }
     if (optind >= argc)
-        return usage_error("missing command (status, sessions, licenses, reload, metrics, "
-                           "version, fingerprint, activate, install or refresh)");
+        return cli_usage_error("missing command (status, sessions, licenses, reload, metrics, "
+                               "version, fingerprint, activate, install or refresh)");
     command = argv[optind];
     if (is_license_command(command)) {
         if (key != NULL)
-            return usage_error("--key is only for the fingerprint command");
+            return cli_usage_error("--key is only for the fingerprint command");
         if (json)
-            return usage_error("--json is not for %s", command);
+            return cli_usage_error("--json is not for %s", command);
         if (pool && !valid_pool_name(pool))
-            return usage_error("--pool: '%s' is not 1..%d of [A-Za-z0-9_.-] (no leading '.')", pool,
-                               POOL_NAME_MAX);
+            return cli_usage_error("--pool: '%s' is not 1..%d of [A-Za-z0-9_.-] (no leading '.')",
+                                   pool, POOL_NAME_MAX);
         if (socket_path && (socket_path[0] == '\0' || strlen(socket_path) >= sizeof(path)))
-            return usage_error("--socket: empty or longer than %zu bytes", sizeof(path) - 1);
+            return cli_usage_error("--socket: empty or longer than %zu bytes", sizeof(path) - 1);
         return license_command(command, argc - optind - 1, argv + optind + 1, &lo, socket_path,
                                pool);
     }
     if (lo.given)
-        return usage_error("%s: --config, --license-dir, --state-dir, --authority, --ca-file, "
-                           "--timeout, --rule-virtual and --offline-request are for activate, "
-                           "install and refresh",
-                           command);
+        return cli_usage_error("%s: --config, --license-dir, --state-dir, --authority, --ca-file, "
+                               "--timeout, --rule-virtual and --offline-request are for activate, "
+                               "install and refresh",
+                               command);
     if (strcmp(command, "fingerprint") == 0) {
         if (argc - optind > 1)
-            return usage_error("%s: unexpected argument '%s'", command, argv[optind + 1]);
+            return cli_usage_error("%s: unexpected argument '%s'", command, argv[optind + 1]);
         if (ctl_fingerprint(stdout, json, key, rule, err, sizeof(err)) < 0) {
-            fail("fingerprint: %s", err);
+            cli_fail("fingerprint: %s", err);
             return EXIT_FAILURE;
         }
         return EXIT_SUCCESS;
     }
     if (key != NULL)
-        return usage_error("--key is only for the fingerprint command");
+        return cli_usage_error("--key is only for the fingerprint command");
     if (!ctl_command_known(command))
-        return usage_error("unknown command '%s'", command);
+        return cli_usage_error("unknown command '%s'", command);
     if (argc - optind > 1)
-        return usage_error("%s: unexpected argument '%s'", command, argv[optind + 1]);
+        return cli_usage_error("%s: unexpected argument '%s'", command, argv[optind + 1]);
     if (pool && !valid_pool_name(pool))
-        return usage_error("--pool: '%s' is not 1..%d of [A-Za-z0-9_.-] (no leading '.')", pool,
-                           POOL_NAME_MAX);
+        return cli_usage_error("--pool: '%s' is not 1..%d of [A-Za-z0-9_.-] (no leading '.')", pool,
+                               POOL_NAME_MAX);
     if (socket_path) {
         if (socket_path[0] == '\0')
-            return usage_error("--socket: empty path");
+            return cli_usage_error("--socket: empty path");
         if (strlen(socket_path) >= sizeof(path))
-            return usage_error("--socket: path longer than %zu bytes", sizeof(path) - 1);
+            return cli_usage_error("--socket: path longer than %zu bytes", sizeof(path) - 1);
         snprintf(path, sizeof(path), "%s", socket_path);
     } else {
         if (!pool)
@@ -759,14 +733,14 @@ int main(int argc, char **argv)
                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
     } else if ((rc = ctl_render(command, resp, stdout, err, sizeof(err))) < 0) {
         if (rc == -EBADMSG)
-            fail("malformed response from %s: %s", path, err);
+            cli_fail("malformed response from %s: %s", path, err);
         else
-            fail("%s", err);
+            cli_fail("%s", err);
         status = EXIT_FAILURE;
     }
     json_object_put(resp);
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fail("cannot write to standard output: %s", strerror(errno));
+        cli_fail("cannot write to standard output: %s", strerror(errno));
         status = EXIT_FAILURE;
     }
     return status;
