@@ -6,6 +6,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -329,17 +330,67 @@ static void report_access_denied(const char *path)
 }
 
 /* pool is NULL when the user named the socket but no pool. */
+/* Looks through /proc for an openvpn process that has the licgate plugin
+ * mapped. Returns its pid, 0 when there is none, -1 when it cannot be told
+ * (another user's processes are not readable without root). */
+static long plugin_process(void)
+{
+    DIR *proc = opendir("/proc");
+    struct dirent *d;
+    long found = 0;
+    bool unreadable = false;
+
+    if (proc == NULL)
+        return -1;
+    while (found == 0 && (d = readdir(proc)) != NULL) {
+        char path[300], line[512];
+        FILE *maps;
+
+        if (d->d_name[0] < '1' || d->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+        if ((maps = fopen(path, "re")) == NULL)
+            continue;
+        if (fgets(line, sizeof(line), maps) == NULL || strcmp(line, "openvpn\n") != 0) {
+            fclose(maps);
+            continue;
+        }
+        fclose(maps);
+        snprintf(path, sizeof(path), "/proc/%s/maps", d->d_name);
+        if ((maps = fopen(path, "re")) == NULL) {
+            unreadable = true;
+            continue;
+        }
+        while (fgets(line, sizeof(line), maps) != NULL) {
+            if (strstr(line, "/openvpn-plugin-licgate.so") != NULL) {
+                found = strtol(d->d_name, NULL, 10);
+                break;
+            }
+        }
+        fclose(maps);
+    }
+    closedir(proc);
+    return found == 0 && unreadable ? -1 : found;
+}
+
 static void report_connect_error(int err, const char *path, const char *pool)
 {
+    long pid;
+
     switch (err) {
     case ENOENT:
     case ENOTDIR:
-        if (pool)
-            cli_fail("no control socket at %s: is openvpn running with the licgate plugin (pool "
-                     "'%s')?",
-                     path, pool);
+        pid = plugin_process();
+        if (pid > 0)
+            cli_fail("no control socket at %s, but openvpn (pid %ld) runs the licgate plugin: "
+                     "it serves another pool or another control-socket= (see --pool, --socket)",
+                     path, pid);
+        else if (pid == 0)
+            cli_fail("no control socket at %s: no openvpn process is running the licgate plugin",
+                     path);
         else
-            cli_fail("no control socket at %s: is openvpn running with the licgate plugin?", path);
+            cli_fail("no control socket at %s: is openvpn running with the licgate plugin%s%s%s?",
+                     path, pool ? " (pool '" : "", pool ? pool : "", pool ? "')" : "");
         break;
     case ECONNREFUSED:
         if (pool)
