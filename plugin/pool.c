@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -449,6 +450,8 @@ int seat_pool_admit(struct seat_pool *pool, const struct seat_request *req, uint
         return -EINVAL;
     hdr = pool->hdr;
     seen.capacity = pool->capacity;
+    /* Before the counter moves: a death from here on leaves a trace. */
+    atomic_store_explicit(&hdr->proc[pool->proc_idx].busy, 1, memory_order_seq_cst);
 
     n = atomic_load_explicit(&hdr->in_use, memory_order_relaxed);
     for (;;) {
@@ -489,6 +492,7 @@ int seat_pool_admit(struct seat_pool *pool, const struct seat_request *req, uint
     seen.in_use = n + 1;
     *slot = idx;
 out:
+    atomic_store_explicit(&hdr->proc[pool->proc_idx].busy, 0, memory_order_release);
     if (nums != NULL)
         *nums = seen;
     return r;
@@ -496,24 +500,34 @@ out:
 
 int seat_pool_release(struct seat_pool *pool, uint32_t slot)
 {
+    _Atomic uint32_t *busy;
     struct pool_slot *s;
     uint64_t ctl;
+    int r = 0;
 
-    if (pool == NULL || slot >= pool->capacity)
+    if (pool == NULL || slot >= pool->capacity || pool->proc_idx >= POOL_MAX_PROCS)
         return -EINVAL;
+    busy = &pool->hdr->proc[pool->proc_idx].busy;
+    atomic_store_explicit(busy, 1, memory_order_seq_cst);
     s = &pool->slots[slot];
     ctl = atomic_load_explicit(&s->ctl, memory_order_acquire);
     do {
-        if (POOL_CTL_STATE(ctl) != POOL_SLOT_IN_USE)
-            return -EALREADY;
-        if (POOL_CTL_PROC(ctl) != pool->proc_idx)
-            return -EPERM;
+        if (POOL_CTL_STATE(ctl) != POOL_SLOT_IN_USE) {
+            r = -EALREADY;
+            goto out;
+        }
+        if (POOL_CTL_PROC(ctl) != pool->proc_idx) {
+            r = -EPERM;
+            goto out;
+        }
     } while (!atomic_compare_exchange_weak_explicit(
         &s->ctl, &ctl, POOL_CTL(POOL_SLOT_FREE, pool->proc_idx, POOL_CTL_SEQ(ctl)),
         memory_order_acq_rel, memory_order_acquire));
     pool_give_back(pool, slot, pool->proc_idx);
     atomic_fetch_add_explicit(&pool->hdr->releases, 1, memory_order_relaxed);
-    return 0;
+out:
+    atomic_store_explicit(busy, 0, memory_order_release);
+    return r;
 }
 
 void seat_pool_set_limit(struct seat_pool *pool, uint32_t limit)
@@ -568,6 +582,52 @@ static uint32_t pool_reclaim_entry(struct seat_pool *pool, uint32_t proc)
     return n;
 }
 
+/* The in-use counter moves before (admission) or after (release) the slot it
+ * belongs to, so a process killed in between leaves it one too high. After
+ * such a death, recount: the number of IN_USE slots is the truth whenever no
+ * live process is inside an admission or a release and nothing moved while
+ * the slots were counted. The counter is only ever lowered, by a CAS against
+ * the value the count was made for, so a racing admission wins and the audit
+ * is simply tried again later. Returns the seats given back. */
+static uint32_t pool_audit(struct seat_pool *pool)
+{
+    struct pool_header *hdr = pool->hdr;
+
+    for (int attempt = 0; attempt < 8; attempt++) {
+        uint64_t moves = atomic_load_explicit(&hdr->admissions, memory_order_acquire) +
+                         atomic_load_explicit(&hdr->releases, memory_order_acquire) +
+                         atomic_load_explicit(&hdr->reclaimed, memory_order_acquire);
+        uint32_t counted = atomic_load_explicit(&hdr->in_use, memory_order_acquire), slots = 0;
+        bool quiet = true;
+
+        for (uint32_t i = 0; i < POOL_MAX_PROCS && quiet; i++)
+            quiet =
+                atomic_load_explicit(&hdr->proc[i].busy, memory_order_seq_cst) == 0 ||
+                atomic_load_explicit(&hdr->proc[i].state, memory_order_acquire) == POOL_PROC_FREE;
+        if (!quiet)
+            continue;
+        for (uint32_t i = 0; i < pool->capacity; i++)
+            slots += POOL_CTL_STATE(atomic_load_explicit(&pool->slots[i].ctl,
+                                                         memory_order_acquire)) == POOL_SLOT_IN_USE;
+        for (uint32_t i = 0; i < POOL_MAX_PROCS && quiet; i++)
+            quiet =
+                atomic_load_explicit(&hdr->proc[i].busy, memory_order_seq_cst) == 0 ||
+                atomic_load_explicit(&hdr->proc[i].state, memory_order_acquire) == POOL_PROC_FREE;
+        if (!quiet || moves != atomic_load_explicit(&hdr->admissions, memory_order_acquire) +
+                                   atomic_load_explicit(&hdr->releases, memory_order_acquire) +
+                                   atomic_load_explicit(&hdr->reclaimed, memory_order_acquire))
+            continue;
+        atomic_store_explicit(&hdr->audit_needed, 0, memory_order_release);
+        if (counted <= slots)
+            return 0;
+        if (atomic_compare_exchange_strong_explicit(&hdr->in_use, &counted, slots,
+                                                    memory_order_acq_rel, memory_order_relaxed))
+            return counted - slots;
+        atomic_store_explicit(&hdr->audit_needed, 1, memory_order_release);
+    }
+    return 0;
+}
+
 int seat_pool_reclaim_dead(struct seat_pool *pool)
 {
     uint32_t i, state, pid, total = 0;
@@ -596,12 +656,17 @@ int seat_pool_reclaim_dead(struct seat_pool *pool)
             atomic_store_explicit(&p->state, POOL_PROC_LIVE, memory_order_release);
             continue;
         }
+        if (atomic_load_explicit(&p->busy, memory_order_seq_cst) != 0)
+            atomic_store_explicit(&pool->hdr->audit_needed, 1, memory_order_release);
         total += pool_reclaim_entry(pool, i);
+        atomic_store_explicit(&p->busy, 0, memory_order_relaxed);
         atomic_store_explicit(&p->in_use, 0, memory_order_relaxed);
         atomic_store_explicit(&p->start_time, 0, memory_order_relaxed);
         atomic_store_explicit(&p->pid, 0, memory_order_relaxed);
         atomic_store_explicit(&p->state, POOL_PROC_FREE, memory_order_release);
     }
+    if (atomic_load_explicit(&pool->hdr->audit_needed, memory_order_acquire) != 0)
+        total += pool_audit(pool);
     if (total > 0)
         atomic_fetch_add_explicit(&pool->hdr->reclaimed, total, memory_order_relaxed);
     return (int)total;

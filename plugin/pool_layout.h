@@ -53,7 +53,9 @@ struct pool_proc {
     _Atomic uint32_t pid;
     _Atomic uint64_t start_time;
     _Atomic uint32_t in_use;
-    uint32_t reserved;
+    /* 1 while the process is inside an admission or a release: one that dies
+     * then may leave the in-use counter one too high (see pool_audit). */
+    _Atomic uint32_t busy;
 };
 
 struct pool_header {
@@ -63,7 +65,7 @@ struct pool_header {
     uint32_t procs;
     uint32_t capacity;
     uint32_t slot_size;
-    uint32_t reserved0;
+    _Atomic uint32_t audit_needed; /* a process died busy: recount in-use */
     uint64_t total_size;
 
     _Atomic uint32_t limit;

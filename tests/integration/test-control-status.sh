@@ -38,7 +38,7 @@ set +e
 out=$("$LICGATE_CTL" --pool "nosuch$$" status 2>&1 >/dev/null); rc=$?
 set -e
 [ $rc -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] &&
-    grep -q "no control socket at /run/licgate/nosuch$$.sock, but openvpn (pid $(cat "$LG_DIR/srv.pid")) runs the licgate plugin" <<<"$out" ||
+    grep -Eq "no control socket at /run/licgate/nosuch$$.sock, but openvpn \(pid [0-9]+\) runs the licgate plugin" <<<"$out" ||
     lg_fail "missing socket: exit $rc, '$out'"
 set +e
 out=$("$LICGATE_CTL" frobnicate 2>&1 >/dev/null); rc=$?

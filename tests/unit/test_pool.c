@@ -594,6 +594,79 @@ static void pool_reclaim_dead__child_exited_holding_two__returns_two(void **stat
     fixture_close(&fx);
 }
 
+/* The child dies the way kill -9 can catch a process: inside an admission,
+ * after the in-use counter moved and before its slot was marked. The
+ * counter is recounted from the slots once the death is noticed. */
+static void pool_reclaim_dead__died_mid_admission__counter_recounted(void **state)
+{
+    struct pool_header *hdr;
+    struct seat_pool_status st;
+    struct fixture fx;
+    uint32_t mine;
+    pid_t pid;
+
+    (void)state;
+    fixture_open(&fx, 8, 8);
+    hdr = fx.base;
+    assert_int_equal(admit(fx.pool, "parent", &mine, NULL), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct seat_pool *child;
+
+        if (seat_pool_attach_region(fx.base, fx.size, &child, NULL, 0) < 0)
+            _exit(1);
+        for (uint32_t i = 0; i < POOL_MAX_PROCS; i++) {
+            if (atomic_load(&hdr->proc[i].pid) == (uint32_t)getpid()) {
+                atomic_store(&hdr->proc[i].busy, 1);
+                atomic_fetch_add(&hdr->in_use, 1); /* ...and dies here */
+                _exit(0);
+            }
+        }
+        _exit(2);
+    }
+    wait_child_ok(pid);
+    assert_int_equal(status(fx.pool).in_use, 2);
+    /* one seat given back: the counted seat that has no session */
+    assert_int_equal(seat_pool_reclaim_dead(fx.pool), 1);
+    st = status(fx.pool);
+    assert_int_equal(st.in_use, 1);
+    assert_int_equal(st.reclaimed, 1);
+    assert_int_equal(st.nprocs, 1);
+    assert_int_equal(atomic_load(&hdr->audit_needed), 0);
+    /* the parent's own session is untouched */
+    assert_int_equal(seat_pool_release(fx.pool, mine), 0);
+    assert_int_equal(status(fx.pool).in_use, 0);
+    fixture_close(&fx);
+}
+
+/* A process busy inside an admission (alive) holds the audit off: its
+ * counted-but-unmarked seat must not be taken back. */
+static void pool_audit__live_process_busy__counter_left_alone(void **state)
+{
+    struct pool_header *hdr;
+    struct fixture fx;
+    uint32_t me = POOL_MAX_PROCS;
+
+    (void)state;
+    fixture_open(&fx, 8, 8);
+    hdr = fx.base;
+    for (uint32_t i = 0; i < POOL_MAX_PROCS; i++) {
+        if (atomic_load(&hdr->proc[i].pid) == (uint32_t)getpid())
+            me = i;
+    }
+    assert_true(me < POOL_MAX_PROCS);
+    atomic_store(&hdr->proc[me].busy, 1);
+    atomic_fetch_add(&hdr->in_use, 1);
+    atomic_store(&hdr->audit_needed, 1);
+    assert_int_equal(seat_pool_reclaim_dead(fx.pool), 0);
+    assert_int_equal(status(fx.pool).in_use, 1);
+    assert_int_equal(atomic_load(&hdr->audit_needed), 1); /* tried again later */
+    atomic_store(&hdr->proc[me].busy, 0);
+    atomic_fetch_sub(&hdr->in_use, 1);
+    fixture_close(&fx);
+}
+
 static void proc_alive__self_dead_and_reused__distinguished(void **state)
 {
     uint64_t start, dead_start;
@@ -712,6 +785,8 @@ int main(void)
         cmocka_unit_test(pool_attach_region__full_process_table__eusers),
         cmocka_unit_test(pool_admit__fork_stress__never_exceeds_limit),
         cmocka_unit_test(pool_reclaim_dead__child_exited_holding_two__returns_two),
+        cmocka_unit_test(pool_reclaim_dead__died_mid_admission__counter_recounted),
+        cmocka_unit_test(pool_audit__live_process_busy__counter_left_alone),
         cmocka_unit_test(proc_alive__self_dead_and_reused__distinguished),
         cmocka_unit_test(pool_attach__real_shm__mode_0600_and_existing_capacity_wins),
         cmocka_unit_test(pool_attach__object_readable_by_others__eperm),
