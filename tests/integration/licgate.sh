@@ -29,7 +29,11 @@ lt_exit() {
 lt_cleanup() {
     local dev
     lg_cleanup
-    [ -n "${LT_POOL:-}" ] && rm -f "/dev/shm/licgate.$LT_POOL" "/run/licgate/$LT_POOL.sock.lock"
+    # every pool of the test: LT_POOL0 and the LT_POOL0-* variants some tests switch to
+    if [ -n "${LT_POOL0:-}" ]; then
+        rm -f "/dev/shm/licgate.$LT_POOL0" "/dev/shm/licgate.$LT_POOL0"-* \
+            "/run/licgate/$LT_POOL0.sock.lock" "/run/licgate/$LT_POOL0"-*.sock.lock
+    fi
     for dev in ${LT_DEVS:-}; do
         ip link del dev "$dev" 2>/dev/null || true
     done
@@ -81,6 +85,7 @@ lt_init() {
     [ -r "$LICGATE_PLUGIN" ] || lg_fail "plugin not built: $LICGATE_PLUGIN"
     lt_openvpn_wrapper plain
     LT_POOL="t$$-$LG_PORT"
+    LT_POOL0=$LT_POOL
     LT_LICENSES="$LG_DIR/licenses"
     mkdir -p "$LT_LICENSES"
     lg_pki
