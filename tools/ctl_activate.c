@@ -317,6 +317,28 @@ out:
 
 /* ------------------------------------------------------------ the transfer */
 
+/* The curl failures that mean the TLS session could not be trusted or set up:
+ * one list for the message and for the error code. */
+static bool curl_tls_failure(int curl_code)
+{
+    switch (curl_code) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+        return true;
+    default:
+        return false;
+    }
+}
+
 void ctl_transfer_error_message(int curl_code, long os_errno, const char *host, long port,
                                 const char *detail, char *buf, size_t len)
 {
@@ -324,6 +346,10 @@ void ctl_transfer_error_message(int curl_code, long os_errno, const char *host, 
     char safe[CURL_ERROR_SIZE];
 
     sanitize_copy(d, safe, sizeof(safe), sizeof(safe) - 1);
+    if (curl_tls_failure(curl_code)) {
+        snprintf(buf, len, "TLS verification failed: %s", safe);
+        return;
+    }
     switch (curl_code) {
     case CURLE_COULDNT_RESOLVE_HOST:
         snprintf(buf, len,
@@ -354,19 +380,6 @@ void ctl_transfer_error_message(int curl_code, long os_errno, const char *host, 
         else
             snprintf(buf, len, "cannot connect to %s:%ld: %s", host, port, safe);
         break;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_USE_SSL_FAILED:
-        snprintf(buf, len, "TLS verification failed: %s", safe);
-        break;
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
@@ -393,6 +406,8 @@ void ctl_transfer_error_message(int curl_code, long os_errno, const char *host, 
 
 static int transfer_errno(int curl_code, long os_errno)
 {
+    if (curl_tls_failure(curl_code))
+        return -EPROTO;
     switch (curl_code) {
     case CURLE_COULDNT_RESOLVE_HOST:
         return -EHOSTUNREACH;
@@ -402,16 +417,6 @@ static int transfer_errno(int curl_code, long os_errno)
         return os_errno == ECONNREFUSED ? -ECONNREFUSED
                : os_errno == ETIMEDOUT  ? -ETIMEDOUT
                                         : -EHOSTUNREACH;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CRL_BADFILE:
-        return -EPROTO;
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:
         return -EMSGSIZE;

@@ -412,6 +412,24 @@ static int exchange(const struct ctl_context *ctx, const char *authority, const 
     return r;
 }
 
+static void describe(FILE *out, const struct license *lic);
+
+/* "<what> <license> installed PATH", then the reload that makes it count. */
+static int report_installed(const struct ctl_context *ctx, const char *what,
+                            const struct license *lic, bool changed, const char *path, char *err,
+                            size_t errlen)
+{
+    fprintf(ctx->out, "%s ", what);
+    describe(ctx->out, lic);
+    fprintf(ctx->out, "%s %s\n", changed ? "installed" : "already installed", path);
+    fflush(ctx->out);
+    if (ctx->reload && ctx->reload(ctx->reload_arg, false) < 0) {
+        errbuf_set(err, errlen, "the license is installed, but the reload failed");
+        return -EIO;
+    }
+    return 0;
+}
+
 static void describe(FILE *out, const struct license *lic)
 {
     char support[LICENSE_TIME_BUFSIZE], lease[LICENSE_TIME_BUFSIZE], why[128];
@@ -461,14 +479,7 @@ int ctl_cmd_activate(const struct ctl_context *ctx, const char *key_input, char 
     if ((r = ctl_authority_record(ctx->state_dir, key, authority, ctx->rule_virtual, err, errlen)) <
         0)
         goto out;
-    fputs("activated ", ctx->out);
-    describe(ctx->out, &lic);
-    fprintf(ctx->out, "%s %s\n", changed ? "installed" : "already installed", path);
-    fflush(ctx->out);
-    if (ctx->reload && ctx->reload(ctx->reload_arg, false) < 0) {
-        errbuf_set(err, errlen, "the license is installed, but the reload failed");
-        r = -EIO;
-    }
+    r = report_installed(ctx, "activated", &lic, changed, path, err, errlen);
 out:
     free(license);
     return r;
@@ -519,14 +530,7 @@ int ctl_cmd_install(const struct ctl_context *ctx, const char *file, char *err, 
                             errlen);
     if (r < 0)
         goto out;
-    fputs("license ", ctx->out);
-    describe(ctx->out, &lic);
-    fprintf(ctx->out, "%s %s\n", changed ? "installed" : "already installed", path);
-    fflush(ctx->out);
-    if (ctx->reload && ctx->reload(ctx->reload_arg, false) < 0) {
-        errbuf_set(err, errlen, "the license is installed, but the reload failed");
-        r = -EIO;
-    }
+    r = report_installed(ctx, "license", &lic, changed, path, err, errlen);
 out:
     free(text);
     return r;
