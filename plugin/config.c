@@ -344,7 +344,7 @@ int config_control_socket(const struct gate_config *cfg, char *buf, size_t len)
     if (cfg->control_socket[0] != '\0')
         n = snprintf(buf, len, "%s", cfg->control_socket);
     else
-        n = snprintf(buf, len, "%s/%s.sock", LICGATE_RUNDIR, cfg->pool);
+        n = snprintf(buf, len, "%s/%s/control.sock", LICGATE_RUNDIR, cfg->pool);
     if (n < 0 || (size_t)n >= len || n > CONFIG_SOCKET_MAX)
         return -ENAMETOOLONG;
     return 0;

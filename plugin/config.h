@@ -32,7 +32,7 @@ struct gate_config {
     uint32_t capacity;                 /* session slots when this process creates the pool */
     char user[CONFIG_NAME_MAX + 1];    /* openvpn's --user, "" when it keeps root */
     char group[CONFIG_NAME_MAX + 1];   /* openvpn's --group, "" when none */
-    char control_socket[CONFIG_SOCKET_MAX + 1]; /* "" = LICGATE_RUNDIR/<pool>.sock */
+    char control_socket[CONFIG_SOCKET_MAX + 1]; /* "" = RUNDIR/<pool>/control.sock */
     bool control_disabled;                      /* control-socket=none */
     char control_group[CONFIG_NAME_MAX + 1];    /* may read status; "" = root only */
     bool reason_to_client;                      /* decide in AUTH_USER_PASS_VERIFY too */
@@ -42,7 +42,7 @@ struct gate_config {
 };
 
 /* Fills the defaults: license-dir SYSCONFDIR/licgate/licenses, pool "default",
- * capacity 4096, no user or group, the control socket at RUNDIR/<pool>.sock
+ * capacity 4096, no user or group, the control socket at RUNDIR/<pool>/control.sock
  * readable by root only, no reason to clients, state-dir LOCALSTATEDIR/lib/licgate,
  * no failover address. */
 void config_defaults(struct gate_config *cfg);
@@ -61,7 +61,7 @@ int config_parse_argv(const char *const argv[], struct gate_config *cfg, char *e
 int config_parse_text(const char *text, size_t len, const char *origin, struct gate_config *cfg,
                       char *err, size_t errlen);
 
-/* The control socket path in effect: control-socket=, or RUNDIR/<pool>.sock.
+/* The control socket path in effect: control-socket=, or RUNDIR/<pool>/control.sock.
  * Returns 0, or -ENAMETOOLONG when it does not fit a socket address. */
 int config_control_socket(const struct gate_config *cfg, char *buf, size_t len);
 

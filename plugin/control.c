@@ -15,6 +15,7 @@
 
 #include "account.h"
 #include "control_proto.h"
+#include "fs.h"
 #include "license.h"
 #include "netlink.h"
 #include "pool.h"
@@ -668,6 +669,14 @@ int control_start(struct gate *gate, struct control **out, char *err, size_t err
         c->have_group = true;
         c->owner.gid = c->read_gid;
         c->owner.set_gid = true;
+    }
+    /* The socket's own directory belongs to the runtime user, so that a
+     * SIGHUP re-open after the privilege drop can bind there again; its
+     * parents (RUNDIR, shared by the pools) stay root's, 0755. */
+    r = fs_mkdir_parents(dir);
+    if (r < 0) {
+        snprintf(err, errlen, "mkdir parents of %s: %s", dir, strerror(-r));
+        goto fail;
     }
     r = usock_prepare_dir(dir, &c->owner, err, errlen);
     if (r < 0)

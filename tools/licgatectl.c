@@ -115,7 +115,7 @@ static const char usage_text[] =
     "            success; run daily by a timer)\n"
     "\n"
     "Options:\n"
-    "  -s, --socket PATH  the control socket (default " LICGATE_RUNDIR "/POOL.sock)\n"
+    "  -s, --socket PATH  the control socket (default " LICGATE_RUNDIR "/POOL/control.sock)\n"
     "      --pool NAME    the seat pool (default 'default')\n"
     "      --json         print the server's JSON response instead of text\n"
     "      --key KEY-ID   fingerprint: salt the digests for this license key\n"
@@ -484,6 +484,7 @@ struct reload_target {
     char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
     const char *pool; /* NULL when named by --socket */
     bool disabled;    /* control-socket none */
+    char pool_buf[CONFIG_POOL_MAX + 1];
 };
 
 static int reload_after_install(void *arg, bool quiet)
@@ -561,6 +562,33 @@ static int load_settings(const struct license_options *lo, struct gate_config *c
     return EXIT_SUCCESS;
 }
 
+/* The control socket to ask: --socket, else the default path of --pool, else
+ * the one the config file names (load_settings). An exit status on failure. */
+static int control_target(const struct license_options *lo, const char *socket_path,
+                          const char *pool, struct reload_target *t)
+{
+    struct gate_config cfg;
+    int status;
+
+    if (socket_path) {
+        snprintf(t->path, sizeof(t->path), "%s", socket_path);
+        return EXIT_SUCCESS;
+    }
+    if (pool) {
+        t->pool = pool;
+        snprintf(t->path, sizeof(t->path), "%s/%s/control.sock", LICGATE_RUNDIR, pool);
+        return EXIT_SUCCESS;
+    }
+    if ((status = load_settings(lo, &cfg)) != EXIT_SUCCESS)
+        return status;
+    snprintf(t->pool_buf, sizeof(t->pool_buf), "%s", cfg.pool);
+    t->pool = t->pool_buf;
+    t->disabled = cfg.control_disabled;
+    if (!t->disabled && config_control_socket(&cfg, t->path, sizeof(t->path)) < 0)
+        return cli_usage_error("the control socket path of pool '%s' is too long", cfg.pool);
+    return EXIT_SUCCESS;
+}
+
 static int license_command(const char *command, int nargs, char **args,
                            const struct license_options *lo, const char *socket_path,
                            const char *pool)
@@ -598,16 +626,8 @@ static int license_command(const char *command, int nargs, char **args,
         return status;
     ctx.license_dir = cfg.license_dir;
     ctx.state_dir = cfg.state_dir;
-    if (socket_path) {
-        snprintf(target.path, sizeof(target.path), "%s", socket_path);
-    } else if (pool) {
-        snprintf(target.path, sizeof(target.path), "%s/%s.sock", LICGATE_RUNDIR, pool);
-    } else {
-        target.pool = cfg.pool;
-        target.disabled = cfg.control_disabled;
-        if (!target.disabled && config_control_socket(&cfg, target.path, sizeof(target.path)) < 0)
-            return cli_usage_error("the control socket path of pool '%s' is too long", cfg.pool);
-    }
+    if ((status = control_target(lo, socket_path, pool, &target)) != EXIT_SUCCESS)
+        return status;
     if (!lo->offline_request && !install && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         cli_fail("cannot initialize libcurl");
         return EXIT_FAILURE;
@@ -645,6 +665,7 @@ int main(int argc, char **argv)
     const char *socket_path = NULL, *pool = NULL, *command, *name, *key = NULL, *rule = "all";
     char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
     struct license_options lo = {0};
+    struct reload_target target = {0};
     char err[1024], *end;
     json_object *resp;
     bool json = false;
@@ -670,8 +691,7 @@ int main(int argc, char **argv)
             rule = optarg;
             break;
         case OPT_CONFIG:
-            lo.config = optarg;
-            lo.given = true;
+            lo.config = optarg; /* also for the control commands */
             break;
         case OPT_LICENSE_DIR:
             lo.license_dir = optarg;
@@ -741,7 +761,7 @@ int main(int argc, char **argv)
                                pool);
     }
     if (lo.given)
-        return cli_usage_error("%s: --config, --license-dir, --state-dir, --authority, --ca-file, "
+        return cli_usage_error("%s: --license-dir, --state-dir, --authority, --ca-file, "
                                "--timeout, --rule-virtual and --offline-request are for activate, "
                                "install and refresh",
                                command);
@@ -768,14 +788,15 @@ int main(int argc, char **argv)
             return cli_usage_error("--socket: empty path");
         if (strlen(socket_path) >= sizeof(path))
             return cli_usage_error("--socket: path longer than %zu bytes", sizeof(path) - 1);
-        snprintf(path, sizeof(path), "%s", socket_path);
-    } else {
-        if (!pool)
-            pool = "default";
-        snprintf(path, sizeof(path), "%s/%s.sock", LICGATE_RUNDIR, pool);
     }
-
-    status = query(path, pool, command, &resp);
+    if ((status = control_target(&lo, socket_path, pool, &target)) != EXIT_SUCCESS)
+        return status;
+    if (target.disabled) {
+        cli_fail("the plugin's config sets control-socket none: there is no control socket to ask");
+        return EXIT_FAILURE;
+    }
+    snprintf(path, sizeof(path), "%s", target.path);
+    status = query(path, target.pool, command, &resp);
     if (status != EXIT_SUCCESS)
         return status;
     if (json) {

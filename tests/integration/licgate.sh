@@ -26,13 +26,22 @@ lt_exit() {
     exit $rc
 }
 
+# Removes what pools leave behind on purpose: the shared-memory object and the
+# control socket's directory (lock file). Names may be patterns.
+lt_pool_remove() {
+    local p
+    for p in "$@"; do
+        rm -f /dev/shm/licgate."$p"
+        rm -rf /run/licgate/"$p"
+    done
+}
+
 lt_cleanup() {
     local dev
     lg_cleanup
     # every pool of the test: LT_POOL0 and the LT_POOL0-* variants some tests switch to
     if [ -n "${LT_POOL0:-}" ]; then
-        rm -f "/dev/shm/licgate.$LT_POOL0" "/dev/shm/licgate.$LT_POOL0"-* \
-            "/run/licgate/$LT_POOL0.sock.lock" "/run/licgate/$LT_POOL0"-*.sock.lock
+        lt_pool_remove "$LT_POOL0" "$LT_POOL0"-*
     fi
     for dev in ${LT_DEVS:-}; do
         ip link del dev "$dev" 2>/dev/null || true

@@ -38,5 +38,5 @@ grep -q "no valid license: evaluation mode, 2 seats" "$LG_DIR/srv2.log" ||
     lg_fail "bad files only: not in evaluation mode"
 for i in 1 2 3; do lg_client "c$i" udp "$((LG_PORT + 1))" "client$i"; done
 lt_wait_count 2 60 c1 c2 c3 || lg_fail "2 evaluation clients did not connect"
-rm -f "/dev/shm/licgate.$LT_POOL-2" "/run/licgate/$LT_POOL-2.sock.lock"
+lt_pool_remove "$LT_POOL-2"
 lg_pass "bad license files reported one line each; valid ones count; evaluation remains"

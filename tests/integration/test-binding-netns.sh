@@ -46,7 +46,7 @@ lt_ctl licenses | grep -q "machine-mismatch" || lg_fail "human licenses table la
 for i in 1 2 3; do lg_client "b$i" udp "$((LG_PORT + 1))" "client$i"; done
 lt_wait_count 2 60 b1 b2 b3 || lg_fail "evaluation seats did not remain"
 lg_stop sb
-rm -f "/dev/shm/licgate.$LT_POOL" "/run/licgate/$LT_POOL.sock.lock"
+lt_pool_remove "$LT_POOL"
 
 # One NIC replaced: fails under "all"...
 LT_POOL="${LT_POOL%-b}-c"
@@ -62,5 +62,5 @@ lt_license tolerant.lic --key-id LG-BIND-0002 --seats 3 \
 lg_server sc2 udp "$((LG_PORT + 3))" "$(lt_plugin)"
 grep -q "licenses loaded: limit 3 seats" "$LG_DIR/sc2.log" || lg_fail "one replaced NIC did not pass all-but-1"
 grep -q "License error" "$LG_DIR/sc2.log" && lg_fail "all-but-1 logged a machine mismatch"
-rm -f "/dev/shm/licgate.$LT_POOL" "/run/licgate/$LT_POOL.sock.lock"
+lt_pool_remove "$LT_POOL"
 lg_pass "binding admits at home, is caught elsewhere, tolerates one NIC only under all-but-1"

@@ -32,5 +32,5 @@ lg_server srv2 udp "$((LG_PORT + 1))" "$(lt_plugin)"
 grep -q "licenses loaded: limit 5 seats" "$LG_DIR/srv2.log" || lg_fail "the license should count by the clock"
 [ "$(cat "$LG_DIR/state/clock")" -ge "$now" ] || lg_fail "a fresh mark was not written"
 lg_stop srv2
-rm -f "/dev/shm/licgate.$LT_POOL" "/run/licgate/$LT_POOL.sock.lock"
+lt_pool_remove "$LT_POOL"
 lg_pass "the high-water mark keeps an expired license expired after the clock went back"

@@ -10,7 +10,7 @@ lt_init control-hostile
 lt_license three.lic --seats 3
 lg_server srv udp "$LG_PORT" "$(lt_plugin)"
 pid=$(cat "$LG_DIR/srv.pid")
-sock="/run/licgate/$LT_POOL.sock"
+sock="/run/licgate/$LT_POOL/control.sock"
 lt_ctl status >/dev/null || lg_fail "status before"
 fds_before=$(ls "/proc/$pid/fd" | wc -l)
 

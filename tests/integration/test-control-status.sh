@@ -7,7 +7,8 @@ set -euo pipefail
 lt_init control-status
 
 lt_license two.lic --key-id LG-TWO-0001 --seats 2
-lg_server srv udp "$LG_PORT" "$(lt_plugin)"
+plugin_line=$(lt_plugin)
+lg_server srv udp "$LG_PORT" "$plugin_line"
 clients=(c1 c2 c3 c4)
 for i in 1 2 3 4; do lg_client "c$i" udp "$LG_PORT" "client$i"; done
 lt_wait_count 2 60 "${clients[@]}" || lg_fail "2 clients did not connect"
@@ -25,6 +26,9 @@ want=$(for c in "${clients[@]}"; do if lg_connected "$c"; then lt_cn "$c"; fi; d
 got=$(lt_ctl --json sessions | lt_json '" ".join(sorted(s["cn"] for s in j["sessions"]))')
 [ "$got " = "$want" ] || lg_fail "sessions '$got' != connected '$want'"
 lt_ctl sessions | grep -q "^CN " || lg_fail "no sessions table header"
+# Without --pool or --socket, licgatectl asks the socket the plugin's config names.
+"$LICGATE_CTL" --config "${plugin_line##*config=}" status | grep -q "2/2" ||
+    lg_fail "licgatectl --config status did not reach the pool of the config"
 for cn in $want; do
     lt_ctl sessions | grep -q "^$cn " || lg_fail "human sessions table lacks $cn"
 done
@@ -38,7 +42,7 @@ set +e
 out=$("$LICGATE_CTL" --pool "nosuch$$" status 2>&1 >/dev/null); rc=$?
 set -e
 [ $rc -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] &&
-    grep -Eq "no control socket at /run/licgate/nosuch$$.sock, but openvpn \(pid [0-9]+\) runs the licgate plugin" <<<"$out" ||
+    grep -Eq "no control socket at /run/licgate/nosuch$$/control.sock, but openvpn \(pid [0-9]+\) runs the licgate plugin" <<<"$out" ||
     lg_fail "missing socket: exit $rc, '$out'"
 set +e
 out=$("$LICGATE_CTL" frobnicate 2>&1 >/dev/null); rc=$?

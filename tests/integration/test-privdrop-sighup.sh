@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # openvpn drops to nobody:nogroup after opening the plugin, and SIGHUP re-opens
 # the plugin unprivileged: the pool must still be reachable, must not be open
-# to other users, and the seats must still be counted right (no leak, no
-# double count) after the restart.
+# to other users, the seats must still be counted right (no leak, no double
+# count) after the restart, and the control socket, at its default path under
+# a root-owned /run/licgate (as the tmpfiles.d entry makes it), served again.
 set -euo pipefail
 . "$(dirname "$0")/licgate.sh"
 lt_init privdrop-sighup
@@ -34,7 +35,9 @@ exec unshare -m --propagation private sh -c 'mount --bind "\$0" /dev/net/tun && 
 EOF
 chmod 0755 "$LG_DIR/openvpn-ns"
 LG_OPENVPN="$LG_DIR/openvpn-ns"
-lg_server srv udp "$LG_PORT" "$(lt_plugin user=nobody group=nogroup control-socket="$LG_DIR/run/ctl.sock")" \
+mkdir -p /run/licgate
+[ "$(stat -c '%U %a' /run/licgate)" = "root 755" ] || _lg_skip "/run/licgate is not root's 0755 here"
+lg_server srv udp "$LG_PORT" "$(lt_plugin user=nobody group=nogroup)" \
     "user nobody" "group nogroup" "persist-key" "dev $dev" "ifconfig-noexec" "route-noexec"
 LG_OPENVPN=$plain
 shm="/dev/shm/licgate.$LT_POOL"
@@ -73,4 +76,16 @@ until [ "$(after_hup | grep -c "licgate: refused cn=.*limit reached (2/2 seats)"
 done
 lg_sleep 3
 [ "$(lt_connected c1 c2 c3 | wc -l)" -eq 2 ] || lg_fail "seat count wrong after SIGHUP"
+
+# The unprivileged plugin serves the control socket again, from its own
+# directory: nobody's, private.
+end=$((SECONDS + 10))
+until lt_ctl status >"$LG_DIR/status.out" 2>&1; do
+    [ $SECONDS -lt $end ] || lg_fail "the control socket is not served after SIGHUP: $(cat "$LG_DIR/status.out")"
+    sleep 0.3
+done
+grep -q '2/2' "$LG_DIR/status.out" || lg_fail "status after SIGHUP: $(cat "$LG_DIR/status.out")"
+[ "$(stat -c '%U %a' "/run/licgate/$LT_POOL")" = "nobody 700" ] ||
+    lg_fail "socket directory is $(stat -c '%U %a' "/run/licgate/$LT_POOL"), want nobody 700"
+[ "$(stat -c '%U %a' /run/licgate)" = "root 755" ] || lg_fail "/run/licgate changed"
 lg_pass "privilege drop and SIGHUP re-open keep the pool working and private"

@@ -25,6 +25,23 @@ static void config_parse_argv__no_arguments__defaults(void **state)
     assert_string_equal(cfg.user, "");
 }
 
+/* Each pool has a directory of its own under RUNDIR, which the runtime user
+ * can own without owning RUNDIR. */
+static void config_control_socket__default__in_the_pools_directory(void **state)
+{
+    const char *argv[] = {"p.so", "pool=udp-tcp.1", NULL};
+    const char *named[] = {"p.so", "control-socket=/srv/ctl.sock", NULL};
+    struct gate_config cfg;
+    char err[256], path[CONFIG_SOCKET_MAX + 1];
+
+    assert_int_equal(config_parse_argv(argv, &cfg, err, sizeof(err)), 0);
+    assert_int_equal(config_control_socket(&cfg, path, sizeof(path)), 0);
+    assert_string_equal(path, LICGATE_RUNDIR "/udp-tcp.1/control.sock");
+    assert_int_equal(config_parse_argv(named, &cfg, err, sizeof(err)), 0);
+    assert_int_equal(config_control_socket(&cfg, path, sizeof(path)), 0);
+    assert_string_equal(path, "/srv/ctl.sock");
+}
+
 static void config_parse_argv__all_keys__applied(void **state)
 {
     const char *argv[] = {"p.so",
@@ -170,6 +187,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(config_parse_argv__no_arguments__defaults),
         cmocka_unit_test(config_parse_argv__all_keys__applied),
+        cmocka_unit_test(config_control_socket__default__in_the_pools_directory),
         cmocka_unit_test(config_parse_argv__bad_argument__error_names_it),
         cmocka_unit_test(config_parse_argv__repeated_key__error),
         cmocka_unit_test(config_parse_argv__config_not_alone__error),
