@@ -50,6 +50,7 @@ struct gate {
      * or extends a license. The mark is raised and saved by the maintenance
      * thread (gate_clock_tick). */
     char clock_path[CONFIG_PATH_MAX + sizeof(GATE_CLOCK_FILE)];
+    uid_t clock_uid; /* the mark file's owner: user=, or (uid_t)-1 */
     _Atomic int64_t clock_mark;
     _Atomic int64_t rollback_clock; /* the clock seen behind the mark, 0 = none */
     int64_t mark_saved;
@@ -587,7 +588,7 @@ static void gate_save_mark(struct gate *gate, int64_t mark)
 {
     char text[32];
     int n = snprintf(text, sizeof(text), "%lld\n", (long long)mark);
-    int r = fs_write_atomic(gate->clock_path, text, (size_t)n, 0600);
+    int r = fs_write_atomic_owned(gate->clock_path, text, (size_t)n, 0600, gate->clock_uid);
 
     if (r < 0) {
         if (!gate->save_error_said)
@@ -608,6 +609,9 @@ static int gate_open_clock(struct gate *gate, char *err, size_t errlen)
 
     if (gate->cfg.user[0] != '\0' && account_user(gate->cfg.user, &owner.uid) == 0)
         owner.set_uid = true;
+    /* The mark written as root at start must stay readable by the runtime
+     * user after a SIGHUP re-open, or the re-open would start it anew. */
+    gate->clock_uid = owner.set_uid ? owner.uid : (uid_t)-1;
     r = fs_mkdir_parents(gate->cfg.state_dir);
     if (r < 0) {
         snprintf(err, errlen, "%.200s: %s", gate->cfg.state_dir, strerror(-r));

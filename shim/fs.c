@@ -187,6 +187,11 @@ out:
 
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
+    return fs_write_atomic_owned(path, data, len, mode, (uid_t)-1);
+}
+
+int fs_write_atomic_owned(const char *path, const void *data, size_t len, mode_t mode, uid_t uid)
+{
     char tmp[4096], dir[4096];
     const char *slash = strrchr(path, '/');
     const char *p = data;
@@ -214,6 +219,8 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
         p += n;
         len -= (size_t)n;
     }
+    if (r == 0 && uid != (uid_t)-1 && geteuid() == 0 && fchown(fd, uid, (gid_t)-1) != 0)
+        r = -errno;
     if (r == 0 && fchmod(fd, mode) != 0)
         r = -errno;
     if (r == 0 && fsync(fd) != 0)

@@ -33,4 +33,9 @@ int fs_mkdir_parents(const char *path);
  * never a mix. Returns 0 or -errno (the old file is untouched then). */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* fs_write_atomic, the file given to uid before it appears, when the caller
+ * is root and uid is not (uid_t)-1: a file root writes for a runtime user
+ * who must read it later. */
+int fs_write_atomic_owned(const char *path, const void *data, size_t len, mode_t mode, uid_t uid);
+
 #endif

@@ -136,7 +136,10 @@ int shm_region_open(const char *name, size_t size, const struct shm_owner *owner
     if (created) {
         r = shm_create_setup(fd, size, mode, owner);
         if (r < 0) {
-            errbuf_set(err, errlen, "%s: cannot set up new object: %s", name, strerror(-r));
+            errbuf_set(err, errlen, "%s: cannot set up new object: %s%s", name, strerror(-r),
+                       r == -EPERM ? " (giving it to user=/group= needs CAP_CHOWN and CAP_FOWNER "
+                                     "at start-up)"
+                                   : "");
             goto out;
         }
     }

@@ -15,16 +15,16 @@
 #include <time.h>
 #include <unistd.h>
 
-static void owner_apply_path(const char *path, const struct usock_owner *owner)
+/* 0 or -errno. Only root can give files away; an unprivileged re-open
+ * (after SIGHUP) keeps what the setgid directory gives it. */
+static int owner_apply_path(const char *path, const struct usock_owner *owner)
 {
-    /* Only root can give files away; an unprivileged re-open (after SIGHUP)
-     * keeps what the setgid directory gives it. */
-    if (geteuid() != 0)
-        return;
+    if (geteuid() != 0 || !(owner->set_uid || owner->set_gid))
+        return 0;
     if (lchown(path, owner->set_uid ? owner->uid : (uid_t)-1,
-               owner->set_gid ? owner->gid : (gid_t)-1) != 0) {
-        /* reported by the caller's checks; nothing else to do */
-    }
+               owner->set_gid ? owner->gid : (gid_t)-1) != 0)
+        return -errno;
+    return 0;
 }
 
 int usock_prepare_dir(const char *dir, const struct usock_owner *owner, char *err, size_t errlen)
@@ -34,11 +34,21 @@ int usock_prepare_dir(const char *dir, const struct usock_owner *owner, char *er
     int r;
 
     if (mkdir(dir, mode) == 0) {
-        owner_apply_path(dir, owner);
-        /* mkdir honours the umask and may drop setgid: set the mode exactly */
-        if (chmod(dir, mode) != 0) {
+        /* mkdir honours the umask and may drop setgid: set the mode exactly.
+         * Root without CAP_CHOWN, CAP_FOWNER or CAP_FSETID (a unit's
+         * CapabilityBoundingSet) fails here or silently loses the setgid
+         * bit; a directory the runtime user cannot use is no use. */
+        r = owner_apply_path(dir, owner);
+        if (r == 0 && chmod(dir, mode) != 0)
             r = -errno;
-            snprintf(err, errlen, "chmod %s: %s", dir, strerror(errno));
+        if (r == 0 && (lstat(dir, &st) != 0 || (st.st_mode & 07777) != mode))
+            r = -EPERM;
+        if (r < 0) {
+            rmdir(dir);
+            snprintf(err, errlen,
+                     "%s: cannot give it to the runtime user and group (%s): openvpn needs "
+                     "CAP_CHOWN, CAP_FOWNER and CAP_FSETID at start-up",
+                     dir, strerror(-r));
             return r;
         }
     } else if (errno != EEXIST) {
@@ -127,10 +137,11 @@ int usock_listen(const char *path, const struct usock_owner *owner, int *fd, cha
         goto fail;
     }
     /* Nobody can connect before listen(): fix owner and mode first. */
-    owner_apply_path(path, owner);
-    r = chmod_socket(path, owner->set_gid ? 0660 : 0600);
+    r = owner_apply_path(path, owner);
+    if (r == 0)
+        r = chmod_socket(path, owner->set_gid ? 0660 : 0600);
     if (r < 0) {
-        snprintf(err, errlen, "chmod %s: %s", path, strerror(-r));
+        snprintf(err, errlen, "chown/chmod %s: %s", path, strerror(-r));
         unlink(path);
         goto fail;
     }
@@ -201,7 +212,11 @@ int usock_lock_try(const char *path, const struct usock_owner *owner, int *fd)
     f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, owner->set_gid ? 0660 : 0600);
     if (f < 0)
         return -errno;
-    owner_apply_path(path, owner);
+    r = owner_apply_path(path, owner);
+    if (r < 0) {
+        close(f);
+        return r;
+    }
     if (flock(f, LOCK_EX | LOCK_NB) != 0) {
         r = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
         close(f);

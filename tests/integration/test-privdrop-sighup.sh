@@ -59,6 +59,8 @@ while [ "$(lg_count_log "$LG_DIR/srv.log" 'licgate: licenses loaded')" -le "$bef
     sleep 0.2
 done
 grep -q "licgate: fatal" "$LG_DIR/srv.log" && lg_fail "the unprivileged re-open failed"
+# The clock mark written as root at start is the runtime user's to read.
+grep "licgate: clock high-water mark" "$LG_DIR/srv.log" && lg_fail "the re-open could not read the clock mark"
 lg_alive srv || lg_fail "the server died after SIGHUP"
 ps -o user= -p "$(cat "$LG_DIR/srv.pid")" | grep -qx nobody || lg_fail "openvpn is not running as nobody"
 
