@@ -5,6 +5,7 @@
  * every error is one line on stderr. */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -429,10 +430,34 @@ static int path_in(const char *dir, const char *name, char *out, size_t outlen)
     return 0;
 }
 
+/* The authority directory is one user's: the service's. Another user (root,
+ * typically) would leave files there the owner cannot open (SQLite's -wal and
+ * -shm, a new ledger), which stops the service; refuse instead. */
+static int check_dir_owner(const char *dir)
+{
+    char buf[1024];
+    struct passwd pw, *found = NULL;
+    struct stat st;
+
+    if (lstat(dir, &st) != 0 || st.st_uid == geteuid())
+        return 0; /* a missing directory is the caller's error to name */
+    if (getpwuid_r(st.st_uid, &pw, buf, sizeof(buf), &found) != 0 || found == NULL) {
+        cli_fail("%s belongs to uid %u, not to this user: run licgate-authority as uid %u", dir,
+                 (unsigned)st.st_uid, (unsigned)st.st_uid);
+        return -EPERM;
+    }
+    cli_fail("%s belongs to %s: run licgate-authority as that user (runuser -u %s -- "
+             "licgate-authority ...), or files made now would lock it out",
+             dir, found->pw_name, found->pw_name);
+    return -EPERM;
+}
+
 static int open_ledger(const char *dir, struct ledger **ledger)
 {
     char err[512];
 
+    if (check_dir_owner(dir) != 0)
+        return -EPERM;
     if (ledger_open(dir, false, ledger, err, sizeof(err)) != 0) {
         cli_fail("%s", err);
         return -EIO;
@@ -682,6 +707,8 @@ static int command_init(int argc, char **argv)
         cli_fail("%s: not a directory", a.dir);
         return EXIT_FAILURE;
     }
+    if (check_dir_owner(a.dir) != 0)
+        return EXIT_FAILURE;
     if (lstat(priv_path, &st) == 0 || lstat(ledger_path, &st) == 0) {
         cli_fail("%s: already initialized; refusing to overwrite its issuer key or ledger", a.dir);
         return EXIT_FAILURE;

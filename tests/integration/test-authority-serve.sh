@@ -82,4 +82,18 @@ out=$("$AUTH" activate-offline --dir "$D" "$TA_DIR/o2.txt" 2>&1) && ta_fail "off
 case $out in *"key already activated on another machine") ;; *) ta_fail "offline: $out" ;; esac
 
 [ "$(sqlite3 "$D/ledger.sqlite" 'PRAGMA integrity_check')" = ok ] || ta_fail "integrity"
-ta_pass "serve: activation, refusals, cap, offline"
+
+# The directory is the service user's: root is refused rather than leaving it
+# files (a -wal, a -shm) that would lock the owner out; the owner may.
+if [ "$(id -u)" -eq 0 ] && getent passwd nobody >/dev/null; then
+    ta_stop
+    chown -R nobody "$D"
+    chmod 0711 "$TA_DIR"
+    before=$(ls -la "$D")
+    out=$("$AUTH" list --dir "$D" 2>&1) && ta_fail "root used a directory that belongs to nobody"
+    [ "$out" = "licgate-authority: $D belongs to nobody: run licgate-authority as that user (runuser -u nobody -- licgate-authority ...), or files made now would lock it out" ] ||
+        ta_fail "owner refusal: $out"
+    [ "$(ls -la "$D")" = "$before" ] || ta_fail "the refused command changed the directory"
+    runuser -u nobody -- "$AUTH" list --dir "$D" | grep -q "Offline Ltd" || ta_fail "the owner cannot list"
+fi
+ta_pass "serve: activation, refusals, cap, offline, directory owner"
