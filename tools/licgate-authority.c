@@ -568,8 +568,14 @@ static int parse_ledger_args(int argc, char **argv, unsigned allowed, struct led
     a->dir = DEFAULT_DIR;
     a->years = 1;
     while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-        if (opt >= OPT_DIR && (allowed & SEEN(opt)) == 0)
-            return cli_usage_error("%s: option '%s' does not apply", argv[0], argv[optind - 1]);
+        if (opt >= OPT_DIR && (allowed & SEEN(opt)) == 0) {
+            /* argv[optind - 1] may be the option's value ("--years 2") */
+            const char *name = "?";
+            for (const struct option *o = options; o->name != NULL; o++)
+                if (o->val == opt)
+                    name = o->name;
+            return cli_usage_error("%s: option '--%s' does not apply", argv[0], name);
+        }
         if (opt >= OPT_DIR)
             a->seen |= SEEN(opt);
         switch (opt) {

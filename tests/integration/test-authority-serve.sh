@@ -67,6 +67,10 @@ typo=${K%?}$( [ "${K: -1}" = 1 ] && echo 2 || echo 1)
 out=$("$AUTH" show --dir "$D" "$typo" 2>&1) && ta_fail "typo accepted"
 [ "$out" = "licgate-authority: '$typo': not a valid key (check character mismatch: a typo?)" ] ||
     ta_fail "typo message: $out"
+rc=0
+out=$("$AUTH" list --dir "$D" --years 2 2>&1) || rc=$?
+[ $rc -eq 2 ] && [ "$(head -n 1 <<<"$out")" = "licgate-authority: list: option '--years' does not apply" ] ||
+    ta_fail "an option of another command: exit $rc, $out"
 
 # Offline: the same rules on an armored request file.
 K2=$("$AUTH" issue --dir "$D" --customer "Offline Ltd" --seats 12 --rule machine-id-only) ||
