@@ -91,7 +91,10 @@ lt_init() {
     trap 'lt_exit' EXIT
     trap 'lt_cleanup; trap - INT; kill -INT $$' INT
     trap 'lt_cleanup; trap - TERM; kill -TERM $$' TERM
-    [ -r "$LICGATE_PLUGIN" ] || lg_fail "plugin not built: $LICGATE_PLUGIN"
+    # a bare name is openvpn's to find in its own plugin directory
+    case $LICGATE_PLUGIN in
+    */*) [ -r "$LICGATE_PLUGIN" ] || lg_fail "plugin not built: $LICGATE_PLUGIN" ;;
+    esac
     lt_openvpn_wrapper plain
     LT_POOL="t$$-$LG_PORT"
     LT_POOL0=$LT_POOL

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# openvpn as Debian's openvpn-server@.service starts it: with the unit's
+# CapabilityBoundingSet only, a plugin told to give its pool to user= stops
+# openvpn with a line that names the missing capabilities; with licgate's
+# drop-in added, the pool, the socket directory and the clock mark belong to
+# the runtime user and control group, and the gate works.
+set -euo pipefail
+. "$(dirname "$0")/licgate.sh"
+lt_init systemd-caps
+unit=/lib/systemd/system/openvpn-server@.service
+dropin=${LICGATE_SRCDIR:-$(dirname "$0")/../..}/dist/systemd/openvpn-licgate-caps.conf
+[ -r "$unit" ] || _lg_skip "no $unit (openvpn's Debian unit)"
+command -v setpriv >/dev/null || _lg_skip "no setpriv"
+getent group nogroup >/dev/null || _lg_skip "no group 'nogroup'"
+
+# CapabilityBoundingSet= lines as setpriv's list: -all,+net_admin,...
+bounding_set() {
+    sed -n 's/^CapabilityBoundingSet=//p' "$@" | tr ' ' '\n' | sed -n 's/^CAP_//p' |
+        tr 'A-Z' 'a-z' | sort -u | sed 's/^/+/' | paste -sd, | sed 's/^/-all,/'
+}
+unit_caps=$(bounding_set "$unit")
+both_caps=$(bounding_set "$unit" "$dropin")
+grep -q chown <<<"$unit_caps" && _lg_skip "the unit grants CAP_CHOWN itself: nothing to show"
+
+chmod 0711 "$LG_DIR"
+chmod 0755 "$LT_LICENSES"
+lt_license two.lic --seats 2
+chmod 0644 "$LT_LICENSES/two.lic"
+wrapper() {   # wrapper FILE CAPS: openvpn under that bounding set
+    printf '#!/bin/sh\nexec setpriv --bounding-set %s -- %s "$@"\n' "$2" "$LG_OPENVPN" >"$1"
+    chmod 0755 "$1"
+}
+plain=$LG_OPENVPN
+args=(user=nobody group=nogroup control-group=nogroup)
+
+# The unit alone: openvpn stops at start-up and says why.
+wrapper "$LG_DIR/ovpn-unit" "$unit_caps"
+lg_server ref udp "$LG_PORT"
+lg_stop ref
+{
+    sed -n '/^mode server/,/^log /p' "$LG_DIR/ref.conf" | sed "s#^log .*#log $LG_DIR/unit.log#"
+    lt_plugin "${args[@]}"
+} >"$LG_DIR/unit.conf"
+if timeout 20 "$LG_DIR/ovpn-unit" --config "$LG_DIR/unit.conf" >/dev/null 2>&1; then
+    lg_fail "openvpn started without CAP_CHOWN although the plugin must give its pool away"
+fi
+grep -q "licgate: fatal: .*needs CAP_CHOWN" "$LG_DIR/unit.log" ||
+    lg_fail "no fatal line naming the capability: $(grep licgate "$LG_DIR/unit.log" | tail -n 3)"
+ip link del "$(sed -n 's/^dev //p' "$LG_DIR/unit.conf")" 2>/dev/null || true
+[ ! -e "/dev/shm/licgate.$LT_POOL" ] || lg_fail "a half-made pool object was left behind"
+[ ! -e "/run/licgate/$LT_POOL" ] || lg_fail "a half-made socket directory was left behind"
+
+# The unit with the drop-in: the gate works and its files are the runtime user's.
+wrapper "$LG_DIR/ovpn-dropin" "$both_caps"
+LG_OPENVPN="$LG_DIR/ovpn-dropin"
+lg_server srv udp "$LG_PORT" "$(lt_plugin "${args[@]}")" "user nobody" "group nogroup"
+LG_OPENVPN=$plain
+grep -q "licgate: fatal" "$LG_DIR/srv.log" && lg_fail "fatal with the drop-in's capabilities"
+[ "$(stat -c '%U:%G %a' "/dev/shm/licgate.$LT_POOL")" = "nobody:nogroup 660" ] ||
+    lg_fail "pool object is $(stat -c '%U:%G %a' "/dev/shm/licgate.$LT_POOL")"
+[ "$(stat -c '%U:%G %a' "/run/licgate/$LT_POOL")" = "nobody:nogroup 2750" ] ||
+    lg_fail "socket directory is $(stat -c '%U:%G %a' "/run/licgate/$LT_POOL")"
+[ "$(stat -c '%U %a' "$LG_DIR/state/clock")" = "nobody 600" ] ||
+    lg_fail "clock mark is $(stat -c '%U %a' "$LG_DIR/state/clock"): unreadable after a SIGHUP"
+for i in 1 2 3; do lg_client "c$i" udp "$LG_PORT" "client$i"; done
+lt_wait_count 2 60 c1 c2 c3 || lg_fail "not 2 of 3 clients connected"
+lt_ctl status | grep -q '2/2' || lg_fail "status: $(lt_ctl status 2>&1)"
+lg_pass "Debian's unit needs the drop-in's CAP_CHOWN, CAP_FOWNER, CAP_FSETID; with it the gate works"
