@@ -19,7 +19,9 @@
 
 #define GATE_LOG_QUEUE          64
 #define GATE_LOG_LINE_MAX       768
+#define GATE_CLOCK_DIR          "/pools/"
 #define GATE_CLOCK_FILE         "/clock"
+#define GATE_CLOCK_DIR_MAX      (CONFIG_PATH_MAX + sizeof(GATE_CLOCK_DIR) + CONFIG_POOL_MAX)
 #define GATE_CLOCK_SAVE_EVERY   3600 /* seconds between writes of the high-water mark */
 #define GATE_ROLLBACK_TOLERANCE 300  /* a clock this far behind the mark was set back */
 /* What a client refused in reason-to-client mode waits before it retries. */
@@ -49,7 +51,7 @@ struct gate {
     /* Effective now = max(clock, mark): setting the clock back never revives
      * or extends a license. The mark is raised and saved by the maintenance
      * thread (gate_clock_tick). */
-    char clock_path[CONFIG_PATH_MAX + sizeof(GATE_CLOCK_FILE)];
+    char clock_path[GATE_CLOCK_DIR_MAX + sizeof(GATE_CLOCK_FILE)];
     uid_t clock_uid; /* the mark file's owner: user=, or (uid_t)-1 */
     _Atomic int64_t clock_mark;
     _Atomic int64_t rollback_clock; /* the clock seen behind the mark, 0 = none */
@@ -604,24 +606,27 @@ static void gate_save_mark(struct gate *gate, int64_t mark)
 static int gate_open_clock(struct gate *gate, char *err, size_t errlen)
 {
     struct usock_owner owner = {0};
+    char dir[GATE_CLOCK_DIR_MAX];
     int64_t mark;
     int r;
 
     if (gate->cfg.user[0] != '\0' && account_user(gate->cfg.user, &owner.uid) == 0)
         owner.set_uid = true;
-    /* The mark written as root at start must stay readable by the runtime
-     * user after a SIGHUP re-open, or the re-open would start it anew. */
+    /* The mark lives in a directory of the pool's own, given to the runtime
+     * user like the file, so that a SIGHUP re-open after the privilege drop
+     * reads and advances it; state-dir itself (licgatectl's installation
+     * key) and its pools/ stay root's. */
     gate->clock_uid = owner.set_uid ? owner.uid : (uid_t)-1;
-    r = fs_mkdir_parents(gate->cfg.state_dir);
+    snprintf(dir, sizeof(dir), "%s%s%s", gate->cfg.state_dir, GATE_CLOCK_DIR, gate->cfg.pool);
+    r = fs_mkdir_parents(dir);
     if (r < 0) {
         snprintf(err, errlen, "%.200s: %s", gate->cfg.state_dir, strerror(-r));
         return r;
     }
-    r = usock_prepare_dir(gate->cfg.state_dir, &owner, err, errlen);
+    r = usock_prepare_dir(dir, &owner, err, errlen);
     if (r < 0)
         return r;
-    snprintf(gate->clock_path, sizeof(gate->clock_path), "%s%s", gate->cfg.state_dir,
-             GATE_CLOCK_FILE);
+    snprintf(gate->clock_path, sizeof(gate->clock_path), "%s%s", dir, GATE_CLOCK_FILE);
     mark = gate_read_mark(gate);
     gate->mark_saved = 0; /* written once at open: proves the directory works, fixes the mode */
     atomic_store_explicit(&gate->clock_mark, mark, memory_order_relaxed);

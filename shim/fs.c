@@ -252,8 +252,13 @@ int fs_mkdir_parents(const char *path)
     memcpy(buf, path, n + 1);
     for (char *p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
         *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        /* exactly 0755 whatever the umask: the runtime user traverses them */
+        if (mkdir(buf, 0755) == 0) {
+            if (chmod(buf, 0755) != 0)
+                return -errno;
+        } else if (errno != EEXIST) {
             return -errno;
+        }
         *p = '/';
     }
     return 0;

@@ -8,8 +8,9 @@ set -euo pipefail
 lt_init clock-rollback
 
 now=$(date +%s)
-mkdir -m 0700 "$LG_DIR/state"
-echo $((now + 10 * 86400)) >"$LG_DIR/state/clock"      # the clock was ahead 10 days ago...
+mark="$LG_DIR/state/pools/$LT_POOL/clock"                 # the pool's high-water mark
+mkdir -p -m 0700 "${mark%/clock}"
+echo $((now + 10 * 86400)) >"$mark"      # the clock was ahead 10 days ago...
 ends=$(date -u -d "@$((now + 5 * 86400))" +%Y-%m-%dT%H:%M:%SZ)
 lt_license five.lic --key-id LG-CLOCK-0001 --seats 5 --support-until "$ends" --no-lease
 
@@ -21,16 +22,16 @@ status=$(lt_ctl --json status)
 [ "$(lt_json 'j["clock"]["rollback_detected"]' <<<"$status")" = true ] || lg_fail "status does not report the rollback"
 lt_json '" ".join(j["warnings"])' <<<"$status" | grep -q "clock rollback detected" ||
     lg_fail "no rollback warning in status"
-[ "$(stat -c '%a' "$LG_DIR/state/clock")" = 600 ] || lg_fail "the mark file is not 0600"
-[ "$(cat "$LG_DIR/state/clock")" -ge $((now + 10 * 86400)) ] || lg_fail "the mark went backwards"
+[ "$(stat -c '%a' "$mark")" = 600 ] || lg_fail "the mark file is not 0600"
+[ "$(cat "$mark")" -ge $((now + 10 * 86400)) ] || lg_fail "the mark went backwards"
 lg_stop srv
 
 # Without the mark the same license is active: the mark alone decided.
-rm -f "$LG_DIR/state/clock"
+rm -f "$mark"
 LT_POOL="$LT_POOL-b"
 lg_server srv2 udp "$((LG_PORT + 1))" "$(lt_plugin)"
 grep -q "licenses loaded: limit 5 seats" "$LG_DIR/srv2.log" || lg_fail "the license should count by the clock"
-[ "$(cat "$LG_DIR/state/clock")" -ge "$now" ] || lg_fail "a fresh mark was not written"
+[ "$(cat "$LG_DIR/state/pools/$LT_POOL/clock")" -ge "$now" ] || lg_fail "a fresh mark was not written"
 lg_stop srv2
 lt_pool_remove "$LT_POOL"
 lg_pass "the high-water mark keeps an expired license expired after the clock went back"

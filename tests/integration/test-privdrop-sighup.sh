@@ -17,6 +17,10 @@ chmod 0644 "$LG_DIR"/pki/*
 chmod 0755 "$LT_LICENSES"
 lt_license two.lic --seats 2
 chmod 0644 "$LT_LICENSES/two.lic"
+# licgatectl activate ran first: state-dir is root's, with root's secret in it.
+mkdir -m 0755 "$LG_DIR/state"
+echo secret >"$LG_DIR/state/installation.key"
+chmod 0600 "$LG_DIR/state/installation.key"
 
 # OpenVPN itself re-opens its tun device after SIGHUP as nobody. Give it what
 # it needs, confined to this test: a persistent tun device owned by nobody,
@@ -90,4 +94,11 @@ grep -q '2/2' "$LG_DIR/status.out" || lg_fail "status after SIGHUP: $(cat "$LG_D
 [ "$(stat -c '%U %a' "/run/licgate/$LT_POOL")" = "nobody 700" ] ||
     lg_fail "socket directory is $(stat -c '%U %a' "/run/licgate/$LT_POOL"), want nobody 700"
 [ "$(stat -c '%U %a' /run/licgate)" = "root 755" ] || lg_fail "/run/licgate changed"
+# The unprivileged plugin advanced its clock mark in its own directory; the
+# state directory and the installation key stayed root's.
+[ "$(stat -c '%U %a' "$LG_DIR/state/pools/$LT_POOL")" = "nobody 700" ] ||
+    lg_fail "the pool's state directory is $(stat -c '%U %a' "$LG_DIR/state/pools/$LT_POOL")"
+[ "$(stat -c '%U %a' "$LG_DIR/state") $(stat -c '%U %a' "$LG_DIR/state/installation.key")" = "root 755 root 600" ] ||
+    lg_fail "state-dir or the installation key changed hands"
+grep "licgate: cannot save the clock" "$LG_DIR/srv.log" && lg_fail "the unprivileged plugin cannot save its clock mark"
 lg_pass "privilege drop and SIGHUP re-open keep the pool working and private"

@@ -60,8 +60,9 @@ grep -q "licgate: fatal" "$LG_DIR/srv.log" && lg_fail "fatal with the drop-in's 
     lg_fail "pool object is $(stat -c '%U:%G %a' "/dev/shm/licgate.$LT_POOL")"
 [ "$(stat -c '%U:%G %a' "/run/licgate/$LT_POOL")" = "nobody:nogroup 2750" ] ||
     lg_fail "socket directory is $(stat -c '%U:%G %a' "/run/licgate/$LT_POOL")"
-[ "$(stat -c '%U %a' "$LG_DIR/state/clock")" = "nobody 600" ] ||
-    lg_fail "clock mark is $(stat -c '%U %a' "$LG_DIR/state/clock"): unreadable after a SIGHUP"
+mark="$LG_DIR/state/pools/$LT_POOL/clock"
+[ "$(stat -c '%U %a' "$mark")" = "nobody 600" ] && [ "$(stat -c '%U %a' "${mark%/clock}")" = "nobody 700" ] ||
+    lg_fail "clock mark is $(stat -c '%U %a' "$mark") in $(stat -c '%U %a' "${mark%/clock}"): unusable after a SIGHUP"
 for i in 1 2 3; do lg_client "c$i" udp "$LG_PORT" "client$i"; done
 lt_wait_count 2 60 c1 c2 c3 || lg_fail "not 2 of 3 clients connected"
 lt_ctl status | grep -q '2/2' || lg_fail "status: $(lt_ctl status 2>&1)"
