@@ -155,7 +155,7 @@ static void add_warnings(struct control *c, json_object *o, const struct license
             snprintf(line, sizeof(line), "license '%s' skipped: %s", e->file, e->reason);
         } else if (!license_entry_counts(e)) {
             snprintf(line, sizeof(line), "license '%s' (key %s) does not count: %s: %s", e->file,
-                     e->lic.key_id, license_state_name(e->state), e->reason);
+                     e->lic.key_id, license_entry_state(e), e->reason);
         } else if (control_license_warning(&e->lic, now, why, sizeof(why))) {
             snprintf(line, sizeof(line), "license '%s' (key %s): %s", e->file, e->lic.key_id, why);
         } else {

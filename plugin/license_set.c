@@ -129,7 +129,7 @@ void license_set_evaluate(struct license_set *set, int64_t now)
         } else if (entry->lic.kind == LICENSE_KIND_FAILOVER && !set->failover_active) {
             entry->standby = true;
             snprintf(entry->reason, sizeof(entry->reason),
-                     "standby: this node does not hold the failover address");
+                     "this node does not hold the failover address");
         }
     }
 }

@@ -43,6 +43,9 @@ lic=$(lt_ctl --json licenses)
 lt_json 'j["licenses"][0]["reason"]' <<<"$lic" |
     grep -q "^machine properties validation failed: verify fail: " || lg_fail "licenses reason: $lic"
 lt_ctl licenses | grep -q "machine-mismatch" || lg_fail "human licenses table lacks machine-mismatch"
+lt_ctl --json status | lt_json '"\n".join(j["warnings"])' |
+    grep -q "^license 'bound.lic' (key LG-BIND-0001) does not count: machine-mismatch: machine properties validation failed" ||
+    lg_fail "status warning: $(lt_ctl --json status | lt_json '"\n".join(j["warnings"])')"
 for i in 1 2 3; do lg_client "b$i" udp "$((LG_PORT + 1))" "client$i"; done
 lt_wait_count 2 60 b1 b2 b3 || lg_fail "evaluation seats did not remain"
 lg_stop sb
