@@ -231,8 +231,11 @@ static int gate_check_binding(const struct license *lic, void *arg, char *why, s
 }
 
 /* Reads the licenses and, when one is bound, this machine's fingerprint; both
- * off the admission path (open, reload). */
-static int gate_load_licenses(struct gate *gate, struct license_set *out, char *err, size_t errlen)
+ * off the admission path (open, reload). A missing license-dir is no license
+ * at open (said once), and a failed reload otherwise: a directory that
+ * vanished (an unmounted volume, a typo in a move) must not drop the seats. */
+static int gate_load_licenses(struct gate *gate, struct license_set *out, bool at_open, char *err,
+                              size_t errlen)
 {
     struct gate_fingerprints *fps;
     bool bound = false;
@@ -240,6 +243,11 @@ static int gate_load_licenses(struct gate *gate, struct license_set *out, char *
 
     r = license_set_load(gate->cfg.license_dir, gate->env.keys, gate->env.nkeys, gate_time(gate),
                          out);
+    if (r == -ENOENT && at_open) {
+        gate_logf(gate, GATE_LOG_WARN, "license-dir %s does not exist: no license",
+                  gate->cfg.license_dir);
+        r = 0;
+    }
     if (r < 0) {
         snprintf(err, errlen, "license-dir %s: %s", gate->cfg.license_dir, strerror(-r));
         return r;
@@ -372,7 +380,7 @@ int gate_open(const struct gate_config *cfg, const struct gate_env *env, struct 
         gate_logf(gate, GATE_LOG_WARN,
                   "DEVELOPMENT BUILD: trusting the public development issuer key; anyone can "
                   "sign licenses for this build");
-    r = gate_load_licenses(gate, &set, err, errlen);
+    r = gate_load_licenses(gate, &set, true, err, errlen);
     if (r < 0)
         goto fail;
     gate_install_licenses(gate, &set, "licenses loaded", NULL);
@@ -511,7 +519,7 @@ int gate_reload(struct gate *gate, struct gate_reload_result *result, char *err,
     struct license_set set = {0};
     int r;
 
-    r = gate_load_licenses(gate, &set, err, errlen);
+    r = gate_load_licenses(gate, &set, false, err, errlen);
     if (r < 0) {
         gate_logf(gate, GATE_LOG_ERR, "reload failed, previous licenses stay in force: %s", err);
         return r;

@@ -36,6 +36,13 @@ static int license_entry_load(const char *dir, const char *name, const struct is
         ret = 0;
         goto out;
     }
+    if (ret == -ELOOP || ret == -EINVAL) {
+        snprintf(entry->reason, sizeof(entry->reason),
+                 "not a regular file (%s): licenses are read from regular files only",
+                 ret == -ELOOP ? "a symbolic link" : "a directory, device or FIFO");
+        ret = 0;
+        goto out;
+    }
     if (ret != 0) {
         snprintf(entry->reason, sizeof(entry->reason), "cannot read: %s", strerror(-ret));
         ret = 0;
@@ -82,9 +89,7 @@ int license_set_load(const char *dir, const struct issuer_key *keys, size_t nkey
 
     out->entries = NULL;
     out->count = 0;
-    ret = fs_list_dir(dir, ".lic", &names, &nnames, LICENSE_SET_MAX_FILES);
-    if (ret == -ENOENT)
-        return 0;
+    ret = fs_list_dir(dir, ".lic", false, &names, &nnames, LICENSE_SET_MAX_FILES);
     if (ret != 0)
         return ret;
     if (nnames == 0)

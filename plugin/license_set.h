@@ -37,9 +37,10 @@ typedef int license_binding_check(const struct license *lic, void *arg, char *wh
  * is rejected with "file larger than 65536 bytes" without being read whole.
  * A rejected file is an entry with loaded = 0 and a reason; when two loaded
  * files carry the same key-id the later one is rejected as "duplicate of key
- * <id> in <file>". States are evaluated at now. A missing directory is an
- * empty set. -ENOMEM, -EACCES, -ENOTDIR, -E2BIG (more than
- * LICENSE_SET_MAX_FILES files) etc. for real failures, *out empty then. */
+ * <id> in <file>". States are evaluated at now. -ENOENT for a missing
+ * directory (the caller decides whether that is an empty set), -ENOMEM,
+ * -EACCES, -ENOTDIR, -E2BIG (more than LICENSE_SET_MAX_FILES files) etc. for
+ * real failures; *out is empty then. */
 int license_set_load(const char *dir, const struct issuer_key *keys, size_t nkeys, int64_t now,
                      struct license_set *out);
 

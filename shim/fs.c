@@ -25,7 +25,8 @@ int fs_read_bounded(const char *path, size_t max, char **out, size_t *len)
     *len = 0;
     if (max == (size_t)-1)
         return -EINVAL;
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO put where a file was expected must not hang us */
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         ret = -errno;
         goto out;
@@ -115,8 +116,8 @@ static int entry_is_regular(int dirfd, const struct dirent *de)
     return S_ISREG(st.st_mode);
 }
 
-int fs_list_dir(const char *dir, const char *suffix, char ***names, size_t *count,
-                size_t max_entries)
+int fs_list_dir(const char *dir, const char *suffix, bool regular_only, char ***names,
+                size_t *count, size_t max_entries)
 {
     DIR *dh = NULL;
     struct dirent *de;
@@ -149,7 +150,7 @@ int fs_list_dir(const char *dir, const char *suffix, char ***names, size_t *coun
         if (de->d_name[0] == '.' || namelen < suffixlen ||
             strcmp(de->d_name + namelen - suffixlen, suffix) != 0)
             continue;
-        if (!entry_is_regular(dirfd(dh), de))
+        if (regular_only && !entry_is_regular(dirfd(dh), de))
             continue;
         if (nlist == max_entries) {
             ret = -E2BIG;

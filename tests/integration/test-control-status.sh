@@ -66,4 +66,18 @@ lg_client c5 udp "$LG_PORT" client5
 lt_wait_refused "$LG_DIR/srv.log" 30 client5 || lg_fail "a fifth client was not refused"
 grep -q "refused cn='client5' .*limit reached (4/3 seats)" "$LG_DIR/srv.log" ||
     lg_fail "refusal does not show 4/3"
-lg_pass "status and sessions match; reload raises and lowers the limit without drops"
+
+# The license directory vanishes (an unmounted volume): the reload fails and
+# the licenses in force stay.
+mv "$LT_LICENSES" "$LT_LICENSES.away"
+rc=0
+out=$(lt_ctl reload 2>&1) || rc=$?
+[ $rc -eq 1 ] || lg_fail "reload of a missing license-dir: exit $rc, $out"
+grep -q "No such file or directory" <<<"$out" || lg_fail "reload error: $out"
+[ "$(lt_ctl --json status | lt_json 'j["limit"]')" = 3 ] || lg_fail "a failed reload changed the limit"
+lg_client c6 udp "$LG_PORT" client6
+lt_wait_refused "$LG_DIR/srv.log" 30 client6 || lg_fail "a sixth client was not refused"
+grep -q "licgate: reload failed, previous licenses stay in force: license-dir $LT_LICENSES: No such file or directory" \
+    "$LG_DIR/srv.log" || lg_fail "no log line for the failed reload"
+mv "$LT_LICENSES.away" "$LT_LICENSES"
+lg_pass "status and sessions match; reload raises and lowers the limit without drops, keeps it when the directory is gone"

@@ -4,7 +4,10 @@ set -euo pipefail
 . "$(dirname "$0")/licgate.sh"
 lt_init evaluation
 
-lg_server srv udp "$LG_PORT" "$(lt_plugin)"
+# A license-dir that does not exist is said once, then evaluation mode.
+lg_server srv udp "$LG_PORT" "$(LT_LICENSES=$LG_DIR/no-such-dir lt_plugin)"
+grep -q "licgate: license-dir $LG_DIR/no-such-dir does not exist: no license" "$LG_DIR/srv.log" ||
+    lg_fail "a missing license-dir was not logged"
 grep -q "no valid license: evaluation mode, 2 seats" "$LG_DIR/srv.log" ||
     lg_fail "the server did not announce evaluation mode"
 for i in 1 2 3 4; do lg_client "c$i" udp "$LG_PORT" "client$i"; done

@@ -165,13 +165,27 @@ static void license_set_load__mixed_directory__good_ones_count(void **state)
     assert_int_equal(symlink("a.lic", path), 0);
     snprintf(path, sizeof(path), "%s/l-dir.lic", dir->path);
     assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/m-fifo.lic", dir->path);
+    assert_int_equal(mkfifo(path, 0600), 0); /* must not block the load */
     free(big);
     free(doc);
 
     assert_int_equal(license_set_load(dir->path, &trusted_key, 1, T0, &set), 0);
-    assert_int_equal(set.count, 10);
+    assert_int_equal(set.count, 13);
     for (size_t i = 1; i < set.count; i++)
         assert_true(strcmp(set.entries[i - 1].file, set.entries[i].file) < 0);
+
+    /* skipped, each with a reason the log and status can show */
+    entry = find_entry(&set, "k-link.lic");
+    assert_int_equal(entry->loaded, 0);
+    assert_string_equal(entry->reason, "not a regular file (a symbolic link): licenses are read "
+                                       "from regular files only");
+    entry = find_entry(&set, "l-dir.lic");
+    assert_int_equal(entry->loaded, 0);
+    assert_non_null(strstr(entry->reason, "not a regular file (a directory"));
+    entry = find_entry(&set, "m-fifo.lic");
+    assert_int_equal(entry->loaded, 0);
+    assert_non_null(strstr(entry->reason, "not a regular file"));
 
     entry = find_entry(&set, "a.lic");
     assert_int_equal(entry->loaded, 1);
@@ -195,7 +209,6 @@ static void license_set_load__mixed_directory__good_ones_count(void **state)
     assert_int_equal(entry->loaded, 1);
     assert_int_equal(entry->state, LICENSE_ACTIVE);
     assert_string_equal(entry->reason, "this node does not hold the failover address");
-    assert_string_equal(license_entry_state(entry), "standby");
     assert_string_equal(license_entry_state(entry), "standby");
     entry = find_entry(&set, "g-bound.lic");
     assert_int_equal(entry->loaded, 1);
@@ -230,14 +243,14 @@ static void license_set_load__mixed_directory__good_ones_count(void **state)
     assert_int_equal(set.count, 0);
 }
 
-static void license_set_load__missing_dir__empty_set(void **state)
+static void license_set_load__missing_dir__enoent_empty_set(void **state)
 {
     const struct fixture_dir *dir = *state;
     struct license_set set = {.entries = (void *)1, .count = 9};
     char path[256];
 
     snprintf(path, sizeof(path), "%s/does-not-exist", dir->path);
-    assert_int_equal(license_set_load(path, &trusted_key, 1, T0, &set), 0);
+    assert_int_equal(license_set_load(path, &trusted_key, 1, T0, &set), -ENOENT);
     assert_null(set.entries);
     assert_int_equal(set.count, 0);
     assert_int_equal(license_set_seats(&set), 0);
@@ -366,7 +379,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(license_set_load__mixed_directory__good_ones_count,
                                         dir_setup, dir_teardown),
-        cmocka_unit_test_setup_teardown(license_set_load__missing_dir__empty_set, dir_setup,
+        cmocka_unit_test_setup_teardown(license_set_load__missing_dir__enoent_empty_set, dir_setup,
                                         dir_teardown),
         cmocka_unit_test_setup_teardown(license_set_load__empty_dir__empty_set, dir_setup,
                                         dir_teardown),
