@@ -553,6 +553,7 @@ static void control_maintain(struct control *c, long now)
     gate_clock_tick(c->gate);
     if (now >= c->next_reclaim) {
         control_reclaim(c);
+        gate_check_claims(c->gate);
         c->next_reclaim = now + CONTROL_RECLAIM_MS;
     }
     if (now >= c->next_warn) {

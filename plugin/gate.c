@@ -273,9 +273,205 @@ static int gate_load_licenses(struct gate *gate, struct license_set *out, bool a
     return 0;
 }
 
+/* One check of the key claims: the keys a license set could count, and for
+ * each the other pool that counts it instead ("" = nobody). */
+struct claims_check {
+    char (*key)[SEAT_POOL_KEY_MAX + 1];
+    const char **ptr;
+    char (*winner)[SEAT_POOL_NAME_MAX + 1];
+    int64_t *since;
+    size_t n;
+    char **pools, **unreadable; /* the pools listed; those that could not be read */
+    size_t npools, nunreadable;
+};
+
+static void claims_check_free(struct claims_check *c)
+{
+    free(c->key);
+    free(c->ptr);
+    free(c->winner);
+    free(c->since);
+    free(c->unreadable);
+    seat_pool_free_names(c->pools, c->npools);
+    memset(c, 0, sizeof(*c));
+}
+
+static int claims_collect(const struct license_set *set, struct claims_check *c)
+{
+    memset(c, 0, sizeof(*c));
+    if (set->count == 0)
+        return 0;
+    c->key = calloc(set->count, sizeof(*c->key));
+    c->ptr = calloc(set->count, sizeof(*c->ptr));
+    c->winner = calloc(set->count, sizeof(*c->winner));
+    c->since = calloc(set->count, sizeof(*c->since));
+    if (c->key == NULL || c->ptr == NULL || c->winner == NULL || c->since == NULL) {
+        claims_check_free(c);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < set->count; i++) {
+        const struct license_entry *e = &set->entries[i];
+
+        if (!license_entry_claimable(e) || strlen(e->lic.key_id) > SEAT_POOL_KEY_MAX)
+            continue;
+        snprintf(c->key[c->n], sizeof(c->key[c->n]), "%s", e->lic.key_id);
+        c->ptr[c->n] = c->key[c->n];
+        c->n++;
+    }
+    return 0;
+}
+
+/* Marks the keys that the live pool `name` claimed before us. */
+static void claims_compare(struct claims_check *c, const char *self, const char *name,
+                           const struct seat_claim *theirs, size_t ntheirs)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->winner[i][0] != '\0')
+            continue;
+        for (size_t j = 0; j < ntheirs; j++) {
+            if (strcmp(theirs[j].key_id, c->key[i]) != 0)
+                continue;
+            if (theirs[j].since < c->since[i] ||
+                (theirs[j].since == c->since[i] && strcmp(name, self) < 0))
+                snprintf(c->winner[i], sizeof(c->winner[i]), "%s", name);
+            break;
+        }
+    }
+}
+
+/* Publishes our claims and reads the other pools'. I/O, no lock held. */
+static int claims_resolve(struct gate *gate, struct claims_check *c)
+{
+    const char *self = gate->cfg.pool;
+    struct seat_claim *claims;
+    char err[256];
+    size_t nclaims;
+    int r;
+
+    claims = calloc(SEAT_POOL_CLAIMS_MAX, sizeof(*claims));
+    if (claims == NULL)
+        return -ENOMEM;
+    seat_pool_publish_claims(gate->pool, c->ptr, c->n, gate_time(gate));
+    r = seat_pool_read_claims(gate->pool, claims, SEAT_POOL_CLAIMS_MAX, &nclaims);
+    if (r < 0)
+        goto out;
+    for (size_t i = 0; i < c->n; i++) {
+        c->since[i] = INT64_MAX; /* not published (table full): any claimant wins */
+        for (size_t j = 0; j < nclaims; j++)
+            if (strcmp(claims[j].key_id, c->key[i]) == 0)
+                c->since[i] = claims[j].since;
+    }
+    r = seat_pool_list(&c->pools, &c->npools);
+    if (r < 0)
+        goto out;
+    c->unreadable = calloc(c->npools + 1, sizeof(*c->unreadable));
+    if (c->unreadable == NULL) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t p = 0; p < c->npools; p++) {
+        struct seat_pool *other;
+
+        if (strcmp(c->pools[p], self) == 0)
+            continue;
+        r = seat_pool_observe(c->pools[p], &other, err, sizeof(err));
+        if (r == -ENOENT)
+            continue;
+        if (r == 0 && !seat_pool_live(other)) {
+            seat_pool_detach(other);
+            continue;
+        }
+        if (r == 0 && seat_pool_read_claims(other, claims, SEAT_POOL_CLAIMS_MAX, &nclaims) == 0)
+            claims_compare(c, self, c->pools[p], claims, nclaims);
+        else
+            c->unreadable[c->nunreadable++] = c->pools[p];
+        seat_pool_detach(other);
+    }
+    r = 0;
+out:
+    free(claims);
+    return r;
+}
+
+/* Gives each claimable entry of set the verdict; an entry a pool we cannot
+ * read now was seen to hold stays with it. Logs each change; true if any. */
+static bool claims_apply(struct gate *gate, struct license_set *set, const struct claims_check *c)
+{
+    bool changed = false;
+
+    for (size_t i = 0; i < set->count; i++) {
+        struct license_entry *e = &set->entries[i];
+        const char *winner = NULL;
+
+        if (!license_entry_claimable(e)) {
+            changed |= e->elsewhere[0] != '\0'; /* nothing to claim any more */
+            e->elsewhere[0] = '\0';
+            continue;
+        }
+        for (size_t j = 0; j < c->n && winner == NULL; j++)
+            if (strcmp(c->key[j], e->lic.key_id) == 0)
+                winner = c->winner[j];
+        if (winner == NULL)
+            continue; /* came with a reload meanwhile: the next check */
+        for (size_t u = 0; winner[0] == '\0' && u < c->nunreadable; u++)
+            if (strcmp(e->elsewhere, c->unreadable[u]) == 0)
+                winner = e->elsewhere;
+        if (strcmp(winner, e->elsewhere) == 0)
+            continue;
+        if (winner[0] != '\0')
+            gate_logf(gate, GATE_LOG_WARN,
+                      "license '%s' (key %s): pool '%s' on this machine counts it, so this "
+                      "pool does not (a key counts in one pool)",
+                      e->file, e->lic.key_id, winner);
+        else
+            gate_logf(gate, GATE_LOG_NOTE,
+                      "license '%s' (key %s): no other pool on this machine counts it now: it "
+                      "counts here",
+                      e->file, e->lic.key_id);
+        snprintf(e->elsewhere, sizeof(e->elsewhere), "%s", winner);
+        changed = true;
+    }
+    if (changed)
+        license_set_evaluate(set, gate_time(gate));
+    return changed;
+}
+
+/* The claims check on a set not installed yet (open, reload), so the first
+ * limit published already leaves other pools' keys out. */
+static void gate_claims_for(struct gate *gate, struct license_set *set)
+{
+    struct claims_check c;
+
+    if (gate->pool == NULL || claims_collect(set, &c) < 0)
+        return;
+    if (claims_resolve(gate, &c) == 0)
+        claims_apply(gate, set, &c);
+    claims_check_free(&c);
+}
+
+void gate_check_claims(struct gate *gate)
+{
+    struct claims_check c;
+    int r;
+
+    if (gate->pool == NULL)
+        return;
+    pthread_mutex_lock(&gate->lock);
+    r = claims_collect(&gate->licenses, &c);
+    pthread_mutex_unlock(&gate->lock);
+    if (r < 0)
+        return;
+    if (claims_resolve(gate, &c) == 0) {
+        pthread_mutex_lock(&gate->lock);
+        if (claims_apply(gate, &gate->licenses, &c))
+            gate_apply_limit(gate, "license claims changed", false);
+        pthread_mutex_unlock(&gate->lock);
+    }
+    claims_check_free(&c);
+}
+
 /* Takes ownership of *set. */
-static void gate_install_licenses(struct gate *gate, struct license_set *set, const char *why,
-                                  struct gate_reload_result *result)
+static void gate_install_licenses(struct gate *gate, struct license_set *set, const char *why)
 {
     int64_t now = gate_time(gate);
 
@@ -292,14 +488,6 @@ static void gate_install_licenses(struct gate *gate, struct license_set *set, co
     atomic_store_explicit(&gate->next_change, license_set_next_change(&gate->licenses, now),
                           memory_order_relaxed);
     gate_apply_limit(gate, why, true);
-    if (result != NULL) {
-        result->limit = atomic_load_explicit(&gate->limit, memory_order_relaxed);
-        result->evaluation = atomic_load_explicit(&gate->evaluation, memory_order_relaxed);
-        result->files = gate->licenses.count;
-        result->counted = 0;
-        for (size_t i = 0; i < gate->licenses.count; i++)
-            result->counted += license_entry_counts(&gate->licenses.entries[i]);
-    }
     pthread_mutex_unlock(&gate->lock);
 }
 
@@ -383,7 +571,8 @@ int gate_open(const struct gate_config *cfg, const struct gate_env *env, struct 
     r = gate_load_licenses(gate, &set, true, err, errlen);
     if (r < 0)
         goto fail;
-    gate_install_licenses(gate, &set, "licenses loaded", NULL);
+    gate_claims_for(gate, &set);
+    gate_install_licenses(gate, &set, "licenses loaded");
     *out = gate;
     return 0;
 fail:
@@ -524,7 +713,29 @@ int gate_reload(struct gate *gate, struct gate_reload_result *result, char *err,
         gate_logf(gate, GATE_LOG_ERR, "reload failed, previous licenses stay in force: %s", err);
         return r;
     }
-    gate_install_licenses(gate, &set, "licenses reloaded", result);
+    /* keys another pool counts stay with it unless the check says otherwise */
+    pthread_mutex_lock(&gate->lock);
+    for (size_t i = 0; i < set.count; i++) {
+        for (size_t j = 0; set.entries[i].loaded && j < gate->licenses.count; j++) {
+            const struct license_entry *old = &gate->licenses.entries[j];
+
+            if (old->loaded && strcmp(old->lic.key_id, set.entries[i].lic.key_id) == 0)
+                memcpy(set.entries[i].elsewhere, old->elsewhere, sizeof(old->elsewhere));
+        }
+    }
+    pthread_mutex_unlock(&gate->lock);
+    gate_claims_for(gate, &set);
+    gate_install_licenses(gate, &set, "licenses reloaded");
+    if (result != NULL) {
+        pthread_mutex_lock(&gate->lock);
+        result->limit = atomic_load_explicit(&gate->limit, memory_order_relaxed);
+        result->evaluation = atomic_load_explicit(&gate->evaluation, memory_order_relaxed);
+        result->files = gate->licenses.count;
+        result->counted = 0;
+        for (size_t i = 0; i < gate->licenses.count; i++)
+            result->counted += license_entry_counts(&gate->licenses.entries[i]);
+        pthread_mutex_unlock(&gate->lock);
+    }
     return 0;
 }
 

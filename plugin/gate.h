@@ -132,6 +132,15 @@ void gate_clock_tick(struct gate *gate);
  * sees it through netlink: failover licenses count only while active. A change
  * is logged and the limit follows at once; live tunnels are never dropped. */
 void gate_set_failover_active(struct gate *gate, bool active);
+
+/* One license key counts in one pool per machine. Publishes the keys this
+ * pool could count in its pool object, reads the claims of every other live
+ * pool it can read, and lets a key go to the pool that claimed it first (the
+ * pool name decides a tie); the limit follows, live tunnels stay. A pool that
+ * cannot be read now (another runtime user, after a SIGHUP) keeps the keys it
+ * was last seen to hold. I/O (shared-memory objects), never on the admission
+ * path: at open, after a reload and from the maintenance thread. */
+void gate_check_claims(struct gate *gate);
 bool gate_failover_active(const struct gate *gate);
 
 /* The clock and the mark; true while the clock is behind the mark (rollback). */

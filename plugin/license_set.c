@@ -135,6 +135,10 @@ void license_set_evaluate(struct license_set *set, int64_t now)
             entry->standby = true;
             snprintf(entry->reason, sizeof(entry->reason),
                      "this node does not hold the failover address");
+        } else if (entry->elsewhere[0] != '\0') {
+            snprintf(entry->reason, sizeof(entry->reason),
+                     "pool '%s' on this machine counts this key (a key counts in one pool)",
+                     entry->elsewhere);
         }
     }
 }
@@ -165,12 +169,19 @@ const char *license_entry_state(const struct license_entry *entry)
         return "machine-mismatch";
     if (entry->standby)
         return "standby";
+    if (entry->elsewhere[0] != '\0')
+        return "other-pool";
     return "active";
+}
+
+bool license_entry_claimable(const struct license_entry *entry)
+{
+    return entry->loaded && entry->state == LICENSE_ACTIVE && entry->binding_ok && !entry->standby;
 }
 
 bool license_entry_counts(const struct license_entry *entry)
 {
-    return entry->loaded && entry->state == LICENSE_ACTIVE && entry->binding_ok && !entry->standby;
+    return license_entry_claimable(entry) && entry->elsewhere[0] == '\0';
 }
 
 uint32_t license_set_seats(const struct license_set *set)

@@ -20,6 +20,7 @@ struct license_entry {
     bool binding_ok;          /* the machine binding matches (always for binding none) */
     char binding_why[192];    /* which components differ, when it does not */
     bool standby;             /* a failover license on a node without the failover address */
+    char elsewhere[33];       /* the other pool on this machine that counts this key, or "" */
 };
 
 struct license_set {
@@ -64,8 +65,11 @@ const char *license_entry_state(const struct license_entry *entry);
 uint32_t license_set_seats(const struct license_set *set);
 
 /* Whether this entry's seats count now (loaded, active, and of a kind and
- * binding this build can honour). */
+ * binding this build can honour, and no other pool counts its key). */
 bool license_entry_counts(const struct license_entry *entry);
+
+/* Whether the entry would count but for another pool: the keys a pool claims. */
+bool license_entry_claimable(const struct license_entry *entry);
 
 /* A deep copy (entries hold no pointers). 0 or -ENOMEM; out is empty on error. */
 int license_set_copy(const struct license_set *set, struct license_set *out);

@@ -21,18 +21,27 @@ _Static_assert(ATOMIC_LONG_LOCK_FREE == 2, "long atomics must be lock-free");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
 _Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4, "atomic sizes");
 _Static_assert(sizeof(struct pool_proc) == 24, "pool_proc layout");
-_Static_assert(sizeof(struct pool_header) == 104 + 24 * POOL_MAX_PROCS, "pool_header layout");
+_Static_assert(sizeof(struct pool_claim) == 80, "pool_claim layout");
+_Static_assert(sizeof(struct pool_header) == 104 + 24 * POOL_MAX_PROCS + 8 + 80 * POOL_CLAIMS_MAX,
+               "pool_header layout");
+_Static_assert(SEAT_POOL_CLAIMS_MAX == POOL_CLAIMS_MAX && SEAT_POOL_KEY_MAX < POOL_KEY_LEN,
+               "claims table");
 _Static_assert(sizeof(struct pool_slot) == 152, "pool_slot layout");
 _Static_assert(SEAT_POOL_MAX_PROCS == POOL_MAX_PROCS, "process table size");
 _Static_assert(SEAT_POOL_CAPACITY_MAX == POOL_CAPACITY_MAX, "capacity bound");
 _Static_assert(SEAT_POOL_CN_MAX == POOL_CN_LEN && SEAT_POOL_ADDR_MAX == POOL_ADDR_LEN, "fields");
 _Static_assert(POOL_MAX_PROCS <= 0xff, "process index fits the slot control word");
 
-#define POOL_SHM_PREFIX "/licgate."
+#define POOL_FILE_PREFIX "licgate." /* as listed in /dev/shm */
+#define POOL_SHM_PREFIX  "/" POOL_FILE_PREFIX
 /* How long an attacher waits for a creator to publish the header. */
 #define POOL_MAGIC_WAIT_STEPS 100
 #define POOL_MAGIC_WAIT_NS    10000000L
 #define POOL_PROC_NONE        UINT32_MAX
+/* Claims: a writer waits this many 1 ms steps for another before overriding
+ * it (a writer that died mid-write); a reader retries this often. */
+#define POOL_CLAIMS_WAIT_STEPS 50
+#define POOL_CLAIMS_READ_TRIES 200
 
 struct seat_pool {
     struct pool_header *hdr;
@@ -158,14 +167,14 @@ int seat_pool_init_region(void *base, size_t size, uint32_t capacity)
     return 0;
 }
 
-static int pool_wait_magic(struct pool_header *hdr, uint64_t *magic)
+static int pool_wait_magic(struct pool_header *hdr, uint64_t *magic, int steps)
 {
     struct timespec pause = {0, POOL_MAGIC_WAIT_NS};
     int i;
 
     for (i = 0;; i++) {
         *magic = atomic_load_explicit(&hdr->magic, memory_order_acquire);
-        if (*magic != 0 || i >= POOL_MAGIC_WAIT_STEPS)
+        if (*magic != 0 || i >= steps)
             return 0;
         nanosleep(&pause, NULL);
     }
@@ -173,8 +182,8 @@ static int pool_wait_magic(struct pool_header *hdr, uint64_t *magic)
 
 /* Reads each published field once into a local: the region is writable by others, so what
  * was validated must be what is used. */
-static int pool_validate(void *base, size_t size, const char *label, uint32_t *capacity, char *err,
-                         size_t errlen)
+static int pool_validate(void *base, size_t size, const char *label, int wait_steps,
+                         uint32_t *capacity, char *err, size_t errlen)
 {
     struct pool_header *hdr = base;
     uint32_t version, header_size, procs, cap, slot_size;
@@ -186,7 +195,7 @@ static int pool_validate(void *base, size_t size, const char *label, uint32_t *c
                    label, size, sizeof(struct pool_header));
         return -EPROTO;
     }
-    pool_wait_magic(hdr, &magic);
+    pool_wait_magic(hdr, &magic, wait_steps);
     if (magic == 0) {
         errbuf_set(err, errlen, "%s: not initialized after 1 s (its creator died?); remove it",
                    label);
@@ -296,7 +305,7 @@ static int pool_open_region(void *base, size_t size, const char *label, struct s
         r = -EINVAL;
         goto out;
     }
-    r = pool_validate(base, size, label, &capacity, err, errlen);
+    r = pool_validate(base, size, label, POOL_MAGIC_WAIT_STEPS, &capacity, err, errlen);
     if (r < 0)
         goto out;
     pool = calloc(1, sizeof(*pool));
@@ -753,4 +762,222 @@ int seat_pool_foreach_session(struct seat_pool *pool,
             return r;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------------ key claims */
+
+/* Takes the claims' sequence lock for writing: the odd value now held, or 0
+ * (never odd) when another writer held it throughout. */
+static uint32_t claims_lock(struct pool_header *hdr)
+{
+    struct timespec pause = {0, 1000000L};
+    uint32_t seq, stuck = 0;
+    int waited = 0, steps = 0;
+
+    for (;;) {
+        seq = atomic_load_explicit(&hdr->claims_seq, memory_order_acquire);
+        if ((seq & 1) == 0) {
+            if (atomic_compare_exchange_strong_explicit(&hdr->claims_seq, &seq, seq + 1,
+                                                        memory_order_acq_rel, memory_order_relaxed))
+                return seq + 1;
+            continue;
+        }
+        if (seq != stuck) {
+            stuck = seq; /* another writer, or the next one: wait for it */
+            waited = 0;
+        } else if (waited >= POOL_CLAIMS_WAIT_STEPS) {
+            /* the same odd value for 50 ms: its writer died; take over */
+            if (atomic_compare_exchange_strong_explicit(&hdr->claims_seq, &seq, seq + 2,
+                                                        memory_order_acq_rel, memory_order_relaxed))
+                return seq + 2;
+            continue;
+        }
+        if (steps++ > 4 * POOL_CLAIMS_WAIT_STEPS)
+            return 0;
+        nanosleep(&pause, NULL);
+        waited++;
+    }
+}
+
+int seat_pool_publish_claims(struct seat_pool *pool, const char *const *keys, size_t n, int64_t now)
+{
+    struct pool_claim *next;
+    struct pool_header *hdr;
+    uint32_t held, old;
+    size_t m = 0;
+
+    if (pool == NULL || pool->proc_idx == POOL_PROC_NONE || (keys == NULL && n > 0))
+        return -EINVAL;
+    hdr = pool->hdr;
+    next = calloc(POOL_CLAIMS_MAX, sizeof(*next));
+    if (next == NULL)
+        return -ENOMEM;
+    held = claims_lock(hdr);
+    if (held == 0) {
+        free(next);
+        return -EBUSY;
+    }
+    /* Under the lock the table is ours: read the old claims for their since. */
+    old = hdr->nclaims <= POOL_CLAIMS_MAX ? hdr->nclaims : 0;
+    for (size_t i = 0; i < n && m < POOL_CLAIMS_MAX; i++) {
+        size_t len = strnlen(keys[i], POOL_KEY_LEN);
+
+        if (len == 0 || len > SEAT_POOL_KEY_MAX)
+            continue;
+        memcpy(next[m].key_id, keys[i], len);
+        next[m].since = now;
+        for (uint32_t j = 0; j < old; j++) {
+            if (memchr(hdr->claims[j].key_id, '\0', POOL_KEY_LEN) != NULL &&
+                strcmp(hdr->claims[j].key_id, next[m].key_id) == 0 && hdr->claims[j].since > 0 &&
+                hdr->claims[j].since <= now) {
+                next[m].since = hdr->claims[j].since;
+                break;
+            }
+        }
+        m++;
+    }
+    memcpy(hdr->claims, next, m * sizeof(*next));
+    hdr->nclaims = (uint32_t)m;
+    atomic_store_explicit(&hdr->claims_seq, held + 1, memory_order_release);
+    free(next);
+    return 0;
+}
+
+int seat_pool_read_claims(struct seat_pool *pool, struct seat_claim *out, size_t max, size_t *n)
+{
+    struct timespec pause = {0, 100000L};
+    struct pool_claim *copy;
+    struct pool_header *hdr;
+    uint32_t s1, s2, count;
+    int r = -EAGAIN;
+
+    *n = 0;
+    if (pool == NULL || (out == NULL && max > 0))
+        return -EINVAL;
+    hdr = pool->hdr;
+    copy = malloc(POOL_CLAIMS_MAX * sizeof(*copy));
+    if (copy == NULL)
+        return -ENOMEM;
+    for (int tries = 0; tries < POOL_CLAIMS_READ_TRIES; tries++) {
+        s1 = atomic_load_explicit(&hdr->claims_seq, memory_order_acquire);
+        if (s1 & 1) {
+            nanosleep(&pause, NULL);
+            continue;
+        }
+        count = hdr->nclaims;
+        if (count <= POOL_CLAIMS_MAX)
+            memcpy(copy, hdr->claims, count * sizeof(*copy));
+        atomic_thread_fence(memory_order_acquire);
+        s2 = atomic_load_explicit(&hdr->claims_seq, memory_order_relaxed);
+        if (s1 != s2)
+            continue;
+        if (count > POOL_CLAIMS_MAX) {
+            r = -EPROTO;
+            break;
+        }
+        /* a consistent copy; still nothing in it is trusted */
+        for (uint32_t i = 0; i < count && *n < max; i++) {
+            size_t len = strnlen(copy[i].key_id, POOL_KEY_LEN);
+
+            if (len == 0 || len > SEAT_POOL_KEY_MAX)
+                continue;
+            memcpy(out[*n].key_id, copy[i].key_id, len);
+            out[*n].key_id[len] = '\0';
+            out[*n].since = copy[i].since;
+            (*n)++;
+        }
+        r = 0;
+        break;
+    }
+    free(copy);
+    return r;
+}
+
+int seat_pool_observe(const char *pool_name, struct seat_pool **out, char *err, size_t errlen)
+{
+    struct shm_region region = {0};
+    struct seat_pool *pool = NULL;
+    char name[sizeof(POOL_SHM_PREFIX) + SEAT_POOL_NAME_MAX], label[sizeof(name) + 8];
+    uint32_t capacity;
+    int r;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (out == NULL)
+        return -EINVAL;
+    *out = NULL;
+    if (!pool_name_valid(pool_name)) {
+        errbuf_set(err, errlen, "invalid pool name");
+        return -EINVAL;
+    }
+    snprintf(name, sizeof(name), "%s%s", POOL_SHM_PREFIX, pool_name);
+    snprintf(label, sizeof(label), "pool %s", name);
+    r = shm_region_open_readonly(name, &region, err, errlen);
+    if (r < 0)
+        return r;
+    if ((uintptr_t)region.base % 8 != 0) {
+        r = -EINVAL;
+        goto out;
+    }
+    /* no waiting: a pool being created has nothing to claim yet */
+    r = pool_validate(region.base, region.size, label, 0, &capacity, err, errlen);
+    if (r < 0)
+        goto out;
+    pool = calloc(1, sizeof(*pool));
+    if (pool == NULL) {
+        r = -ENOMEM;
+        goto out;
+    }
+    pool->hdr = region.base;
+    pool->slots = (struct pool_slot *)(pool->hdr + 1);
+    pool->capacity = capacity;
+    pool->proc_idx = POOL_PROC_NONE;
+    pool->region = region;
+    memset(&region, 0, sizeof(region));
+    *out = pool;
+out:
+    shm_region_close(&region);
+    return r;
+}
+
+bool seat_pool_live(struct seat_pool *pool)
+{
+    for (uint32_t i = 0; pool != NULL && i < POOL_MAX_PROCS; i++) {
+        struct pool_proc *p = &pool->hdr->proc[i];
+        uint32_t pid;
+
+        if (i == pool->proc_idx ||
+            atomic_load_explicit(&p->state, memory_order_acquire) != POOL_PROC_LIVE)
+            continue;
+        pid = atomic_load_explicit(&p->pid, memory_order_relaxed);
+        if (pid != 0 && pid <= INT32_MAX &&
+            proc_alive((pid_t)pid, atomic_load_explicit(&p->start_time, memory_order_relaxed)))
+            return true;
+    }
+    return false;
+}
+
+int seat_pool_list(char ***names, size_t *count)
+{
+    char **all;
+    size_t n, m = 0;
+    int r;
+
+    r = shm_list_names(POOL_FILE_PREFIX, 1024, &all, &n);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        if (pool_name_valid(all[i]))
+            all[m++] = all[i];
+        else
+            free(all[i]);
+    }
+    *names = all;
+    *count = m;
+    return 0;
+}
+
+void seat_pool_free_names(char **names, size_t count)
+{
+    shm_free_names(names, count);
 }

@@ -6,6 +6,7 @@
 #ifndef LICGATE_POOL_H
 #define LICGATE_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -17,6 +18,8 @@
 #define SEAT_POOL_CAPACITY_MAX 1000000u
 #define SEAT_POOL_CN_MAX       64 /* including the NUL; longer values are truncated */
 #define SEAT_POOL_ADDR_MAX     64
+#define SEAT_POOL_CLAIMS_MAX   256
+#define SEAT_POOL_KEY_MAX      64 /* the longest key id, without the NUL */
 
 struct seat_pool;
 
@@ -140,5 +143,44 @@ void seat_pool_snapshot(struct seat_pool *pool, struct seat_pool_status *st);
  * 0 otherwise. */
 int seat_pool_foreach_session(struct seat_pool *pool,
                               int (*cb)(const struct seat_session *s, void *arg), void *arg);
+
+/* ---- key claims: one license counts in one pool per machine ---- */
+
+struct seat_claim {
+    char key_id[SEAT_POOL_KEY_MAX + 1];
+    int64_t since; /* when this pool first claimed the key (seconds) */
+};
+
+/* Makes keys[0..n) this pool's claimed license keys: a key already claimed
+ * keeps its `since`, a new one gets now, a key not named any more is dropped.
+ * Keys longer than SEAT_POOL_KEY_MAX are skipped; n above SEAT_POOL_CLAIMS_MAX
+ * is cut to it. The processes of a pool take turns through a sequence word;
+ * one that died while writing is overridden after about 50 ms. Returns 0,
+ * -EBUSY when another writer kept it all that time, or -EINVAL. */
+int seat_pool_publish_claims(struct seat_pool *pool, const char *const *keys, size_t n,
+                             int64_t now);
+
+/* A consistent copy of the pool's claims into out[0..max), their number in
+ * *n. Entries without a NUL-terminated, non-empty key are skipped. Returns 0,
+ * -EAGAIN when writers kept the claims changing, -EPROTO for a claim count
+ * beyond the table. */
+int seat_pool_read_claims(struct seat_pool *pool, struct seat_claim *out, size_t max, size_t *n);
+
+/* Opens another pool for reading only: the object "/licgate.<pool_name>" must
+ * exist; it is mapped read-only and validated like an attach (without waiting
+ * for an unpublished header) but this process is not registered, so
+ * seat_pool_detach only unmaps it. Only seat_pool_read_claims and
+ * seat_pool_live may be used on the handle. Returns 0 or -errno (-ENOENT, -EACCES,
+ * -EPROTO ...) with the reason in err. */
+int seat_pool_observe(const char *pool_name, struct seat_pool **out, char *err, size_t errlen);
+
+/* Whether a process registered in the pool is alive, not counting this
+ * handle's own registration (an observer has none). */
+bool seat_pool_live(struct seat_pool *pool);
+
+/* The names of the pools on this machine ("x" for /licgate.x), sorted; free
+ * with seat_pool_free_names. Returns 0 or -errno. */
+int seat_pool_list(char ***names, size_t *count);
+void seat_pool_free_names(char **names, size_t count);
 
 #endif

@@ -2,7 +2,7 @@
  * that names the pool, so any change bumps POOL_LAYOUT_VERSION. Private to pool.c and to the
  * tests and fuzzers that forge or corrupt pools; everyone else uses pool.h.
  *
- * [struct pool_header, including the process table][capacity x struct pool_slot]
+ * [struct pool_header, including the process table and the key claims][capacity x struct pool_slot]
  *
  * The fields from version to total_size are written once by the creator before it publishes
  * magic with a release store; the rest are atomics. Nothing here is trusted: every index read
@@ -14,12 +14,14 @@
 #include <stdint.h>
 
 #define POOL_MAGIC          "LICGPOOL"
-#define POOL_LAYOUT_VERSION 1
+#define POOL_LAYOUT_VERSION 2
 #define POOL_MAX_PROCS      64
 #define POOL_CAPACITY_MAX   1000000u
 #define POOL_SLOT_NONE      UINT32_MAX
 #define POOL_CN_LEN         64
 #define POOL_ADDR_LEN       64
+#define POOL_CLAIMS_MAX     256
+#define POOL_KEY_LEN        72 /* a license key id and its NUL, padded */
 
 enum pool_proc_state {
     POOL_PROC_FREE = 0,
@@ -58,6 +60,14 @@ struct pool_proc {
     _Atomic uint32_t busy;
 };
 
+/* A license key this pool counts, and since when: another pool on the machine
+ * that finds a key claimed earlier (or at the same second by a pool whose
+ * name sorts first) leaves it alone. */
+struct pool_claim {
+    char key_id[POOL_KEY_LEN];
+    int64_t since;
+};
+
 struct pool_header {
     _Atomic uint64_t magic;
     uint32_t version;
@@ -80,6 +90,11 @@ struct pool_header {
     _Atomic uint64_t free_head;
 
     struct pool_proc proc[POOL_MAX_PROCS];
+
+    /* A sequence lock: odd while one process of the pool rewrites the claims. */
+    _Atomic uint32_t claims_seq;
+    uint32_t nclaims;
+    struct pool_claim claims[POOL_CLAIMS_MAX];
 };
 
 struct pool_slot {

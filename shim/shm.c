@@ -1,11 +1,13 @@
 #include "shm.h"
 #include "errbuf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -186,6 +188,94 @@ out:
     if (fd >= 0)
         close(fd);
     return r;
+}
+
+int shm_region_open_readonly(const char *name, struct shm_region *out, char *err, size_t errlen)
+{
+    struct stat st;
+    void *base;
+    int fd, r = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (!shm_name_valid(name)) {
+        errbuf_set(err, errlen, "invalid shared-memory name");
+        return -EINVAL;
+    }
+    fd = shm_open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0) {
+        r = -errno;
+        errbuf_set(err, errlen, "%s: %s", name, strerror(errno));
+        return r;
+    }
+    if (fstat(fd, &st) < 0) {
+        r = -errno;
+        errbuf_set(err, errlen, "%s: fstat: %s", name, strerror(errno));
+    } else if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > SIZE_MAX) {
+        r = -EPROTO;
+        errbuf_set(err, errlen, "%s: not a regular, non-empty object", name);
+    } else {
+        base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        if (base == MAP_FAILED) {
+            r = -errno;
+            errbuf_set(err, errlen, "%s: mmap: %s", name, strerror(errno));
+        } else {
+            out->base = base;
+            out->size = (size_t)st.st_size;
+        }
+    }
+    close(fd);
+    return r;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void shm_free_names(char **names, size_t count)
+{
+    for (size_t i = 0; names != NULL && i < count; i++)
+        free(names[i]);
+    free(names);
+}
+
+int shm_list_names(const char *prefix, size_t max, char ***names, size_t *count)
+{
+    size_t plen = strlen(prefix), n = 0;
+    char **list = NULL;
+    struct dirent *de;
+    DIR *dh;
+    int r = 0;
+
+    *names = NULL;
+    *count = 0;
+    /* glibc's shm_open names are files in /dev/shm */
+    dh = opendir("/dev/shm");
+    if (dh == NULL)
+        return -errno;
+    list = calloc(max, sizeof(*list));
+    if (list == NULL) {
+        closedir(dh);
+        return -ENOMEM;
+    }
+    while (n < max && (de = readdir(dh)) != NULL) {
+        if (strncmp(de->d_name, prefix, plen) != 0 || de->d_name[plen] == '\0')
+            continue;
+        if ((list[n] = strdup(de->d_name + plen)) == NULL) {
+            r = -ENOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(dh);
+    if (r < 0) {
+        shm_free_names(list, n);
+        return r;
+    }
+    qsort(list, n, sizeof(*list), compare_names);
+    *names = list;
+    *count = n;
+    return 0;
 }
 
 void shm_region_close(struct shm_region *region)

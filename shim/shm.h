@@ -34,6 +34,19 @@ struct shm_region {
 int shm_region_open(const char *name, size_t size, const struct shm_owner *owner,
                     struct shm_region *out, char *err, size_t errlen);
 
+/* Maps the existing object `name` read-only, whole: for looking at what
+ * another pool publishes. The object must be a regular, non-empty file;
+ * ownership is not checked (nothing read from it is trusted). Returns 0 or
+ * -errno (-ENOENT, -EACCES ...) with a one-line reason in err; *out is zeroed
+ * on failure. */
+int shm_region_open_readonly(const char *name, struct shm_region *out, char *err, size_t errlen);
+
+/* The names of the objects whose names start with prefix (without the
+ * leading '/', e.g. "licgate."), the prefix cut off, sorted. At most max
+ * names; more are ignored. Free with shm_free_names. Returns 0 or -errno. */
+int shm_list_names(const char *prefix, size_t max, char ***names, size_t *count);
+void shm_free_names(char **names, size_t count);
+
 /* Unmaps the region and zeroes *region. Safe on a zeroed region. */
 void shm_region_close(struct shm_region *region);
 

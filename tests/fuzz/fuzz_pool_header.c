@@ -3,8 +3,9 @@
  * initialized in a buffer of exactly its size, the input is XORed over its first bytes (header,
  * process table, then slots; an all-zero input leaves the pool valid, and any byte value is
  * reachable), and the pool is attached. When attach accepts it, admissions, releases, snapshot,
- * session walk and reclamation run on it: nothing may crash or touch memory outside the buffer,
- * no slot may be handed out twice, and the numbers reported stay within the capacity. */
+ * session walk, reclamation and the key claims run on it: nothing may crash or touch memory
+ * outside the buffer, no slot may be handed out twice, the numbers reported stay within the
+ * capacity, and every claim read is a NUL-terminated, non-empty key. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,7 +61,33 @@ static void admit_some(struct seat_pool *pool, uint32_t capacity, struct held *h
     }
 }
 
-static void exercise(struct seat_pool *pool)
+static void check_claims(struct seat_pool *pool, struct pool_header *hdr)
+{
+    static struct seat_claim claims[SEAT_POOL_CLAIMS_MAX];
+    const char *keys[] = {"LG-FUZZ-0001", "LG-FUZZ-0002"};
+    size_t n;
+    int r;
+
+    /* A sequence word left odd (a writer that died) makes a read wait its
+     * retries out and a publication wait 50 ms: proven in the unit tests. */
+    if (atomic_load(&hdr->claims_seq) & 1)
+        return;
+    r = seat_pool_read_claims(pool, claims, SEAT_POOL_CLAIMS_MAX, &n);
+    if ((r != 0 && r != -EPROTO) || n > SEAT_POOL_CLAIMS_MAX)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strnlen(claims[i].key_id, sizeof(claims[i].key_id));
+        if (len == 0 || len == sizeof(claims[i].key_id))
+            abort();
+    }
+    if (seat_pool_publish_claims(pool, keys, 2, 100) != 0)
+        abort();
+    if (seat_pool_read_claims(pool, claims, SEAT_POOL_CLAIMS_MAX, &n) != 0 || n != 2 ||
+        strcmp(claims[0].key_id, keys[0]) != 0 || strcmp(claims[1].key_id, keys[1]) != 0)
+        abort(); /* ours now, whatever was there */
+}
+
+static void exercise(struct seat_pool *pool, struct pool_header *hdr)
 {
     struct seat_pool_status *st;
     struct seat_numbers nums;
@@ -97,6 +124,7 @@ static void exercise(struct seat_pool *pool)
         abort();
     (void)seat_pool_reclaim_dead(pool);
     admit_some(pool, capacity, &(struct held){.n = 0});
+    check_claims(pool, hdr);
     free(st);
 }
 
@@ -128,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         goto out;
     }
-    exercise(pool);
+    exercise(pool, (struct pool_header *)(void *)region); /* aligned_alloc(8) */
     seat_pool_detach(pool);
 out:
     free(region);

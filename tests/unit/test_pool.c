@@ -353,7 +353,7 @@ static void corrupt(struct pool_header *hdr, enum corruption c)
         memcpy((void *)&hdr->magic, "LICGPOOX", 8);
         break;
     case BAD_VERSION:
-        hdr->version = 2;
+        hdr->version = POOL_LAYOUT_VERSION + 1;
         break;
     case BAD_HEADER_SIZE:
         hdr->header_size += 8;
@@ -404,7 +404,7 @@ static void pool_attach_region__each_header_field_corrupt__eproto_with_reason(vo
         assert_true(strncmp(err, "pool: ", 6) == 0);
         assert_null(strchr(err, '\n'));
         if (c == BAD_VERSION)
-            assert_string_equal(err, "pool: layout version 2, this build speaks 1");
+            assert_string_equal(err, "pool: layout version 3, this build speaks 2");
     }
     munmap(base, size);
 }
@@ -761,6 +761,151 @@ static void pool_attach__invalid_name_or_capacity__einval(void **state)
         seat_pool_attach("ok", SEAT_POOL_CAPACITY_MAX + 1, NULL, &pool, err, sizeof(err)), -EINVAL);
 }
 
+/* ---- key claims ---- */
+
+static void pool_claims__republished__keep_since_new_get_now_dropped_go(void **state)
+{
+    const char *first[] = {"LG-AAAA-0001", "LG-BBBB-0002"};
+    const char *second[] = {"LG-BBBB-0002", "LG-CCCC-0003"};
+    struct seat_claim got[8];
+    struct fixture fx;
+    size_t n;
+
+    (void)state;
+    fixture_open(&fx, 4, 2);
+    assert_int_equal(seat_pool_read_claims(fx.pool, got, 8, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(seat_pool_publish_claims(fx.pool, first, 2, 1000), 0);
+    assert_int_equal(seat_pool_publish_claims(fx.pool, second, 2, 2000), 0);
+    assert_int_equal(seat_pool_read_claims(fx.pool, got, 8, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(got[0].key_id, "LG-BBBB-0002");
+    assert_int_equal(got[0].since, 1000); /* claimed since the first publication */
+    assert_string_equal(got[1].key_id, "LG-CCCC-0003");
+    assert_int_equal(got[1].since, 2000);
+    assert_int_equal(seat_pool_read_claims(fx.pool, got, 1, &n), 0); /* max is honoured */
+    assert_int_equal(n, 1);
+    assert_int_equal(seat_pool_publish_claims(fx.pool, NULL, 0, 3000), 0);
+    assert_int_equal(seat_pool_read_claims(fx.pool, got, 8, &n), 0);
+    assert_int_equal(n, 0);
+    fixture_close(&fx);
+}
+
+/* A writer that died mid-write leaves the sequence odd: readers see nothing
+ * consistent (-EAGAIN, never a torn copy); the next writer takes over. */
+static void pool_claims__writer_died_mid_write__read_eagain_then_overridden(void **state)
+{
+    const char *keys[] = {"LG-AAAA-0001"};
+    struct pool_header *hdr;
+    struct seat_claim got[4];
+    struct fixture fx;
+    size_t n = 9;
+
+    (void)state;
+    fixture_open(&fx, 4, 2);
+    hdr = fx.base;
+    atomic_store(&hdr->claims_seq, 7);
+    hdr->nclaims = 1;
+    memset(hdr->claims[0].key_id, 'x', sizeof(hdr->claims[0].key_id)); /* torn: no NUL */
+    assert_int_equal(seat_pool_read_claims(fx.pool, got, 4, &n), -EAGAIN);
+    assert_int_equal(n, 0);
+    assert_int_equal(seat_pool_publish_claims(fx.pool, keys, 1, 1000), 0);
+    assert_int_equal(atomic_load(&hdr->claims_seq) % 2, 0);
+    assert_int_equal(seat_pool_read_claims(fx.pool, got, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(got[0].key_id, "LG-AAAA-0001");
+    fixture_close(&fx);
+}
+
+/* What another pool wrote is hostile: a count beyond the table is refused,
+ * keys without a NUL or empty are skipped. */
+static void pool_claims__hostile_table__eproto_or_skipped(void **state)
+{
+    struct pool_header *hdr;
+    struct seat_claim got[4];
+    struct fixture fx;
+    size_t n;
+
+    (void)state;
+    fixture_open(&fx, 4, 2);
+    hdr = fx.base;
+    hdr->nclaims = POOL_CLAIMS_MAX + 1;
+    assert_int_equal(seat_pool_read_claims(fx.pool, got, 4, &n), -EPROTO);
+    assert_int_equal(n, 0);
+    hdr->nclaims = 3;
+    memset(hdr->claims[0].key_id, 'x', sizeof(hdr->claims[0].key_id));
+    hdr->claims[1].key_id[0] = '\0';
+    snprintf(hdr->claims[2].key_id, sizeof(hdr->claims[2].key_id), "LG-GOOD-0001");
+    hdr->claims[2].since = 5;
+    assert_int_equal(seat_pool_read_claims(fx.pool, got, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(got[0].key_id, "LG-GOOD-0001");
+    assert_int_equal(got[0].since, 5);
+    fixture_close(&fx);
+}
+
+/* Another pool is seen read-only, by name, and is live only while a process
+ * other than the observer is attached; a missing one is -ENOENT. */
+static void pool_observe__real_shm__claims_visible_live_follows_processes(void **state)
+{
+    const char *keys[] = {"LG-AAAA-0001"};
+    char name[32], shm_name[64], err[256], **names;
+    struct seat_pool *pool, *seen;
+    struct seat_claim got[4];
+    size_t n, count;
+    bool listed = false;
+    pid_t child;
+    int ready[2], done[2];
+    char c;
+
+    (void)state;
+    snprintf(name, sizeof(name), "utest-obs-%ld", (long)getpid());
+    snprintf(shm_name, sizeof(shm_name), "/licgate.%s", name);
+    shm_region_unlink(shm_name);
+    assert_int_equal(seat_pool_observe(name, &seen, err, sizeof(err)), -ENOENT);
+    assert_null(seen);
+    assert_int_equal(seat_pool_attach(name, 4, NULL, &pool, err, sizeof(err)), 0);
+    assert_int_equal(seat_pool_publish_claims(pool, keys, 1, 1000), 0);
+    assert_int_equal(seat_pool_observe(name, &seen, err, sizeof(err)), 0);
+    assert_int_equal(seat_pool_read_claims(seen, got, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(got[0].key_id, "LG-AAAA-0001");
+    assert_true(seat_pool_live(seen)); /* this process, attached through `pool` */
+    assert_int_equal(seat_pool_publish_claims(seen, keys, 1, 1000), -EINVAL); /* read-only */
+    assert_int_equal(seat_pool_list(&names, &count), 0);
+    for (size_t i = 0; i < count; i++)
+        listed |= strcmp(names[i], name) == 0;
+    seat_pool_free_names(names, count);
+    assert_true(listed);
+    seat_pool_detach(pool);
+    assert_false(seat_pool_live(seen)); /* nobody attached now */
+
+    /* a child attaches and dies: not live once it is gone */
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(done), 0);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        struct seat_pool *p;
+        if (seat_pool_attach(name, 4, NULL, &p, err, sizeof(err)) != 0)
+            _exit(1);
+        if (write(ready[1], "r", 1) != 1 || read(done[0], &c, 1) != 1)
+            _exit(1);
+        _exit(0); /* dies attached */
+    }
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    assert_true(seat_pool_live(seen));
+    assert_int_equal(write(done[1], "d", 1), 1);
+    wait_child_ok(child);
+    assert_false(seat_pool_live(seen));
+    seat_pool_detach(seen);
+    close(ready[0]);
+    close(ready[1]);
+    close(done[0]);
+    close(done[1]);
+    assert_int_equal(shm_region_unlink(shm_name), 0);
+}
+
 static void pool_region_size__60000_seats__under_10_mib(void **state)
 {
     (void)state;
@@ -792,6 +937,10 @@ int main(void)
         cmocka_unit_test(pool_attach__object_readable_by_others__eperm),
         cmocka_unit_test(pool_attach__invalid_name_or_capacity__einval),
         cmocka_unit_test(pool_region_size__60000_seats__under_10_mib),
+        cmocka_unit_test(pool_claims__republished__keep_since_new_get_now_dropped_go),
+        cmocka_unit_test(pool_claims__writer_died_mid_write__read_eagain_then_overridden),
+        cmocka_unit_test(pool_claims__hostile_table__eproto_or_skipped),
+        cmocka_unit_test(pool_observe__real_shm__claims_visible_live_follows_processes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
