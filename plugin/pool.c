@@ -293,8 +293,11 @@ static int pool_register(struct seat_pool *pool)
     return -EUSERS;
 }
 
-static int pool_open_region(void *base, size_t size, const char *label, struct seat_pool **out,
-                            char *err, size_t errlen)
+/* A handle on a validated region: registered in its process table, or, for
+ * an observer, not (and then not waiting for an unpublished header: a pool
+ * being created has nothing to show yet). */
+static int pool_open_region(void *base, size_t size, const char *label, bool observer,
+                            struct seat_pool **out, char *err, size_t errlen)
 {
     struct seat_pool *pool = NULL;
     uint32_t capacity;
@@ -305,7 +308,8 @@ static int pool_open_region(void *base, size_t size, const char *label, struct s
         r = -EINVAL;
         goto out;
     }
-    r = pool_validate(base, size, label, POOL_MAGIC_WAIT_STEPS, &capacity, err, errlen);
+    r = pool_validate(base, size, label, observer ? 0 : POOL_MAGIC_WAIT_STEPS, &capacity, err,
+                      errlen);
     if (r < 0)
         goto out;
     pool = calloc(1, sizeof(*pool));
@@ -318,7 +322,7 @@ static int pool_open_region(void *base, size_t size, const char *label, struct s
     pool->slots = (struct pool_slot *)(pool->hdr + 1);
     pool->capacity = capacity;
     pool->proc_idx = POOL_PROC_NONE;
-    r = pool_register(pool);
+    r = observer ? 0 : pool_register(pool);
     if (r < 0) {
         errbuf_set(err, errlen, "%s: process table full (%u live processes)", label,
                    POOL_MAX_PROCS);
@@ -339,7 +343,7 @@ int seat_pool_attach_region(void *base, size_t size, struct seat_pool **out, cha
     if (out == NULL)
         return -EINVAL;
     *out = NULL;
-    return pool_open_region(base, size, "pool", out, err, errlen);
+    return pool_open_region(base, size, "pool", false, out, err, errlen);
 }
 
 static int pool_name_valid(const char *name)
@@ -404,7 +408,7 @@ int seat_pool_attach(const char *pool_name, uint32_t capacity, const struct shm_
             goto out;
         }
     }
-    r = pool_open_region(region.base, region.size, label, &pool, err, errlen);
+    r = pool_open_region(region.base, region.size, label, false, &pool, err, errlen);
     if (r < 0)
         goto out;
     pool->region = region;
@@ -898,7 +902,6 @@ int seat_pool_observe(const char *pool_name, struct seat_pool **out, char *err, 
     struct shm_region region = {0};
     struct seat_pool *pool = NULL;
     char name[sizeof(POOL_SHM_PREFIX) + SEAT_POOL_NAME_MAX], label[sizeof(name) + 8];
-    uint32_t capacity;
     int r;
 
     if (err != NULL && errlen > 0)
@@ -915,23 +918,9 @@ int seat_pool_observe(const char *pool_name, struct seat_pool **out, char *err, 
     r = shm_region_open_readonly(name, &region, err, errlen);
     if (r < 0)
         return r;
-    if ((uintptr_t)region.base % 8 != 0) {
-        r = -EINVAL;
-        goto out;
-    }
-    /* no waiting: a pool being created has nothing to claim yet */
-    r = pool_validate(region.base, region.size, label, 0, &capacity, err, errlen);
+    r = pool_open_region(region.base, region.size, label, true, &pool, err, errlen);
     if (r < 0)
         goto out;
-    pool = calloc(1, sizeof(*pool));
-    if (pool == NULL) {
-        r = -ENOMEM;
-        goto out;
-    }
-    pool->hdr = region.base;
-    pool->slots = (struct pool_slot *)(pool->hdr + 1);
-    pool->capacity = capacity;
-    pool->proc_idx = POOL_PROC_NONE;
     pool->region = region;
     memset(&region, 0, sizeof(region));
     *out = pool;

@@ -128,6 +128,21 @@ lt_plugin() {
     echo "plugin $LICGATE_PLUGIN config=$conf"
 }
 
+# lt_start_fails NAME PLUGIN-LINE: a server config NAME.conf made from the
+# reference server's ref.conf (start and stop one with lg_server first) with
+# PLUGIN-LINE added; true when $LG_OPENVPN exits on it within 20 s instead of
+# serving. Its log is $LG_DIR/NAME.log.
+lt_start_fails() {
+    local name=$1 plugin=$2 rc=0
+    {
+        sed -n '/^mode server/,/^log /p' "$LG_DIR/ref.conf" | sed "s#^log .*#log $LG_DIR/$name.log#"
+        echo "$plugin"
+    } >"$LG_DIR/$name.conf"
+    timeout 20 "$LG_OPENVPN" --config "$LG_DIR/$name.conf" >/dev/null 2>&1 || rc=$?
+    ip link del "$(sed -n 's/^dev //p' "$LG_DIR/$name.conf")" 2>/dev/null || true
+    [ $rc -ne 0 ]
+}
+
 lt_connected() {
     local n
     for n in "$@"; do

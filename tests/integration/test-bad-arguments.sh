@@ -7,16 +7,9 @@ lt_init bad-arguments
 
 check_fatal() {   # check_fatal NAME ARGS EXPECTED
     local name=$1 args=$2 expected=$3
-    {
-        sed -n '/^mode server/,/^log /p' "$LG_DIR/ref.conf" | sed "s#^log .*#log $LG_DIR/$name.log#"
-        echo "plugin $LICGATE_PLUGIN $args"
-    } >"$LG_DIR/$name.conf"
-    if timeout 20 "$LG_OPENVPN" --config "$LG_DIR/$name.conf" >/dev/null 2>&1; then
-        lg_fail "$name: openvpn started with '$args'"
-    fi
+    lt_start_fails "$name" "plugin $LICGATE_PLUGIN $args" || lg_fail "$name: openvpn started with '$args'"
     grep -qF "licgate: fatal: $expected" "$LG_DIR/$name.log" ||
         lg_fail "$name: no fatal line '$expected'"
-    ip link del "$(sed -n 's/^dev //p' "$LG_DIR/$name.conf")" 2>/dev/null || true
 }
 
 # A reference server config from the harness (started and stopped once).

@@ -37,16 +37,12 @@ args=(user=nobody group=nogroup control-group=nogroup)
 wrapper "$LG_DIR/ovpn-unit" "$unit_caps"
 lg_server ref udp "$LG_PORT"
 lg_stop ref
-{
-    sed -n '/^mode server/,/^log /p' "$LG_DIR/ref.conf" | sed "s#^log .*#log $LG_DIR/unit.log#"
-    lt_plugin "${args[@]}"
-} >"$LG_DIR/unit.conf"
-if timeout 20 "$LG_DIR/ovpn-unit" --config "$LG_DIR/unit.conf" >/dev/null 2>&1; then
+LG_OPENVPN="$LG_DIR/ovpn-unit"
+lt_start_fails unit "$(lt_plugin "${args[@]}")" ||
     lg_fail "openvpn started without CAP_CHOWN although the plugin must give its pool away"
-fi
+LG_OPENVPN=$plain
 grep -q "licgate: fatal: .*needs CAP_CHOWN" "$LG_DIR/unit.log" ||
     lg_fail "no fatal line naming the capability: $(grep licgate "$LG_DIR/unit.log" | tail -n 3)"
-ip link del "$(sed -n 's/^dev //p' "$LG_DIR/unit.conf")" 2>/dev/null || true
 [ ! -e "/dev/shm/licgate.$LT_POOL" ] || lg_fail "a half-made pool object was left behind"
 [ ! -e "/run/licgate/$LT_POOL" ] || lg_fail "a half-made socket directory was left behind"
 
