@@ -322,7 +322,8 @@ static void reply_metrics(struct control *c, int fd)
         send_error(fd, "out of memory");
         return;
     }
-    control_render_metrics(mem, &st, &set, evaluation, gate_now(c->gate));
+    control_render_metrics(mem, gate_config(c->gate)->pool, &st, &set, evaluation,
+                           gate_now(c->gate));
     fclose(mem);
     license_set_free(&set);
     o = response_new(true);

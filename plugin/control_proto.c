@@ -141,35 +141,52 @@ static void put_family(FILE *out, const char *name, const char *type, const char
     fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-int control_render_metrics(FILE *out, const struct seat_pool_status *st,
+/* Starts a series with its pool label: `name{pool="..."`; the caller adds
+ * more labels (",key=\"value\"") and closes it. */
+static void put_series(FILE *out, const char *name, const char *pool)
+{
+    fprintf(out, "%s{pool=\"", name);
+    put_label(out, pool);
+    fputc('"', out);
+}
+
+/* One series with only the pool label. */
+static void put_value(FILE *out, const char *name, const char *pool, unsigned long long v)
+{
+    put_series(out, name, pool);
+    fprintf(out, "} %llu\n", v);
+}
+
+int control_render_metrics(FILE *out, const char *pool, const struct seat_pool_status *st,
                            const struct license_set *set, bool evaluation, int64_t now)
 {
     put_family(out, "licgate_seats_in_use", "gauge", "Seats held by live sessions.");
-    fprintf(out, "licgate_seats_in_use %u\n", st->in_use);
+    put_value(out, "licgate_seats_in_use", pool, st->in_use);
     put_family(out, "licgate_seats_limit", "gauge", "Seats the licenses allow now.");
-    fprintf(out, "licgate_seats_limit %u\n", st->limit);
+    put_value(out, "licgate_seats_limit", pool, st->limit);
     put_family(out, "licgate_pool_capacity", "gauge", "Session slots of the pool.");
-    fprintf(out, "licgate_pool_capacity %u\n", st->capacity);
+    put_value(out, "licgate_pool_capacity", pool, st->capacity);
     put_family(out, "licgate_evaluation_mode", "gauge", "1 when no valid license counts.");
-    fprintf(out, "licgate_evaluation_mode %d\n", evaluation ? 1 : 0);
+    put_value(out, "licgate_evaluation_mode", pool, evaluation ? 1 : 0);
     put_family(out, "licgate_admissions_total", "counter", "Sessions admitted.");
-    fprintf(out, "licgate_admissions_total %llu\n", (unsigned long long)st->admissions);
+    put_value(out, "licgate_admissions_total", pool, st->admissions);
     put_family(out, "licgate_refusals_total", "counter", "Sessions refused, by reason.");
-    fprintf(out, "licgate_refusals_total{reason=\"limit\"} %llu\n",
-            (unsigned long long)st->refusals_limit);
-    fprintf(out, "licgate_refusals_total{reason=\"capacity\"} %llu\n",
-            (unsigned long long)st->refusals_capacity);
+    put_series(out, "licgate_refusals_total", pool);
+    fprintf(out, ",reason=\"limit\"} %llu\n", (unsigned long long)st->refusals_limit);
+    put_series(out, "licgate_refusals_total", pool);
+    fprintf(out, ",reason=\"capacity\"} %llu\n", (unsigned long long)st->refusals_capacity);
     put_family(out, "licgate_releases_total", "counter", "Seats given back.");
-    fprintf(out, "licgate_releases_total %llu\n", (unsigned long long)st->releases);
+    put_value(out, "licgate_releases_total", pool, st->releases);
     put_family(out, "licgate_reclaimed_total", "counter",
                "Seats reclaimed from openvpn processes that died.");
-    fprintf(out, "licgate_reclaimed_total %llu\n", (unsigned long long)st->reclaimed);
+    put_value(out, "licgate_reclaimed_total", pool, st->reclaimed);
     put_family(out, "licgate_license_seats", "gauge", "Seats of each license file, by state.");
     for (size_t i = 0; i < set->count; i++) {
         const struct license_entry *e = &set->entries[i];
         if (!e->loaded)
             continue;
-        fputs("licgate_license_seats{key_id=\"", out);
+        put_series(out, "licgate_license_seats", pool);
+        fputs(",key_id=\"", out);
         put_label(out, e->lic.key_id);
         fputs("\",file=\"", out);
         put_label(out, e->file);
@@ -182,7 +199,8 @@ int control_render_metrics(FILE *out, const struct seat_pool_status *st,
         int64_t days;
         if (!e->loaded || (days = control_days_left(&e->lic, now)) < 0)
             continue;
-        fputs("licgate_license_days_left{key_id=\"", out);
+        put_series(out, "licgate_license_days_left", pool);
+        fputs(",key_id=\"", out);
         put_label(out, e->lic.key_id);
         fputs("\",file=\"", out);
         put_label(out, e->file);

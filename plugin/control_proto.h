@@ -55,8 +55,9 @@ int64_t control_license_end(const struct license *lic);
 int control_license_warning(const struct license *lic, int64_t now, char *buf, size_t len);
 
 /* Writes the Prometheus text exposition (format 0.0.4) of the pool and the
- * licenses. Returns 0 or -EIO. */
-int control_render_metrics(FILE *out, const struct seat_pool_status *st,
+ * licenses; every series carries pool="<pool>", so that the pools of one
+ * machine stay apart in one scrape. Returns 0 or -EIO. */
+int control_render_metrics(FILE *out, const char *pool, const struct seat_pool_status *st,
                            const struct license_set *set, bool evaluation, int64_t now);
 
 #endif

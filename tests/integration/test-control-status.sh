@@ -34,7 +34,7 @@ for cn in $want; do
 done
 lt_ctl status | grep -q "2/2" || lg_fail "human status lacks 2/2"
 lt_ctl licenses | grep -q "LG-TWO-0001" || lg_fail "licenses table lacks the key"
-lt_ctl metrics | grep -q '^licgate_seats_in_use 2$' || lg_fail "metrics lack seats in use"
+lt_ctl metrics | grep -qx "licgate_seats_in_use{pool=\"$LT_POOL\"} 2" || lg_fail "metrics lack seats in use"
 lt_ctl version | grep -q "0\.1\.0" || lg_fail "version"
 
 # Errors: one line on stderr, exit 1 for failures and 2 for usage.

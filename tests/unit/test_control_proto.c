@@ -165,16 +165,23 @@ static void control_render_metrics__pool_and_licenses__exposition(void **state)
     snprintf(e[0].lic.key_id, sizeof(e[0].lic.key_id), "LG-A");
     snprintf(e[0].file, sizeof(e[0].file), "we\"ird.lic");
     snprintf(e[1].file, sizeof(e[1].file), "bad.lic");
-    assert_int_equal(control_render_metrics(mem, &st, &set, false, now), 0);
+    assert_int_equal(control_render_metrics(mem, "udp-tcp", &st, &set, false, now), 0);
     fclose(mem);
-    assert_non_null(strstr(text, "\nlicgate_seats_in_use 2\n"));
-    assert_non_null(strstr(text, "\nlicgate_seats_limit 3\n"));
-    assert_non_null(strstr(text, "licgate_refusals_total{reason=\"limit\"} 4\n"));
-    assert_non_null(strstr(text, "licgate_license_seats{key_id=\"LG-A\",file=\"we\\\"ird.lic\","
-                                 "state=\"active\"} 3\n"));
-    assert_non_null(
-        strstr(text, "licgate_license_days_left{key_id=\"LG-A\",file=\"we\\\"ird.lic\"} 40\n"));
+    assert_non_null(strstr(text, "\nlicgate_seats_in_use{pool=\"udp-tcp\"} 2\n"));
+    assert_non_null(strstr(text, "\nlicgate_seats_limit{pool=\"udp-tcp\"} 3\n"));
+    assert_non_null(strstr(text, "licgate_refusals_total{pool=\"udp-tcp\",reason=\"limit\"} 4\n"));
+    assert_non_null(strstr(text, "licgate_license_seats{pool=\"udp-tcp\",key_id=\"LG-A\","
+                                 "file=\"we\\\"ird.lic\",state=\"active\"} 3\n"));
+    assert_non_null(strstr(text, "licgate_license_days_left{pool=\"udp-tcp\",key_id=\"LG-A\","
+                                 "file=\"we\\\"ird.lic\"} 40\n"));
     assert_null(strstr(text, "bad.lic")); /* rejected files have no seats */
+    /* every sample line carries the pool */
+    for (char *line = text; line != NULL && *line != '\0'; line = strchr(line, '\n') + 1) {
+        if (*line != '#')
+            assert_true(strncmp(strchr(line, '{'), "{pool=\"udp-tcp\"", 15) == 0);
+        if (strchr(line, '\n') == NULL)
+            break;
+    }
     free(text);
 }
 
