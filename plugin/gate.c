@@ -351,16 +351,10 @@ static int claims_resolve(struct gate *gate, struct claims_check *c)
     claims = calloc(SEAT_POOL_CLAIMS_MAX, sizeof(*claims));
     if (claims == NULL)
         return -ENOMEM;
-    seat_pool_publish_claims(gate->pool, c->ptr, c->n, gate_time(gate));
-    r = seat_pool_read_claims(gate->pool, claims, SEAT_POOL_CLAIMS_MAX, &nclaims);
+    /* a key left unpublished (table full) has since INT64_MAX: any claimant wins */
+    r = seat_pool_publish_claims(gate->pool, c->ptr, c->n, gate_time(gate), c->since);
     if (r < 0)
         goto out;
-    for (size_t i = 0; i < c->n; i++) {
-        c->since[i] = INT64_MAX; /* not published (table full): any claimant wins */
-        for (size_t j = 0; j < nclaims; j++)
-            if (strcmp(claims[j].key_id, c->key[i]) == 0)
-                c->since[i] = claims[j].since;
-    }
     r = seat_pool_list(&c->pools, &c->npools);
     if (r < 0)
         goto out;

@@ -132,6 +132,7 @@ void gate_clock_tick(struct gate *gate);
  * sees it through netlink: failover licenses count only while active. A change
  * is logged and the limit follows at once; live tunnels are never dropped. */
 void gate_set_failover_active(struct gate *gate, bool active);
+bool gate_failover_active(const struct gate *gate);
 
 /* One license key counts in one pool per machine. Publishes the keys this
  * pool could count in its pool object, reads the claims of every other live
@@ -141,7 +142,6 @@ void gate_set_failover_active(struct gate *gate, bool active);
  * was last seen to hold. I/O (shared-memory objects), never on the admission
  * path: at open, after a reload and from the maintenance thread. */
 void gate_check_claims(struct gate *gate);
-bool gate_failover_active(const struct gate *gate);
 
 /* The clock and the mark; true while the clock is behind the mark (rollback). */
 bool gate_clock_state(const struct gate *gate, int64_t *clock, int64_t *mark);

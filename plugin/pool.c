@@ -803,7 +803,8 @@ static uint32_t claims_lock(struct pool_header *hdr)
     }
 }
 
-int seat_pool_publish_claims(struct seat_pool *pool, const char *const *keys, size_t n, int64_t now)
+int seat_pool_publish_claims(struct seat_pool *pool, const char *const *keys, size_t n, int64_t now,
+                             int64_t *since)
 {
     struct pool_claim *next;
     struct pool_header *hdr;
@@ -823,10 +824,12 @@ int seat_pool_publish_claims(struct seat_pool *pool, const char *const *keys, si
     }
     /* Under the lock the table is ours: read the old claims for their since. */
     old = hdr->nclaims <= POOL_CLAIMS_MAX ? hdr->nclaims : 0;
-    for (size_t i = 0; i < n && m < POOL_CLAIMS_MAX; i++) {
+    for (size_t i = 0; i < n; i++) {
         size_t len = strnlen(keys[i], POOL_KEY_LEN);
 
-        if (len == 0 || len > SEAT_POOL_KEY_MAX)
+        if (since != NULL)
+            since[i] = INT64_MAX;
+        if (len == 0 || len > SEAT_POOL_KEY_MAX || m == POOL_CLAIMS_MAX)
             continue;
         memcpy(next[m].key_id, keys[i], len);
         next[m].since = now;
@@ -838,6 +841,8 @@ int seat_pool_publish_claims(struct seat_pool *pool, const char *const *keys, si
                 break;
             }
         }
+        if (since != NULL)
+            since[i] = next[m].since;
         m++;
     }
     memcpy(hdr->claims, next, m * sizeof(*next));

@@ -154,11 +154,13 @@ struct seat_claim {
 /* Makes keys[0..n) this pool's claimed license keys: a key already claimed
  * keeps its `since`, a new one gets now, a key not named any more is dropped.
  * Keys longer than SEAT_POOL_KEY_MAX are skipped; n above SEAT_POOL_CLAIMS_MAX
- * is cut to it. The processes of a pool take turns through a sequence word;
- * one that died while writing is overridden after about 50 ms. Returns 0,
- * -EBUSY when another writer kept it all that time, or -EINVAL. */
-int seat_pool_publish_claims(struct seat_pool *pool, const char *const *keys, size_t n,
-                             int64_t now);
+ * is cut to it. since (may be NULL) gets, for each of keys[0..n), the since
+ * it is claimed with, INT64_MAX for a key skipped. The processes of a pool
+ * take turns through a sequence word; one that died while writing is
+ * overridden after about 50 ms. Returns 0, -EBUSY when another writer kept it
+ * all that time, -ENOMEM or -EINVAL. */
+int seat_pool_publish_claims(struct seat_pool *pool, const char *const *keys, size_t n, int64_t now,
+                             int64_t *since);
 
 /* A consistent copy of the pool's claims into out[0..max), their number in
  * *n. Entries without a NUL-terminated, non-empty key are skipped. Returns 0,

@@ -80,7 +80,7 @@ static void check_claims(struct seat_pool *pool, struct pool_header *hdr)
         if (len == 0 || len == sizeof(claims[i].key_id))
             abort();
     }
-    if (seat_pool_publish_claims(pool, keys, 2, 100) != 0)
+    if (seat_pool_publish_claims(pool, keys, 2, 100, NULL) != 0)
         abort();
     if (seat_pool_read_claims(pool, claims, SEAT_POOL_CLAIMS_MAX, &n) != 0 || n != 2 ||
         strcmp(claims[0].key_id, keys[0]) != 0 || strcmp(claims[1].key_id, keys[1]) != 0)

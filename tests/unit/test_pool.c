@@ -768,6 +768,7 @@ static void pool_claims__republished__keep_since_new_get_now_dropped_go(void **s
     const char *first[] = {"LG-AAAA-0001", "LG-BBBB-0002"};
     const char *second[] = {"LG-BBBB-0002", "LG-CCCC-0003"};
     struct seat_claim got[8];
+    int64_t since[2];
     struct fixture fx;
     size_t n;
 
@@ -775,8 +776,10 @@ static void pool_claims__republished__keep_since_new_get_now_dropped_go(void **s
     fixture_open(&fx, 4, 2);
     assert_int_equal(seat_pool_read_claims(fx.pool, got, 8, &n), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(seat_pool_publish_claims(fx.pool, first, 2, 1000), 0);
-    assert_int_equal(seat_pool_publish_claims(fx.pool, second, 2, 2000), 0);
+    assert_int_equal(seat_pool_publish_claims(fx.pool, first, 2, 1000, NULL), 0);
+    assert_int_equal(seat_pool_publish_claims(fx.pool, second, 2, 2000, since), 0);
+    assert_int_equal(since[0], 1000);
+    assert_int_equal(since[1], 2000);
     assert_int_equal(seat_pool_read_claims(fx.pool, got, 8, &n), 0);
     assert_int_equal(n, 2);
     assert_string_equal(got[0].key_id, "LG-BBBB-0002");
@@ -785,7 +788,7 @@ static void pool_claims__republished__keep_since_new_get_now_dropped_go(void **s
     assert_int_equal(got[1].since, 2000);
     assert_int_equal(seat_pool_read_claims(fx.pool, got, 1, &n), 0); /* max is honoured */
     assert_int_equal(n, 1);
-    assert_int_equal(seat_pool_publish_claims(fx.pool, NULL, 0, 3000), 0);
+    assert_int_equal(seat_pool_publish_claims(fx.pool, NULL, 0, 3000, NULL), 0);
     assert_int_equal(seat_pool_read_claims(fx.pool, got, 8, &n), 0);
     assert_int_equal(n, 0);
     fixture_close(&fx);
@@ -809,7 +812,7 @@ static void pool_claims__writer_died_mid_write__read_eagain_then_overridden(void
     memset(hdr->claims[0].key_id, 'x', sizeof(hdr->claims[0].key_id)); /* torn: no NUL */
     assert_int_equal(seat_pool_read_claims(fx.pool, got, 4, &n), -EAGAIN);
     assert_int_equal(n, 0);
-    assert_int_equal(seat_pool_publish_claims(fx.pool, keys, 1, 1000), 0);
+    assert_int_equal(seat_pool_publish_claims(fx.pool, keys, 1, 1000, NULL), 0);
     assert_int_equal(atomic_load(&hdr->claims_seq) % 2, 0);
     assert_int_equal(seat_pool_read_claims(fx.pool, got, 4, &n), 0);
     assert_int_equal(n, 1);
@@ -865,13 +868,13 @@ static void pool_observe__real_shm__claims_visible_live_follows_processes(void *
     assert_int_equal(seat_pool_observe(name, &seen, err, sizeof(err)), -ENOENT);
     assert_null(seen);
     assert_int_equal(seat_pool_attach(name, 4, NULL, &pool, err, sizeof(err)), 0);
-    assert_int_equal(seat_pool_publish_claims(pool, keys, 1, 1000), 0);
+    assert_int_equal(seat_pool_publish_claims(pool, keys, 1, 1000, NULL), 0);
     assert_int_equal(seat_pool_observe(name, &seen, err, sizeof(err)), 0);
     assert_int_equal(seat_pool_read_claims(seen, got, 4, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(got[0].key_id, "LG-AAAA-0001");
     assert_true(seat_pool_live(seen)); /* this process, attached through `pool` */
-    assert_int_equal(seat_pool_publish_claims(seen, keys, 1, 1000), -EINVAL); /* read-only */
+    assert_int_equal(seat_pool_publish_claims(seen, keys, 1, 1000, NULL), -EINVAL); /* read-only */
     assert_int_equal(seat_pool_list(&names, &count), 0);
     for (size_t i = 0; i < count; i++)
         listed |= strcmp(names[i], name) == 0;
