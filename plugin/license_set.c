@@ -89,7 +89,7 @@ int license_set_load(const char *dir, const struct issuer_key *keys, size_t nkey
 
     out->entries = NULL;
     out->count = 0;
-    ret = fs_list_dir(dir, ".lic", false, &names, &nnames, LICENSE_SET_MAX_FILES);
+    ret = fs_list_dir(dir, "", ".lic", false, &names, &nnames, LICENSE_SET_MAX_FILES);
     if (ret != 0)
         return ret;
     if (nnames == 0)

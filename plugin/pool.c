@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "errbuf.h"
+#include "fs.h"
 #include "pool_layout.h"
 #include "proc.h"
 #include "shm.h"
@@ -973,5 +974,5 @@ int seat_pool_list(char ***names, size_t *count)
 
 void seat_pool_free_names(char **names, size_t count)
 {
-    shm_free_names(names, count);
+    fs_free_list(names, count);
 }

@@ -181,7 +181,7 @@ int seat_pool_observe(const char *pool_name, struct seat_pool **out, char *err, 
 bool seat_pool_live(struct seat_pool *pool);
 
 /* The names of the pools on this machine ("x" for /licgate.x), sorted; free
- * with seat_pool_free_names. Returns 0 or -errno. */
+ * with seat_pool_free_names. Returns 0 or -errno (-E2BIG beyond 1024). */
 int seat_pool_list(char ***names, size_t *count);
 void seat_pool_free_names(char **names, size_t count);
 

@@ -116,13 +116,13 @@ static int entry_is_regular(int dirfd, const struct dirent *de)
     return S_ISREG(st.st_mode);
 }
 
-int fs_list_dir(const char *dir, const char *suffix, bool regular_only, char ***names,
-                size_t *count, size_t max_entries)
+int fs_list_dir(const char *dir, const char *prefix, const char *suffix, bool regular_only,
+                char ***names, size_t *count, size_t max_entries)
 {
     DIR *dh = NULL;
     struct dirent *de;
     char **list = NULL, **grown;
-    size_t nlist = 0, cap = 0, suffixlen = strlen(suffix), namelen;
+    size_t nlist = 0, cap = 0, prefixlen = strlen(prefix), suffixlen = strlen(suffix), namelen;
     int fd, ret;
 
     *names = NULL;
@@ -147,7 +147,8 @@ int fs_list_dir(const char *dir, const char *suffix, bool regular_only, char ***
             break;
         }
         namelen = strlen(de->d_name);
-        if (de->d_name[0] == '.' || namelen < suffixlen ||
+        if (de->d_name[0] == '.' || namelen < prefixlen + suffixlen ||
+            strncmp(de->d_name, prefix, prefixlen) != 0 ||
             strcmp(de->d_name + namelen - suffixlen, suffix) != 0)
             continue;
         if (regular_only && !entry_is_regular(dirfd(dh), de))

@@ -13,15 +13,16 @@
  * *out is NULL and *len is 0. */
 int fs_read_bounded(const char *path, size_t max, char **out, size_t *len);
 
-/* Lists the names (not paths) of the regular files in dir whose names end
- * in suffix, sorted by strcmp; with regular_only false, of every entry (a
- * symlink, a directory ...) so that the caller can say why it skips one.
+/* Lists the names (not paths) of the regular files in dir whose names start
+ * with prefix and end in suffix, sorted by strcmp; with regular_only false,
+ * of every entry (a symlink, a directory ...) so that the caller can say why
+ * it skips one.
  * Dotfiles are skipped. More than max_entries matches is -E2BIG. With no
  * match *names is NULL and *count 0. The caller frees the list with
  * fs_free_list(). On failure *names is NULL and *count 0; a missing dir is
  * -ENOENT. */
-int fs_list_dir(const char *dir, const char *suffix, bool regular_only, char ***names,
-                size_t *count, size_t max_entries);
+int fs_list_dir(const char *dir, const char *prefix, const char *suffix, bool regular_only,
+                char ***names, size_t *count, size_t max_entries);
 
 /* Frees a list from fs_list_dir(). NULL is fine. */
 void fs_free_list(char **names, size_t count);

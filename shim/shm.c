@@ -1,13 +1,12 @@
 #include "shm.h"
 #include "errbuf.h"
+#include "fs.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -227,55 +226,16 @@ int shm_region_open_readonly(const char *name, struct shm_region *out, char *err
     return r;
 }
 
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void shm_free_names(char **names, size_t count)
-{
-    for (size_t i = 0; names != NULL && i < count; i++)
-        free(names[i]);
-    free(names);
-}
-
 int shm_list_names(const char *prefix, size_t max, char ***names, size_t *count)
 {
-    size_t plen = strlen(prefix), n = 0;
-    char **list = NULL;
-    struct dirent *de;
-    DIR *dh;
-    int r = 0;
+    size_t plen = strlen(prefix);
+    int r;
 
-    *names = NULL;
-    *count = 0;
     /* glibc's shm_open names are files in /dev/shm */
-    dh = opendir("/dev/shm");
-    if (dh == NULL)
-        return -errno;
-    list = calloc(max, sizeof(*list));
-    if (list == NULL) {
-        closedir(dh);
-        return -ENOMEM;
-    }
-    while (n < max && (de = readdir(dh)) != NULL) {
-        if (strncmp(de->d_name, prefix, plen) != 0 || de->d_name[plen] == '\0')
-            continue;
-        if ((list[n] = strdup(de->d_name + plen)) == NULL) {
-            r = -ENOMEM;
-            break;
-        }
-        n++;
-    }
-    closedir(dh);
-    if (r < 0) {
-        shm_free_names(list, n);
-        return r;
-    }
-    qsort(list, n, sizeof(*list), compare_names);
-    *names = list;
-    *count = n;
-    return 0;
+    r = fs_list_dir("/dev/shm", prefix, "", true, names, count, max);
+    for (size_t i = 0; r == 0 && i < *count; i++)
+        memmove((*names)[i], (*names)[i] + plen, strlen((*names)[i] + plen) + 1);
+    return r;
 }
 
 void shm_region_close(struct shm_region *region)

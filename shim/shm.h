@@ -42,10 +42,10 @@ int shm_region_open(const char *name, size_t size, const struct shm_owner *owner
 int shm_region_open_readonly(const char *name, struct shm_region *out, char *err, size_t errlen);
 
 /* The names of the objects whose names start with prefix (without the
- * leading '/', e.g. "licgate."), the prefix cut off, sorted. At most max
- * names; more are ignored. Free with shm_free_names. Returns 0 or -errno. */
+ * leading '/', e.g. "licgate."), the prefix cut off, sorted: fs_list_dir on
+ * /dev/shm, so more than max is -E2BIG. Free with fs_free_list. Returns 0 or
+ * -errno. */
 int shm_list_names(const char *prefix, size_t max, char ***names, size_t *count);
-void shm_free_names(char **names, size_t count);
 
 /* Unmaps the region and zeroes *region. Safe on a zeroed region. */
 void shm_region_close(struct shm_region *region);

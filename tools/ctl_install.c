@@ -125,7 +125,7 @@ static int find_installed(const char *license_dir, const char *key, char *found,
     found[0] = '\0';
     *text = NULL;
     *textlen = 0;
-    r = fs_list_dir(license_dir, ".lic", true, &names, &count, LICENSE_DIR_MAX_FILES);
+    r = fs_list_dir(license_dir, "", ".lic", true, &names, &count, LICENSE_DIR_MAX_FILES);
     if (r == -ENOENT)
         return 0;
     if (r < 0)
@@ -583,7 +583,7 @@ int ctl_cmd_refresh(const struct ctl_context *ctx, char *err, size_t errlen)
     int r;
 
     errbuf_set(err, errlen, "%s", "");
-    r = fs_list_dir(ctx->license_dir, ".lic", true, &names, &count, LICENSE_DIR_MAX_FILES);
+    r = fs_list_dir(ctx->license_dir, "", ".lic", true, &names, &count, LICENSE_DIR_MAX_FILES);
     if (r == -ENOENT)
         return 0; /* nothing installed, nothing to renew */
     if (r < 0) {
