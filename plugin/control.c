@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "clock.h"
 #include "control_proto.h"
 #include "fs.h"
 #include "license.h"
@@ -29,6 +30,7 @@
 #define CONTROL_RECLAIM_MS  2000  /* dead processes\' seats come back within this */
 #define CONTROL_WARN_MS     60000 /* expiry warnings are looked at this often, logged daily */
 #define CONTROL_WARNED_MAX  64
+#define CONTROL_FOLLOW_MS   3000 /* a reload answers once the pool's processes followed */
 
 struct control_conn {
     int fd;
@@ -47,6 +49,7 @@ struct control {
     gid_t read_gid;
     int stop_pipe[2];
     int lock_fd, listen_fd;
+    struct usock_id sock_id; /* the socket this process bound, to remove only its own */
     pthread_t thread;
     uint32_t reload_seen;
     bool lead_error_said; /* log a failing takeover once, not every tick */
@@ -120,14 +123,22 @@ static void send_error(int fd, const char *msg)
     send_json(fd, o);
 }
 
-static void add_warnings(struct control *c, json_object *o, const struct license_set *set)
+static void add_warnings(struct control *c, json_object *o, const struct license_set *set,
+                         const struct seat_pool_status *st)
 {
     json_object *w = json_object_new_array();
     int64_t now = gate_now(c->gate);
     bool evaluation;
+    uint32_t limit = gate_limit(c->gate, &evaluation);
     char line[1024], why[256];
 
-    gate_limit(c->gate, &evaluation);
+    if (st->in_use > limit) {
+        snprintf(line, sizeof(line),
+                 "over the limit: %u in use, %u licensed: new connections are refused until %u "
+                 "leave",
+                 st->in_use, limit, st->in_use - limit);
+        json_object_array_add(w, json_object_new_string(line));
+    }
     {
         int64_t clock, mark;
         char a[LICENSE_TIME_BUFSIZE], b[LICENSE_TIME_BUFSIZE];
@@ -147,7 +158,14 @@ static void add_warnings(struct control *c, json_object *o, const struct license
                                       "is trusted; anyone can sign licenses for it"));
     if (evaluation)
         json_object_array_add(
-            w, json_object_new_string("no valid license: evaluation mode with 2 seats"));
+            w, json_object_new_string("no valid license: evaluation mode with 2 seats (per "
+                                      "machine, shared by every pool)"));
+    if (set->skipped > 0) {
+        snprintf(line, sizeof(line),
+                 "license-dir %.900s: %zu *.lic files beyond the first %d (by name) skipped",
+                 gate_config(c->gate)->license_dir, set->skipped, LICENSE_SET_MAX_FILES);
+        json_object_array_add(w, json_object_new_string(line));
+    }
     for (size_t i = 0; i < set->count; i++) {
         const struct license_entry *e = &set->entries[i];
 
@@ -168,16 +186,21 @@ static void add_warnings(struct control *c, json_object *o, const struct license
 
 static void reply_status(struct control *c, int fd)
 {
+    struct gate_machine_status ms;
     struct seat_pool_status st;
     struct license_set set = {0};
-    json_object *o = response_new(true), *procs = json_object_new_array(), *ref;
+    json_object *o = response_new(true), *procs = json_object_new_array(), *ref, *mach;
     bool evaluation;
+    uint32_t limit;
 
     seat_pool_snapshot(gate_pool(c->gate), &st);
-    gate_limit(c->gate, &evaluation);
+    limit = gate_limit(c->gate, &evaluation);
+    gate_machine_status(c->gate, &ms);
     add_str(o, "pool", gate_config(c->gate)->pool);
     json_object_object_add(o, "in_use", json_object_new_int64(st.in_use));
-    json_object_object_add(o, "limit", json_object_new_int64(st.limit));
+    json_object_object_add(o, "limit", json_object_new_int64(limit));
+    json_object_object_add(o, "over_limit",
+                           json_object_new_int64(st.in_use > limit ? st.in_use - limit : 0));
     json_object_object_add(o, "capacity", json_object_new_int64(st.capacity));
     json_object_object_add(o, "evaluation", json_object_new_boolean(evaluation));
     json_object_object_add(o, "development_build",
@@ -197,6 +220,12 @@ static void reply_status(struct control *c, int fd)
     json_object_object_add(o, "refusals", ref);
     json_object_object_add(o, "releases", json_object_new_int64((int64_t)st.releases));
     json_object_object_add(o, "reclaimed", json_object_new_int64((int64_t)st.reclaimed));
+    mach = json_object_new_object();
+    json_object_object_add(mach, "evaluation_seats", json_object_new_int64(GATE_EVALUATION_SEATS));
+    json_object_object_add(mach, "evaluation_seats_in_use", json_object_new_int64(ms.eval_in_use));
+    json_object_object_add(mach, "registry_segment", json_object_new_int64(ms.registry_id));
+    json_object_object_add(mach, "pool_segment", json_object_new_int64(ms.pool_id));
+    json_object_object_add(o, "machine", mach);
     if (gate_config(c->gate)->failover_vip[0] != '\0') {
         json_object *fo = json_object_new_object();
         add_str(fo, "vip", gate_config(c->gate)->failover_vip);
@@ -213,7 +242,7 @@ static void reply_status(struct control *c, int fd)
         json_object_object_add(o, "clock", ck);
     }
     if (gate_copy_licenses(c->gate, &set) == 0)
-        add_warnings(c, o, &set);
+        add_warnings(c, o, &set, &st);
     license_set_free(&set);
     send_json(fd, o);
 }
@@ -260,6 +289,15 @@ static void reply_licenses(struct control *c, int fd)
         bool counts = license_entry_counts(e);
 
         add_str(l, "file", e->file);
+        if (e->source != 0) {
+            /* lent by another process of the pool, from its own license-dir */
+            json_object *from = json_object_new_object();
+            int pid;
+
+            add_str(from, "license_dir", license_entry_source(&set, e, &pid));
+            json_object_object_add(from, "pid", json_object_new_int64(pid));
+            json_object_object_add(l, "from", from);
+        }
         if (e->loaded) {
             add_str(l, "key_id", e->lic.key_id);
             add_str(l, "customer", e->lic.customer);
@@ -284,6 +322,8 @@ static void reply_reload(struct control *c, int fd)
 {
     struct gate_reload_result res;
     char err[512], msg[600];
+    bool followed;
+    pid_t laggard;
     json_object *o;
 
     if (gate_reload(c->gate, &res, err, sizeof(err)) != 0) {
@@ -291,10 +331,19 @@ static void reply_reload(struct control *c, int fd)
         send_error(fd, msg);
         return;
     }
-    /* the other processes on the pool follow; this one is done */
+    /* The other processes on the pool follow within a tick; the answer waits for them, so
+     * that no admission that starts after it is decided on the old licenses. */
     c->reload_seen = seat_pool_request_reload(gate_pool(c->gate));
+    seat_pool_reload_ack(gate_pool(c->gate), c->reload_seen);
     gate_logf(c->gate, GATE_LOG_NOTE, "reload requested through the control socket");
+    for (int64_t end = clock_monotonic_ms() + CONTROL_FOLLOW_MS;
+         !(followed = seat_pool_reload_followed(gate_pool(c->gate), c->reload_seen, &laggard)) &&
+         clock_monotonic_ms() < end;)
+        clock_sleep_ms(10);
     o = response_new(true);
+    json_object_object_add(o, "followed", json_object_new_boolean(followed));
+    if (!followed)
+        json_object_object_add(o, "waiting_for_pid", json_object_new_int64(laggard));
     json_object_object_add(o, "limit", json_object_new_int64(res.limit));
     json_object_object_add(o, "evaluation", json_object_new_boolean(res.evaluation));
     json_object_object_add(o, "files", json_object_new_int64((int64_t)res.files));
@@ -304,16 +353,19 @@ static void reply_reload(struct control *c, int fd)
 
 static void reply_metrics(struct control *c, int fd)
 {
+    struct gate_machine_status ms;
     struct seat_pool_status st;
     struct license_set set = {0};
+    struct control_numbers nums = {.pool = gate_config(c->gate)->pool, .st = &st};
     char *text = NULL;
     size_t len = 0;
-    bool evaluation;
     FILE *mem;
     json_object *o;
 
     seat_pool_snapshot(gate_pool(c->gate), &st);
-    gate_limit(c->gate, &evaluation);
+    nums.limit = gate_limit(c->gate, &nums.evaluation);
+    gate_machine_status(c->gate, &ms);
+    nums.eval_in_use = ms.eval_in_use;
     mem = open_memstream(&text, &len);
     if (mem == NULL || gate_copy_licenses(c->gate, &set) != 0) {
         if (mem != NULL)
@@ -322,8 +374,7 @@ static void reply_metrics(struct control *c, int fd)
         send_error(fd, "out of memory");
         return;
     }
-    control_render_metrics(mem, gate_config(c->gate)->pool, &st, &set, evaluation,
-                           gate_now(c->gate));
+    control_render_metrics(mem, &nums, &set, gate_now(c->gate));
     fclose(mem);
     license_set_free(&set);
     o = response_new(true);
@@ -475,8 +526,34 @@ static void control_try_lead(struct control *c)
         return;
     }
     c->lead_error_said = false;
+    usock_path_id(c->path, &c->sock_id);
     gate_logf(c->gate, GATE_LOG_NOTE, "serving the control socket %s for pool '%s'", c->path,
               gate_config(c->gate)->pool);
+}
+
+/* The serving process's socket and lock file are still at their paths: a directory removed or
+ * replaced under it (rm -rf /run/licgate/<pool>) lets another process lock and bind anew, and
+ * two would serve, then the first to stop would remove the other's socket. When they are not,
+ * it stops serving (its files are gone anyway) and contends for the lock again. */
+static void control_check_lead(struct control *c)
+{
+    struct usock_id lock_now, lock_held, sock_now;
+
+    if (c->listen_fd < 0)
+        return;
+    if (usock_path_id(c->lock_path, &lock_now) == 0 && usock_fd_id(c->lock_fd, &lock_held) == 0 &&
+        lock_now.dev == lock_held.dev && lock_now.ino == lock_held.ino &&
+        usock_path_id(c->path, &sock_now) == 0 && sock_now.dev == c->sock_id.dev &&
+        sock_now.ino == c->sock_id.ino)
+        return;
+    gate_logf(c->gate, GATE_LOG_WARN,
+              "the control socket %s or its lock file was removed or replaced: this process "
+              "stops serving it and contends for it again",
+              c->path);
+    close(c->listen_fd);
+    c->listen_fd = -1;
+    close(c->lock_fd);
+    c->lock_fd = -1;
 }
 
 static void control_follow_reloads(struct control *c)
@@ -488,6 +565,7 @@ static void control_follow_reloads(struct control *c)
         return;
     c->reload_seen = want;
     gate_reload(c->gate, NULL, err, sizeof(err));
+    seat_pool_reload_ack(gate_pool(c->gate), want);
 }
 
 static void control_reclaim(struct control *c)
@@ -547,6 +625,8 @@ static void control_follow_failover(struct control *c)
 
 static void control_maintain(struct control *c, long now)
 {
+    if (c->serve)
+        control_check_lead(c);
     if (c->serve && c->listen_fd < 0)
         control_try_lead(c);
     control_follow_reloads(c);
@@ -555,7 +635,10 @@ static void control_maintain(struct control *c, long now)
     if (now >= c->next_reclaim) {
         control_reclaim(c);
         gate_check_claims(c->gate);
+        gate_audit(c->gate);
         c->next_reclaim = now + CONTROL_RECLAIM_MS;
+    } else if (gate_machine_changed(c->gate)) {
+        gate_check_claims(c->gate); /* a process came or went, a claim moved */
     }
     if (now >= c->next_warn) {
         control_warn_expiry(c);
@@ -612,7 +695,7 @@ static void *control_main(void *arg)
         conn_close(c, 0);
     if (c->listen_fd >= 0) {
         close(c->listen_fd);
-        unlink(c->path);
+        usock_unlink_if(c->path, &c->sock_id);
     }
     if (c->lock_fd >= 0)
         close(c->lock_fd);

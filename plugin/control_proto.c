@@ -157,17 +157,31 @@ static void put_value(FILE *out, const char *name, const char *pool, unsigned lo
     fprintf(out, "} %llu\n", v);
 }
 
-int control_render_metrics(FILE *out, const char *pool, const struct seat_pool_status *st,
-                           const struct license_set *set, bool evaluation, int64_t now)
+uint32_t control_over_limit(const struct control_numbers *n)
 {
+    return n->st->in_use > n->limit ? n->st->in_use - n->limit : 0;
+}
+
+int control_render_metrics(FILE *out, const struct control_numbers *n,
+                           const struct license_set *set, int64_t now)
+{
+    const struct seat_pool_status *st = n->st;
+    const char *pool = n->pool;
+
     put_family(out, "licgate_seats_in_use", "gauge", "Seats held by live sessions.");
     put_value(out, "licgate_seats_in_use", pool, st->in_use);
     put_family(out, "licgate_seats_limit", "gauge", "Seats the licenses allow now.");
-    put_value(out, "licgate_seats_limit", pool, st->limit);
+    put_value(out, "licgate_seats_limit", pool, n->limit);
+    put_family(out, "licgate_seats_over_limit", "gauge",
+               "Seats in use above the limit: new connections wait until that many leave.");
+    put_value(out, "licgate_seats_over_limit", pool, control_over_limit(n));
     put_family(out, "licgate_pool_capacity", "gauge", "Session slots of the pool.");
     put_value(out, "licgate_pool_capacity", pool, st->capacity);
     put_family(out, "licgate_evaluation_mode", "gauge", "1 when no valid license counts.");
-    put_value(out, "licgate_evaluation_mode", pool, evaluation ? 1 : 0);
+    put_value(out, "licgate_evaluation_mode", pool, n->evaluation ? 1 : 0);
+    put_family(out, "licgate_machine_evaluation_seats_in_use", "gauge",
+               "The machine's 2 evaluation seats held now, by every pool.");
+    put_value(out, "licgate_machine_evaluation_seats_in_use", pool, n->eval_in_use);
     put_family(out, "licgate_admissions_total", "counter", "Sessions admitted.");
     put_value(out, "licgate_admissions_total", pool, st->admissions);
     put_family(out, "licgate_refusals_total", "counter", "Sessions refused, by reason.");

@@ -54,10 +54,22 @@ int64_t control_license_end(const struct license *lic);
  * and returns 1, or returns 0 when there is none. */
 int control_license_warning(const struct license *lic, int64_t now, char *buf, size_t len);
 
+/* The numbers of one pool as its serving process sees them. */
+struct control_numbers {
+    const char *pool;
+    const struct seat_pool_status *st;
+    uint32_t limit;       /* what this process admits against */
+    bool evaluation;      /* no valid license counts */
+    uint32_t eval_in_use; /* the machine's evaluation seats held, every pool */
+};
+
+/* Seats in use above the limit (0 within it): new connections wait until that many leave. */
+uint32_t control_over_limit(const struct control_numbers *n);
+
 /* Writes the Prometheus text exposition (format 0.0.4) of the pool and the
  * licenses; every series carries pool="<pool>", so that the pools of one
  * machine stay apart in one scrape. Returns 0 or -EIO. */
-int control_render_metrics(FILE *out, const char *pool, const struct seat_pool_status *st,
-                           const struct license_set *set, bool evaluation, int64_t now);
+int control_render_metrics(FILE *out, const struct control_numbers *n,
+                           const struct license_set *set, int64_t now);
 
 #endif

@@ -12,9 +12,11 @@
 #include "config.h"
 #include "license.h"
 #include "license_set.h"
+#include "registry.h"
 
-/* Seats every server gets when it holds no valid license (seed FAQ Q2). */
-#define GATE_EVALUATION_SEATS 2
+/* Seats every server gets when it holds no valid license (seed FAQ Q2): per machine, across
+ * every pool, held in the machine registry. */
+#define GATE_EVALUATION_SEATS REGISTRY_EVAL_SEATS
 
 enum gate_log_level { GATE_LOG_ERR, GATE_LOG_WARN, GATE_LOG_NOTE, GATE_LOG_DEBUG };
 
@@ -26,8 +28,9 @@ typedef void gate_log_fn(void *arg, enum gate_log_level level, const char *msg);
 /* Per-client state, stored in OpenVPN's per-client context. Zeroed at
  * construction; only the gate writes it. */
 struct gate_client {
-    bool admitted; /* holds a seat: release exactly once */
-    uint32_t slot; /* the pool slot while admitted */
+    bool admitted;             /* holds a seat: release exactly once */
+    uint32_t slot;             /* the pool slot while admitted */
+    struct registry_eval eval; /* one of the machine's evaluation seats, when admitted on one */
 };
 
 /* Where the trust, time and log come from; the plugin passes the compiled-in
@@ -43,11 +46,13 @@ struct gate_env {
 
 struct gate;
 
-/* Attaches to (or creates) the pool named in cfg, loads and verifies every
- * license in cfg->license_dir, logs what counts and why, and publishes the
- * resulting limit to the pool. Returns 0 and *out, or -errno with a one-line
- * reason in err (nothing is left attached). A license directory with no valid
- * license is not an error: the limit is GATE_EVALUATION_SEATS. */
+/* Takes this process's place on the machine (machine.h: the registry and the
+ * pool named in cfg), loads and verifies every license in cfg->license_dir and
+ * those its pool's other processes lend, logs what counts and why, and
+ * computes the limit it admits against. Returns 0 and *out, or -errno with a
+ * one-line reason in err (nothing is left attached). A license directory with
+ * no valid license is not an error: the limit is GATE_EVALUATION_SEATS, taken
+ * from the machine's evaluation seats. */
 int gate_open(const struct gate_config *cfg, const struct gate_env *env, struct gate **out,
               char *err, size_t errlen);
 
@@ -73,8 +78,10 @@ int gate_tls_verify(struct gate *gate, const struct gate_client *client, const c
  * Lets the caller build the client's name and address only for a refusal. */
 bool gate_tls_would_refuse(struct gate *gate, const struct gate_client *client);
 
-/* CLIENT_CONNECT: the authoritative admission. 0 = admitted (client now holds
- * a seat), -EDQUOT = limit reached, -ENOSPC = pool capacity reached, other
+/* CLIENT_CONNECT: the authoritative admission, against the limit this process
+ * computed (never a number read from shared memory) and, in evaluation mode,
+ * on one of the machine's evaluation seats. 0 = admitted (client now holds a
+ * seat), -EDQUOT = limit reached, -ENOSPC = pool capacity reached, other
  * -errno = internal error (refused). Each outcome is logged once with the
  * numbers. Calling it for an already admitted client changes nothing. */
 int gate_client_connect(struct gate *gate, struct gate_client *client, const char *cn,
@@ -105,7 +112,7 @@ struct gate_reload_result {
  * force then). result may be NULL. */
 int gate_reload(struct gate *gate, struct gate_reload_result *result, char *err, size_t errlen);
 
-/* The limit this process last published, and whether it is the evaluation
+/* The limit this process admits against, and whether it is the evaluation
  * limit (no valid license). Safe from any thread. */
 uint32_t gate_limit(const struct gate *gate, bool *evaluation);
 
@@ -134,14 +141,33 @@ void gate_clock_tick(struct gate *gate);
 void gate_set_failover_active(struct gate *gate, bool active);
 bool gate_failover_active(const struct gate *gate);
 
-/* One license key counts in one pool per machine. Publishes the keys this
- * pool could count in its pool object, reads the claims of every other live
- * pool it can read, and lets a key go to the pool that claimed it first (the
- * pool name decides a tie); the limit follows, live tunnels stay. A pool that
- * cannot be read now (another runtime user, after a SIGHUP) keeps the keys it
- * was last seen to hold. I/O (shared-memory objects), never on the admission
- * path: at open, after a reload and from the maintenance thread. */
+/* One license key counts in one pool per machine, and a pool counts the keys
+ * of all its live processes. Publishes this process's keys in the machine
+ * registry, reads every live process's claims and the license-dirs of the
+ * other processes of this pool (verifying their licenses itself), and lets a
+ * key go to the pool that claimed it first (the pool name decides a tie); the
+ * limit follows, live tunnels stay. When the registry cannot be read now the
+ * last verdict stays. I/O, never on the admission path: at open, after a
+ * reload and from the maintenance thread. */
 void gate_check_claims(struct gate *gate);
+
+/* Whether the registry changed since the last claims check (a process came
+ * or went, a claim moved): O(1), for the maintenance tick. */
+bool gate_machine_changed(struct gate *gate);
+
+/* The maintenance's look at the shared state, every 2 s: recounts the pool's
+ * in-use counter from its slots and repairs it, checks this process's own
+ * sessions, evaluation seats and registry entries against its own count,
+ * repairs what another writer changed (each said once in the log), and says
+ * once when the pool goes over its limit and when it is back within it. */
+void gate_audit(struct gate *gate);
+
+struct gate_machine_status {
+    uint32_t eval_in_use;     /* the machine's evaluation seats held now, every pool */
+    int registry_id, pool_id; /* the shared-memory segments (ipcs -m) */
+    uint32_t over;            /* seats in use above the limit; 0 within it */
+};
+void gate_machine_status(struct gate *gate, struct gate_machine_status *out);
 
 /* The clock and the mark; true while the clock is behind the mark (rollback). */
 bool gate_clock_state(const struct gate *gate, int64_t *clock, int64_t *mark);

@@ -84,14 +84,14 @@ int license_set_load(const char *dir, const struct issuer_key *keys, size_t nkey
 {
     struct license_set set = {.entries = NULL, .count = 0};
     char **names = NULL;
-    size_t nnames = 0;
+    size_t nnames = 0, total = 0;
     int ret;
 
-    out->entries = NULL;
-    out->count = 0;
-    ret = fs_list_dir(dir, "", ".lic", false, &names, &nnames, LICENSE_SET_MAX_FILES);
+    memset(out, 0, sizeof(*out));
+    ret = fs_list_dir_first(dir, "", ".lic", false, LICENSE_SET_MAX_FILES, &names, &nnames, &total);
     if (ret != 0)
         return ret;
+    set.skipped = total - nnames;
     if (nnames == 0)
         goto out;
     set.entries = calloc(nnames, sizeof(*set.entries));
@@ -108,8 +108,7 @@ int license_set_load(const char *dir, const struct issuer_key *keys, size_t nkey
     reject_duplicates(&set);
     license_set_evaluate(&set, now);
     *out = set;
-    set.entries = NULL;
-    set.count = 0;
+    memset(&set, 0, sizeof(set));
     ret = 0;
 out:
     license_set_free(&set);
@@ -218,22 +217,100 @@ int64_t license_set_next_change(const struct license_set *set, int64_t now)
 
 int license_set_copy(const struct license_set *set, struct license_set *out)
 {
-    out->entries = NULL;
-    out->count = 0;
-    if (set->count == 0)
-        return 0;
-    out->entries = calloc(set->count, sizeof(*set->entries));
-    if (out->entries == NULL)
-        return -ENOMEM;
-    memcpy(out->entries, set->entries, set->count * sizeof(*set->entries));
-    out->count = set->count;
+    memset(out, 0, sizeof(*out));
     out->failover_active = set->failover_active;
+    out->skipped = set->skipped;
+    if (set->count > 0) {
+        out->entries = calloc(set->count, sizeof(*set->entries));
+        if (out->entries == NULL)
+            return -ENOMEM;
+        memcpy(out->entries, set->entries, set->count * sizeof(*set->entries));
+        out->count = set->count;
+    }
+    if (set->nsources > 0) {
+        out->sources = calloc(set->nsources, sizeof(*set->sources));
+        if (out->sources == NULL) {
+            license_set_free(out);
+            return -ENOMEM;
+        }
+        memcpy(out->sources, set->sources, set->nsources * sizeof(*set->sources));
+        out->nsources = set->nsources;
+    }
     return 0;
+}
+
+/* The index + 1 of source (pid, dir) in set, added when missing; 0 on failure. */
+static uint16_t source_index(struct license_set *set, int pid, const char *dir)
+{
+    struct license_source *sources;
+
+    for (size_t i = 0; i < set->nsources; i++)
+        if (set->sources[i].pid == pid && strcmp(set->sources[i].dir, dir) == 0)
+            return (uint16_t)(i + 1);
+    if (set->nsources >= UINT16_MAX - 1)
+        return 0;
+    sources = reallocarray(set->sources, set->nsources + 1, sizeof(*sources));
+    if (sources == NULL)
+        return 0;
+    set->sources = sources;
+    memset(&sources[set->nsources], 0, sizeof(sources[0]));
+    sources[set->nsources].pid = pid;
+    snprintf(sources[set->nsources].dir, sizeof(sources[0].dir), "%s", dir);
+    return (uint16_t)++set->nsources;
+}
+
+int license_set_append(struct license_set *set, const struct license_set *peer, int pid,
+                       const char *dir)
+{
+    struct license_entry *entries;
+    size_t add = 0;
+
+    for (size_t i = 0; i < peer->count; i++)
+        add += peer->entries[i].loaded;
+    if (add == 0)
+        return 0;
+    entries = reallocarray(set->entries, set->count + add, sizeof(*entries));
+    if (entries == NULL)
+        return -ENOMEM;
+    set->entries = entries;
+    for (size_t i = 0; i < peer->count; i++) {
+        const struct license_entry *e = &peer->entries[i];
+        const char *from = dir;
+        int from_pid = pid;
+        bool have = false;
+        uint16_t src;
+
+        for (size_t j = 0; j < set->count && e->loaded && !have; j++)
+            have = set->entries[j].loaded && strcmp(set->entries[j].lic.key_id, e->lic.key_id) == 0;
+        if (!e->loaded || have)
+            continue;
+        if (e->source != 0)
+            from = license_entry_source(peer, e, &from_pid);
+        src = source_index(set, from_pid, from);
+        if (src == 0)
+            return -ENOMEM;
+        set->entries[set->count] = *e;
+        set->entries[set->count].source = src;
+        set->count++;
+    }
+    return 0;
+}
+
+const char *license_entry_source(const struct license_set *set, const struct license_entry *entry,
+                                 int *pid)
+{
+    if (pid != NULL)
+        *pid = 0;
+    if (entry->source == 0 || entry->source > set->nsources)
+        return "";
+    if (pid != NULL)
+        *pid = set->sources[entry->source - 1].pid;
+    return set->sources[entry->source - 1].dir;
 }
 
 void license_set_free(struct license_set *set)
 {
     free(set->entries);
-    set->entries = NULL;
-    set->count = 0;
+    free(set->sources);
+    memset(set, 0, sizeof(*set));
 }

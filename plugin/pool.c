@@ -7,49 +7,41 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "clock.h"
 #include "errbuf.h"
-#include "fs.h"
 #include "pool_layout.h"
 #include "proc.h"
-#include "shm.h"
 
 /* Processes share these words through a mapping; only lock-free atomics are address-free. */
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
 _Static_assert(ATOMIC_LONG_LOCK_FREE == 2, "long atomics must be lock-free");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
 _Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4, "atomic sizes");
-_Static_assert(sizeof(struct pool_proc) == 24, "pool_proc layout");
-_Static_assert(sizeof(struct pool_claim) == 80, "pool_claim layout");
-_Static_assert(sizeof(struct pool_header) == 104 + 24 * POOL_MAX_PROCS + 8 + 80 * POOL_CLAIMS_MAX,
-               "pool_header layout");
-_Static_assert(SEAT_POOL_CLAIMS_MAX == POOL_CLAIMS_MAX && SEAT_POOL_KEY_MAX < POOL_KEY_LEN,
-               "claims table");
+_Static_assert(sizeof(struct pool_proc) == 32, "pool_proc layout");
+_Static_assert(sizeof(struct pool_header) == 152 + 32 * POOL_MAX_PROCS, "pool_header layout");
+_Static_assert(SEAT_POOL_NAME_MAX < POOL_NAME_LEN && SEAT_POOL_TOKEN_LEN == POOL_TOKEN_LEN,
+               "pool name and token");
 _Static_assert(sizeof(struct pool_slot) == 152, "pool_slot layout");
 _Static_assert(SEAT_POOL_MAX_PROCS == POOL_MAX_PROCS, "process table size");
 _Static_assert(SEAT_POOL_CAPACITY_MAX == POOL_CAPACITY_MAX, "capacity bound");
 _Static_assert(SEAT_POOL_CN_MAX == POOL_CN_LEN && SEAT_POOL_ADDR_MAX == POOL_ADDR_LEN, "fields");
 _Static_assert(POOL_MAX_PROCS <= 0xff, "process index fits the slot control word");
 
-#define POOL_FILE_PREFIX "licgate." /* as listed in /dev/shm */
-#define POOL_SHM_PREFIX  "/" POOL_FILE_PREFIX
 /* How long an attacher waits for a creator to publish the header. */
 #define POOL_MAGIC_WAIT_STEPS 100
-#define POOL_MAGIC_WAIT_NS    10000000L
+#define POOL_MAGIC_WAIT_MS    10
 #define POOL_PROC_NONE        UINT32_MAX
-/* Claims: a writer waits this many 1 ms steps for another before overriding
- * it (a writer that died mid-write); a reader retries this often. */
-#define POOL_CLAIMS_WAIT_STEPS 50
-#define POOL_CLAIMS_READ_TRIES 200
+/* Attempts at a quiet moment for one audit. */
+#define POOL_AUDIT_TRIES 8
 
 struct seat_pool {
     struct pool_header *hdr;
     struct pool_slot *slots;
     uint32_t capacity;
     uint32_t proc_idx;
-    struct shm_region region;
+    pid_t pid; /* this process, as registered */
+    uint64_t start;
 };
 
 static uint64_t pool_magic(void)
@@ -140,14 +132,16 @@ static void pool_give_back(struct seat_pool *pool, uint32_t idx, uint32_t proc)
         counter_dec(&pool->hdr->proc[proc].in_use);
 }
 
-int seat_pool_init_region(void *base, size_t size, uint32_t capacity)
+int seat_pool_init_region(void *base, size_t size, uint32_t capacity, const char *name,
+                          const uint8_t token[SEAT_POOL_TOKEN_LEN])
 {
     size_t need = seat_pool_region_size(capacity);
     struct pool_header *hdr = base;
     struct pool_slot *slots;
     uint32_t i;
 
-    if (base == NULL || (uintptr_t)base % 8 != 0 || need == 0 || size < need)
+    if (base == NULL || (uintptr_t)base % 8 != 0 || need == 0 || size < need || name == NULL ||
+        token == NULL || strnlen(name, POOL_NAME_LEN) > SEAT_POOL_NAME_MAX)
         return -EINVAL;
     atomic_store_explicit(&hdr->magic, 0, memory_order_relaxed);
     memset((char *)base + sizeof(hdr->magic), 0, need - sizeof(hdr->magic));
@@ -157,6 +151,8 @@ int seat_pool_init_region(void *base, size_t size, uint32_t capacity)
     hdr->capacity = capacity;
     hdr->slot_size = sizeof(struct pool_slot);
     hdr->total_size = need;
+    memcpy(hdr->name, name, strlen(name));
+    memcpy(hdr->token, token, POOL_TOKEN_LEN);
     atomic_store_explicit(&hdr->free_head, POOL_HEAD(0, 0), memory_order_relaxed);
     slots = (struct pool_slot *)(hdr + 1);
     for (i = 0; i < capacity; i++) {
@@ -170,21 +166,18 @@ int seat_pool_init_region(void *base, size_t size, uint32_t capacity)
 
 static int pool_wait_magic(struct pool_header *hdr, uint64_t *magic, int steps)
 {
-    struct timespec pause = {0, POOL_MAGIC_WAIT_NS};
-    int i;
-
-    for (i = 0;; i++) {
+    for (int i = 0;; i++) {
         *magic = atomic_load_explicit(&hdr->magic, memory_order_acquire);
         if (*magic != 0 || i >= steps)
             return 0;
-        nanosleep(&pause, NULL);
+        clock_sleep_ms(POOL_MAGIC_WAIT_MS);
     }
 }
 
 /* Reads each published field once into a local: the region is writable by others, so what
  * was validated must be what is used. */
-static int pool_validate(void *base, size_t size, const char *label, int wait_steps,
-                         uint32_t *capacity, char *err, size_t errlen)
+static int pool_validate(void *base, size_t size, const char *label, const char *name,
+                         const uint8_t *token, uint32_t *capacity, char *err, size_t errlen)
 {
     struct pool_header *hdr = base;
     uint32_t version, header_size, procs, cap, slot_size;
@@ -196,7 +189,7 @@ static int pool_validate(void *base, size_t size, const char *label, int wait_st
                    label, size, sizeof(struct pool_header));
         return -EPROTO;
     }
-    pool_wait_magic(hdr, &magic, wait_steps);
+    pool_wait_magic(hdr, &magic, POOL_MAGIC_WAIT_STEPS);
     if (magic == 0) {
         errbuf_set(err, errlen, "%s: not initialized after 1 s (its creator died?); remove it",
                    label);
@@ -248,6 +241,14 @@ static int pool_validate(void *base, size_t size, const char *label, int wait_st
                    label, (unsigned long long)total, size);
         return -EPROTO;
     }
+    if (memchr(hdr->name, '\0', POOL_NAME_LEN) == NULL || strcmp(hdr->name, name) != 0) {
+        errbuf_set(err, errlen, "%s: the segment belongs to another pool", label);
+        return -ESTALE;
+    }
+    if (token != NULL && memcmp(hdr->token, token, POOL_TOKEN_LEN) != 0) {
+        errbuf_set(err, errlen, "%s: the segment is not the one the machine registry names", label);
+        return -ESTALE;
+    }
     *capacity = cap;
     return 0;
 }
@@ -255,13 +256,15 @@ static int pool_validate(void *base, size_t size, const char *label, int wait_st
 static int pool_register(struct seat_pool *pool)
 {
     struct pool_header *hdr = pool->hdr;
-    pid_t self = getpid();
+    pid_t self;
     uint64_t start;
     uint32_t i, expected;
     int attempt;
 
-    if (proc_start_time(self, &start) < 0)
-        start = 0; /* no /proc (chroot): liveness falls back to kill(pid, 0) */
+    if (proc_self(&self, &start) < 0)
+        return -ENOENT;
+    pool->pid = self;
+    pool->start = start;
     for (attempt = 0; attempt < 2; attempt++) {
         for (i = 0; i < POOL_MAX_PROCS; i++) {
             struct pool_proc *p = &hdr->proc[i];
@@ -284,6 +287,9 @@ static int pool_register(struct seat_pool *pool)
             atomic_store_explicit(&p->pid, (uint32_t)self, memory_order_relaxed);
             atomic_store_explicit(&p->start_time, start, memory_order_relaxed);
             atomic_store_explicit(&p->in_use, 0, memory_order_relaxed);
+            atomic_store_explicit(&p->reload_seen,
+                                  atomic_load_explicit(&hdr->reload_requests, memory_order_acquire),
+                                  memory_order_relaxed);
             atomic_store_explicit(&p->state, POOL_PROC_LIVE, memory_order_release);
             pool->proc_idx = i;
             return 0;
@@ -294,130 +300,52 @@ static int pool_register(struct seat_pool *pool)
     return -EUSERS;
 }
 
-/* A handle on a validated region: registered in its process table, or, for
- * an observer, not (and then not waiting for an unpublished header: a pool
- * being created has nothing to show yet). */
-static int pool_open_region(void *base, size_t size, const char *label, bool observer,
-                            struct seat_pool **out, char *err, size_t errlen)
+int seat_pool_attach_region(void *base, size_t size, const char *name,
+                            const uint8_t token[SEAT_POOL_TOKEN_LEN], struct seat_pool **out,
+                            char *err, size_t errlen)
 {
     struct seat_pool *pool = NULL;
+    char label[SEAT_POOL_NAME_MAX + 8];
     uint32_t capacity;
     int r;
 
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (out == NULL || name == NULL)
+        return -EINVAL;
+    *out = NULL;
+    snprintf(label, sizeof(label), "pool %.32s", name);
     if (base == NULL || (uintptr_t)base % 8 != 0) {
         errbuf_set(err, errlen, "%s: region is not 8-byte aligned", label);
-        r = -EINVAL;
-        goto out;
+        return -EINVAL;
     }
-    r = pool_validate(base, size, label, observer ? 0 : POOL_MAGIC_WAIT_STEPS, &capacity, err,
-                      errlen);
+    r = pool_validate(base, size, label, name, token, &capacity, err, errlen);
     if (r < 0)
-        goto out;
+        return r;
     pool = calloc(1, sizeof(*pool));
     if (pool == NULL) {
-        r = -ENOMEM;
         errbuf_set(err, errlen, "%s: out of memory", label);
-        goto out;
+        return -ENOMEM;
     }
     pool->hdr = base;
     pool->slots = (struct pool_slot *)(pool->hdr + 1);
     pool->capacity = capacity;
     pool->proc_idx = POOL_PROC_NONE;
-    r = observer ? 0 : pool_register(pool);
+    r = pool_register(pool);
     if (r < 0) {
-        errbuf_set(err, errlen, "%s: process table full (%u live processes)", label,
-                   POOL_MAX_PROCS);
-        goto out;
+        if (r == -EUSERS)
+            errbuf_set(err, errlen, "%s: process table full (%u live processes)", label,
+                       POOL_MAX_PROCS);
+        else
+            errbuf_set(err, errlen,
+                       "%s: cannot read this process's start time from /proc: "
+                       "licgate needs /proc to tell live processes from dead ones",
+                       label);
+        free(pool);
+        return r;
     }
     *out = pool;
-    pool = NULL;
-out:
-    free(pool);
-    return r;
-}
-
-int seat_pool_attach_region(void *base, size_t size, struct seat_pool **out, char *err,
-                            size_t errlen)
-{
-    if (err != NULL && errlen > 0)
-        err[0] = '\0';
-    if (out == NULL)
-        return -EINVAL;
-    *out = NULL;
-    return pool_open_region(base, size, "pool", false, out, err, errlen);
-}
-
-static int pool_name_valid(const char *name)
-{
-    size_t i, len;
-
-    if (name == NULL)
-        return 0;
-    len = strnlen(name, SEAT_POOL_NAME_MAX + 1);
-    if (len == 0 || len > SEAT_POOL_NAME_MAX)
-        return 0;
-    for (i = 0; i < len; i++) {
-        char c = name[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
-int seat_pool_attach(const char *pool_name, uint32_t capacity, const struct shm_owner *owner,
-                     struct seat_pool **out, char *err, size_t errlen)
-{
-    char shm_name[sizeof(POOL_SHM_PREFIX) + SEAT_POOL_NAME_MAX];
-    char label[sizeof(shm_name) + 8];
-    char reason[256];
-    struct shm_region region = {0};
-    struct seat_pool *pool = NULL;
-    int r;
-
-    if (err != NULL && errlen > 0)
-        err[0] = '\0';
-    if (out == NULL)
-        return -EINVAL;
-    *out = NULL;
-    if (!pool_name_valid(pool_name)) {
-        errbuf_set(err, errlen, "pool name must be 1..%d characters of [A-Za-z0-9_.-]",
-                   SEAT_POOL_NAME_MAX);
-        r = -EINVAL;
-        goto out;
-    }
-    if (seat_pool_region_size(capacity) == 0) {
-        errbuf_set(err, errlen, "pool %s: capacity %u outside 1..%u", pool_name, capacity,
-                   POOL_CAPACITY_MAX);
-        r = -EINVAL;
-        goto out;
-    }
-    snprintf(shm_name, sizeof(shm_name), "%s%s", POOL_SHM_PREFIX, pool_name);
-    snprintf(label, sizeof(label), "pool %s", shm_name);
-
-    r = shm_region_open(shm_name, seat_pool_region_size(capacity), owner, &region, reason,
-                        sizeof(reason));
-    if (r < 0) {
-        errbuf_set(err, errlen, "pool %s", reason);
-        goto out;
-    }
-    if (region.created) {
-        r = seat_pool_init_region(region.base, region.size, capacity);
-        if (r < 0) {
-            errbuf_set(err, errlen, "%s: cannot initialize %zu bytes", label, region.size);
-            goto out;
-        }
-    }
-    r = pool_open_region(region.base, region.size, label, false, &pool, err, errlen);
-    if (r < 0)
-        goto out;
-    pool->region = region;
-    memset(&region, 0, sizeof(region));
-    *out = pool;
-out:
-    shm_region_close(&region);
-    return r;
+    return 0;
 }
 
 void seat_pool_detach(struct seat_pool *pool)
@@ -442,12 +370,11 @@ void seat_pool_detach(struct seat_pool *pool)
         atomic_compare_exchange_strong_explicit(&p->state, &expected, POOL_PROC_FREE,
                                                 memory_order_acq_rel, memory_order_relaxed);
     }
-    shm_region_close(&pool->region);
     free(pool);
 }
 
-int seat_pool_admit(struct seat_pool *pool, const struct seat_request *req, uint32_t *slot,
-                    struct seat_numbers *nums)
+int seat_pool_admit(struct seat_pool *pool, const struct seat_request *req, uint32_t limit,
+                    uint32_t *slot, struct seat_numbers *nums)
 {
     struct seat_numbers seen = {0};
     struct pool_header *hdr;
@@ -464,14 +391,14 @@ int seat_pool_admit(struct seat_pool *pool, const struct seat_request *req, uint
         return -EINVAL;
     hdr = pool->hdr;
     seen.capacity = pool->capacity;
+    seen.limit = limit;
     /* Before the counter moves: a death from here on leaves a trace. */
     atomic_store_explicit(&hdr->proc[pool->proc_idx].busy, 1, memory_order_seq_cst);
 
     n = atomic_load_explicit(&hdr->in_use, memory_order_relaxed);
     for (;;) {
         seen.in_use = n;
-        seen.limit = atomic_load_explicit(&hdr->limit, memory_order_relaxed);
-        if (n >= seen.limit) {
+        if (n >= limit) {
             atomic_fetch_add_explicit(&hdr->refusals_limit, 1, memory_order_relaxed);
             r = -EDQUOT;
             goto out;
@@ -544,14 +471,6 @@ out:
     return r;
 }
 
-void seat_pool_set_limit(struct seat_pool *pool, uint32_t limit)
-{
-    if (pool == NULL)
-        return;
-    atomic_store_explicit(&pool->hdr->limit, limit, memory_order_release);
-    atomic_fetch_add_explicit(&pool->hdr->generation, 1, memory_order_release);
-}
-
 uint32_t seat_pool_request_reload(struct seat_pool *pool)
 {
     return atomic_fetch_add_explicit(&pool->hdr->reload_requests, 1, memory_order_acq_rel) + 1;
@@ -562,6 +481,34 @@ uint32_t seat_pool_reload_requests(struct seat_pool *pool)
     return atomic_load_explicit(&pool->hdr->reload_requests, memory_order_acquire);
 }
 
+void seat_pool_reload_ack(struct seat_pool *pool, uint32_t seen)
+{
+    if (pool->proc_idx < POOL_MAX_PROCS)
+        atomic_store_explicit(&pool->hdr->proc[pool->proc_idx].reload_seen, seen,
+                              memory_order_release);
+}
+
+bool seat_pool_reload_followed(struct seat_pool *pool, uint32_t request, pid_t *laggard)
+{
+    *laggard = 0;
+    for (uint32_t i = 0; i < POOL_MAX_PROCS; i++) {
+        struct pool_proc *p = &pool->hdr->proc[i];
+        uint32_t pid, seen;
+
+        if (i == pool->proc_idx ||
+            atomic_load_explicit(&p->state, memory_order_acquire) != POOL_PROC_LIVE)
+            continue;
+        seen = atomic_load_explicit(&p->reload_seen, memory_order_acquire);
+        pid = atomic_load_explicit(&p->pid, memory_order_relaxed);
+        if ((int32_t)(seen - request) >= 0 || pid == 0 || pid > INT32_MAX ||
+            !proc_alive((pid_t)pid, atomic_load_explicit(&p->start_time, memory_order_relaxed)))
+            continue;
+        *laggard = (pid_t)pid;
+        return false;
+    }
+    return true;
+}
+
 void seat_pool_count_refusal(struct seat_pool *pool)
 {
     atomic_fetch_add_explicit(&pool->hdr->refusals_limit, 1, memory_order_relaxed);
@@ -570,7 +517,6 @@ void seat_pool_count_refusal(struct seat_pool *pool)
 void seat_pool_numbers(struct seat_pool *pool, struct seat_numbers *nums)
 {
     nums->in_use = atomic_load_explicit(&pool->hdr->in_use, memory_order_relaxed);
-    nums->limit = atomic_load_explicit(&pool->hdr->limit, memory_order_relaxed);
     nums->capacity = pool->capacity;
 }
 
@@ -596,50 +542,95 @@ static uint32_t pool_reclaim_entry(struct seat_pool *pool, uint32_t proc)
     return n;
 }
 
+static bool pool_quiet(const struct pool_header *hdr)
+{
+    for (uint32_t i = 0; i < POOL_MAX_PROCS; i++)
+        if (atomic_load_explicit(&hdr->proc[i].busy, memory_order_seq_cst) != 0 &&
+            atomic_load_explicit(&hdr->proc[i].state, memory_order_acquire) != POOL_PROC_FREE)
+            return false;
+    return true;
+}
+
+static uint64_t pool_moves(struct pool_header *hdr)
+{
+    return atomic_load_explicit(&hdr->admissions, memory_order_acquire) +
+           atomic_load_explicit(&hdr->releases, memory_order_acquire) +
+           atomic_load_explicit(&hdr->reclaimed, memory_order_acquire);
+}
+
 /* The in-use counter moves before (admission) or after (release) the slot it
- * belongs to, so a process killed in between leaves it one too high. After
- * such a death, recount: the number of IN_USE slots is the truth whenever no
- * live process is inside an admission or a release and nothing moved while
- * the slots were counted. The counter is only ever lowered, by a CAS against
- * the value the count was made for, so a racing admission wins and the audit
- * is simply tried again later. Returns the seats given back. */
-static uint32_t pool_audit(struct seat_pool *pool)
+ * belongs to, so a process killed in between leaves it one too high, and any
+ * other writer of the segment can set it to anything. The number of IN_USE
+ * slots is the truth whenever no live process is inside an admission or a
+ * release and nothing moved while the slots were counted: the counter is set
+ * to it by a CAS against the value the count was made for, so a racing
+ * admission wins and the audit is simply tried again later. */
+static void pool_recount(struct seat_pool *pool, struct seat_pool_audit *out)
 {
     struct pool_header *hdr = pool->hdr;
 
-    for (int attempt = 0; attempt < 8; attempt++) {
-        uint64_t moves = atomic_load_explicit(&hdr->admissions, memory_order_acquire) +
-                         atomic_load_explicit(&hdr->releases, memory_order_acquire) +
-                         atomic_load_explicit(&hdr->reclaimed, memory_order_acquire);
-        uint32_t counted = atomic_load_explicit(&hdr->in_use, memory_order_acquire), slots = 0;
-        bool quiet = true;
+    for (int attempt = 0; attempt < POOL_AUDIT_TRIES; attempt++) {
+        uint64_t moves = pool_moves(hdr);
+        uint32_t counted = atomic_load_explicit(&hdr->in_use, memory_order_acquire), slots = 0,
+                 own = 0;
 
-        for (uint32_t i = 0; i < POOL_MAX_PROCS && quiet; i++)
-            quiet =
-                atomic_load_explicit(&hdr->proc[i].busy, memory_order_seq_cst) == 0 ||
-                atomic_load_explicit(&hdr->proc[i].state, memory_order_acquire) == POOL_PROC_FREE;
-        if (!quiet)
+        if (!pool_quiet(hdr))
             continue;
-        for (uint32_t i = 0; i < pool->capacity; i++)
-            slots += POOL_CTL_STATE(atomic_load_explicit(&pool->slots[i].ctl,
-                                                         memory_order_acquire)) == POOL_SLOT_IN_USE;
-        for (uint32_t i = 0; i < POOL_MAX_PROCS && quiet; i++)
-            quiet =
-                atomic_load_explicit(&hdr->proc[i].busy, memory_order_seq_cst) == 0 ||
-                atomic_load_explicit(&hdr->proc[i].state, memory_order_acquire) == POOL_PROC_FREE;
-        if (!quiet || moves != atomic_load_explicit(&hdr->admissions, memory_order_acquire) +
-                                   atomic_load_explicit(&hdr->releases, memory_order_acquire) +
-                                   atomic_load_explicit(&hdr->reclaimed, memory_order_acquire))
+        for (uint32_t i = 0; i < pool->capacity; i++) {
+            uint64_t ctl = atomic_load_explicit(&pool->slots[i].ctl, memory_order_acquire);
+
+            if (POOL_CTL_STATE(ctl) != POOL_SLOT_IN_USE)
+                continue;
+            slots++;
+            own += POOL_CTL_PROC(ctl) == pool->proc_idx;
+        }
+        if (!pool_quiet(hdr) || moves != pool_moves(hdr))
             continue;
-        atomic_store_explicit(&hdr->audit_needed, 0, memory_order_release);
-        if (counted <= slots)
-            return 0;
+        out->quiet = true;
+        out->counted = counted;
+        out->sessions = slots;
+        out->own_slots = own;
+        out->after_death =
+            atomic_exchange_explicit(&hdr->audit_needed, 0, memory_order_acq_rel) != 0;
+        if (counted == slots)
+            return;
         if (atomic_compare_exchange_strong_explicit(&hdr->in_use, &counted, slots,
-                                                    memory_order_acq_rel, memory_order_relaxed))
-            return counted - slots;
-        atomic_store_explicit(&hdr->audit_needed, 1, memory_order_release);
+                                                    memory_order_acq_rel, memory_order_relaxed)) {
+            out->repaired = true;
+            return;
+        }
+        if (out->after_death)
+            atomic_store_explicit(&hdr->audit_needed, 1, memory_order_release);
+        memset(out, 0, sizeof(*out));
     }
-    return 0;
+}
+
+void seat_pool_audit(struct seat_pool *pool, struct seat_pool_audit *out)
+{
+    struct pool_proc *p;
+
+    memset(out, 0, sizeof(*out));
+    if (pool == NULL || pool->proc_idx >= POOL_MAX_PROCS)
+        return;
+    pool_recount(pool, out);
+    p = &pool->hdr->proc[pool->proc_idx];
+    out->own_entry_ok =
+        atomic_load_explicit(&p->state, memory_order_acquire) == POOL_PROC_LIVE &&
+        atomic_load_explicit(&p->pid, memory_order_relaxed) == (uint32_t)pool->pid &&
+        atomic_load_explicit(&p->start_time, memory_order_relaxed) == pool->start;
+    if (!out->own_entry_ok) {
+        /* Freed under us: take it back, so that nobody else's sessions get our slots' index
+         * and a death of ours is still seen. Taken by another process: nothing to do. */
+        uint32_t expected = POOL_PROC_FREE;
+
+        if (atomic_compare_exchange_strong_explicit(&p->state, &expected, POOL_PROC_CLAIMING,
+                                                    memory_order_acq_rel, memory_order_relaxed)) {
+            atomic_store_explicit(&p->pid, (uint32_t)pool->pid, memory_order_relaxed);
+            atomic_store_explicit(&p->start_time, pool->start, memory_order_relaxed);
+            atomic_store_explicit(&p->in_use, out->own_slots, memory_order_relaxed);
+            atomic_store_explicit(&p->state, POOL_PROC_LIVE, memory_order_release);
+        }
+    }
 }
 
 int seat_pool_reclaim_dead(struct seat_pool *pool)
@@ -679,8 +670,13 @@ int seat_pool_reclaim_dead(struct seat_pool *pool)
         atomic_store_explicit(&p->pid, 0, memory_order_relaxed);
         atomic_store_explicit(&p->state, POOL_PROC_FREE, memory_order_release);
     }
-    if (atomic_load_explicit(&pool->hdr->audit_needed, memory_order_acquire) != 0)
-        total += pool_audit(pool);
+    if (atomic_load_explicit(&pool->hdr->audit_needed, memory_order_acquire) != 0) {
+        struct seat_pool_audit audit = {0};
+
+        pool_recount(pool, &audit);
+        if (audit.repaired && audit.counted > audit.sessions)
+            total += audit.counted - audit.sessions;
+    }
     if (total > 0)
         atomic_fetch_add_explicit(&pool->hdr->reclaimed, total, memory_order_relaxed);
     return (int)total;
@@ -710,9 +706,7 @@ void seat_pool_snapshot(struct seat_pool *pool, struct seat_pool_status *st)
         return;
     hdr = pool->hdr;
     st->in_use = atomic_load_explicit(&hdr->in_use, memory_order_relaxed);
-    st->limit = atomic_load_explicit(&hdr->limit, memory_order_relaxed);
     st->capacity = pool->capacity;
-    st->generation = atomic_load_explicit(&hdr->generation, memory_order_relaxed);
     st->free_slots = pool_count_free(pool);
     st->admissions = atomic_load_explicit(&hdr->admissions, memory_order_relaxed);
     st->refusals_limit = atomic_load_explicit(&hdr->refusals_limit, memory_order_relaxed);
@@ -767,212 +761,4 @@ int seat_pool_foreach_session(struct seat_pool *pool,
             return r;
     }
     return 0;
-}
-
-/* ------------------------------------------------------------------ key claims */
-
-/* Takes the claims' sequence lock for writing: the odd value now held, or 0
- * (never odd) when another writer held it throughout. */
-static uint32_t claims_lock(struct pool_header *hdr)
-{
-    struct timespec pause = {0, 1000000L};
-    uint32_t seq, stuck = 0;
-    int waited = 0, steps = 0;
-
-    for (;;) {
-        seq = atomic_load_explicit(&hdr->claims_seq, memory_order_acquire);
-        if ((seq & 1) == 0) {
-            if (atomic_compare_exchange_strong_explicit(&hdr->claims_seq, &seq, seq + 1,
-                                                        memory_order_acq_rel, memory_order_relaxed))
-                return seq + 1;
-            continue;
-        }
-        if (seq != stuck) {
-            stuck = seq; /* another writer, or the next one: wait for it */
-            waited = 0;
-        } else if (waited >= POOL_CLAIMS_WAIT_STEPS) {
-            /* the same odd value for 50 ms: its writer died; take over */
-            if (atomic_compare_exchange_strong_explicit(&hdr->claims_seq, &seq, seq + 2,
-                                                        memory_order_acq_rel, memory_order_relaxed))
-                return seq + 2;
-            continue;
-        }
-        if (steps++ > 4 * POOL_CLAIMS_WAIT_STEPS)
-            return 0;
-        nanosleep(&pause, NULL);
-        waited++;
-    }
-}
-
-int seat_pool_publish_claims(struct seat_pool *pool, const char *const *keys, size_t n, int64_t now,
-                             int64_t *since)
-{
-    struct pool_claim *next;
-    struct pool_header *hdr;
-    uint32_t held, old;
-    size_t m = 0;
-
-    if (pool == NULL || pool->proc_idx == POOL_PROC_NONE || (keys == NULL && n > 0))
-        return -EINVAL;
-    hdr = pool->hdr;
-    next = calloc(POOL_CLAIMS_MAX, sizeof(*next));
-    if (next == NULL)
-        return -ENOMEM;
-    held = claims_lock(hdr);
-    if (held == 0) {
-        free(next);
-        return -EBUSY;
-    }
-    /* Under the lock the table is ours: read the old claims for their since. */
-    old = hdr->nclaims <= POOL_CLAIMS_MAX ? hdr->nclaims : 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strnlen(keys[i], POOL_KEY_LEN);
-
-        if (since != NULL)
-            since[i] = INT64_MAX;
-        if (len == 0 || len > SEAT_POOL_KEY_MAX || m == POOL_CLAIMS_MAX)
-            continue;
-        memcpy(next[m].key_id, keys[i], len);
-        next[m].since = now;
-        for (uint32_t j = 0; j < old; j++) {
-            if (memchr(hdr->claims[j].key_id, '\0', POOL_KEY_LEN) != NULL &&
-                strcmp(hdr->claims[j].key_id, next[m].key_id) == 0 && hdr->claims[j].since > 0 &&
-                hdr->claims[j].since <= now) {
-                next[m].since = hdr->claims[j].since;
-                break;
-            }
-        }
-        if (since != NULL)
-            since[i] = next[m].since;
-        m++;
-    }
-    memcpy(hdr->claims, next, m * sizeof(*next));
-    hdr->nclaims = (uint32_t)m;
-    atomic_store_explicit(&hdr->claims_seq, held + 1, memory_order_release);
-    free(next);
-    return 0;
-}
-
-int seat_pool_read_claims(struct seat_pool *pool, struct seat_claim *out, size_t max, size_t *n)
-{
-    struct timespec pause = {0, 100000L};
-    struct pool_claim *copy;
-    struct pool_header *hdr;
-    uint32_t s1, s2, count;
-    int r = -EAGAIN;
-
-    *n = 0;
-    if (pool == NULL || (out == NULL && max > 0))
-        return -EINVAL;
-    hdr = pool->hdr;
-    copy = malloc(POOL_CLAIMS_MAX * sizeof(*copy));
-    if (copy == NULL)
-        return -ENOMEM;
-    for (int tries = 0; tries < POOL_CLAIMS_READ_TRIES; tries++) {
-        s1 = atomic_load_explicit(&hdr->claims_seq, memory_order_acquire);
-        if (s1 & 1) {
-            nanosleep(&pause, NULL);
-            continue;
-        }
-        count = hdr->nclaims;
-        if (count <= POOL_CLAIMS_MAX)
-            memcpy(copy, hdr->claims, count * sizeof(*copy));
-        atomic_thread_fence(memory_order_acquire);
-        s2 = atomic_load_explicit(&hdr->claims_seq, memory_order_relaxed);
-        if (s1 != s2)
-            continue;
-        if (count > POOL_CLAIMS_MAX) {
-            r = -EPROTO;
-            break;
-        }
-        /* a consistent copy; still nothing in it is trusted */
-        for (uint32_t i = 0; i < count && *n < max; i++) {
-            size_t len = strnlen(copy[i].key_id, POOL_KEY_LEN);
-
-            if (len == 0 || len > SEAT_POOL_KEY_MAX)
-                continue;
-            memcpy(out[*n].key_id, copy[i].key_id, len);
-            out[*n].key_id[len] = '\0';
-            out[*n].since = copy[i].since;
-            (*n)++;
-        }
-        r = 0;
-        break;
-    }
-    free(copy);
-    return r;
-}
-
-int seat_pool_observe(const char *pool_name, struct seat_pool **out, char *err, size_t errlen)
-{
-    struct shm_region region = {0};
-    struct seat_pool *pool = NULL;
-    char name[sizeof(POOL_SHM_PREFIX) + SEAT_POOL_NAME_MAX], label[sizeof(name) + 8];
-    int r;
-
-    if (err != NULL && errlen > 0)
-        err[0] = '\0';
-    if (out == NULL)
-        return -EINVAL;
-    *out = NULL;
-    if (!pool_name_valid(pool_name)) {
-        errbuf_set(err, errlen, "invalid pool name");
-        return -EINVAL;
-    }
-    snprintf(name, sizeof(name), "%s%s", POOL_SHM_PREFIX, pool_name);
-    snprintf(label, sizeof(label), "pool %s", name);
-    r = shm_region_open_readonly(name, &region, err, errlen);
-    if (r < 0)
-        return r;
-    r = pool_open_region(region.base, region.size, label, true, &pool, err, errlen);
-    if (r < 0)
-        goto out;
-    pool->region = region;
-    memset(&region, 0, sizeof(region));
-    *out = pool;
-out:
-    shm_region_close(&region);
-    return r;
-}
-
-bool seat_pool_live(struct seat_pool *pool)
-{
-    for (uint32_t i = 0; pool != NULL && i < POOL_MAX_PROCS; i++) {
-        struct pool_proc *p = &pool->hdr->proc[i];
-        uint32_t pid;
-
-        if (i == pool->proc_idx ||
-            atomic_load_explicit(&p->state, memory_order_acquire) != POOL_PROC_LIVE)
-            continue;
-        pid = atomic_load_explicit(&p->pid, memory_order_relaxed);
-        if (pid != 0 && pid <= INT32_MAX &&
-            proc_alive((pid_t)pid, atomic_load_explicit(&p->start_time, memory_order_relaxed)))
-            return true;
-    }
-    return false;
-}
-
-int seat_pool_list(char ***names, size_t *count)
-{
-    char **all;
-    size_t n, m = 0;
-    int r;
-
-    r = shm_list_names(POOL_FILE_PREFIX, 1024, &all, &n);
-    if (r < 0)
-        return r;
-    for (size_t i = 0; i < n; i++) {
-        if (pool_name_valid(all[i]))
-            all[m++] = all[i];
-        else
-            free(all[i]);
-    }
-    *names = all;
-    *count = m;
-    return 0;
-}
-
-void seat_pool_free_names(char **names, size_t count)
-{
-    fs_free_list(names, count);
 }

@@ -2,11 +2,12 @@
  * that names the pool, so any change bumps POOL_LAYOUT_VERSION. Private to pool.c and to the
  * tests and fuzzers that forge or corrupt pools; everyone else uses pool.h.
  *
- * [struct pool_header, including the process table and the key claims][capacity x struct pool_slot]
+ * [struct pool_header, including the process table][capacity x struct pool_slot]
  *
- * The fields from version to total_size are written once by the creator before it publishes
- * magic with a release store; the rest are atomics. Nothing here is trusted: every index read
- * from the region is bounds-checked before use. */
+ * The fields from version to token are written once by the creator before it publishes magic
+ * with a release store; the rest are atomics. The limit is not here: each process admits against
+ * the limit it computed itself from verified licenses (gate.c), so no shared byte can raise it.
+ * Nothing here is trusted: every index read from the region is bounds-checked before use. */
 #ifndef LICGATE_POOL_LAYOUT_H
 #define LICGATE_POOL_LAYOUT_H
 
@@ -14,14 +15,14 @@
 #include <stdint.h>
 
 #define POOL_MAGIC          "LICGPOOL"
-#define POOL_LAYOUT_VERSION 2
+#define POOL_LAYOUT_VERSION 3
 #define POOL_MAX_PROCS      64
 #define POOL_CAPACITY_MAX   1000000u
 #define POOL_SLOT_NONE      UINT32_MAX
 #define POOL_CN_LEN         64
 #define POOL_ADDR_LEN       64
-#define POOL_CLAIMS_MAX     256
-#define POOL_KEY_LEN        72 /* a license key id and its NUL, padded */
+#define POOL_NAME_LEN       40 /* a pool name and its NUL, padded */
+#define POOL_TOKEN_LEN      16
 
 enum pool_proc_state {
     POOL_PROC_FREE = 0,
@@ -58,14 +59,9 @@ struct pool_proc {
     /* 1 while the process is inside an admission or a release: one that dies
      * then may leave the in-use counter one too high (see pool_audit). */
     _Atomic uint32_t busy;
-};
-
-/* A license key this pool counts, and since when: another pool on the machine
- * that finds a key claimed earlier (or at the same second by a pool whose
- * name sorts first) leaves it alone. */
-struct pool_claim {
-    char key_id[POOL_KEY_LEN];
-    int64_t since;
+    /* The reload request this process has acted on (reload_requests). */
+    _Atomic uint32_t reload_seen;
+    uint32_t reserved;
 };
 
 struct pool_header {
@@ -77,10 +73,10 @@ struct pool_header {
     uint32_t slot_size;
     _Atomic uint32_t audit_needed; /* a process died busy: recount in-use */
     uint64_t total_size;
+    char name[POOL_NAME_LEN];      /* the pool's name, as listed in the machine registry */
+    uint8_t token[POOL_TOKEN_LEN]; /* random; the registry entry names the same */
 
-    _Atomic uint32_t limit;
     _Atomic uint32_t in_use;
-    _Atomic uint32_t generation;
     _Atomic uint32_t reload_requests; /* bumped by a control `reload`: every process re-reads */
     _Atomic uint64_t admissions;
     _Atomic uint64_t refusals_limit;
@@ -90,11 +86,6 @@ struct pool_header {
     _Atomic uint64_t free_head;
 
     struct pool_proc proc[POOL_MAX_PROCS];
-
-    /* A sequence lock: odd while one process of the pool rewrites the claims. */
-    _Atomic uint32_t claims_seq;
-    uint32_t nclaims;
-    struct pool_claim claims[POOL_CLAIMS_MAX];
 };
 
 struct pool_slot {

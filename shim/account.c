@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int account_user(const char *name, uid_t *uid)
 {
@@ -33,4 +34,9 @@ int account_group(const char *name, gid_t *gid)
         return -ENOENT;
     *gid = found->gr_gid;
     return 0;
+}
+
+uid_t account_euid(void)
+{
+    return geteuid();
 }

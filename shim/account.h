@@ -12,4 +12,7 @@ int account_user(const char *name, uid_t *uid);
 /* The same for a group name (or decimal gid). */
 int account_group(const char *name, gid_t *gid);
 
+/* This process's effective uid. */
+uid_t account_euid(void);
+
 #endif

@@ -10,4 +10,11 @@ int64_t clock_wall_now(void);
 /* Coarse wall clock for the admission path: same epoch, a few ms resolution. */
 int64_t clock_wall_coarse(void);
 
+/* Milliseconds of CLOCK_MONOTONIC: for deadlines and intervals, immune to a
+ * wall clock set back or forth. */
+int64_t clock_monotonic_ms(void);
+
+/* Sleeps ms milliseconds (a signal may end it early). */
+void clock_sleep_ms(unsigned ms);
+
 #endif

@@ -14,8 +14,16 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 
 #define PEM_FILE_MAX (16 * 1024)
+
+int crypto_random(void *buf, size_t len)
+{
+    if (len > INT_MAX || RAND_bytes(buf, (int)len) != 1)
+        return -EIO;
+    return 0;
+}
 
 void crypto_wipe(void *p, size_t len)
 {

@@ -63,6 +63,9 @@ int crypto_ed25519_read_public_pem(const char *path, uint8_t pub[32]);
 /* Writes a SubjectPublicKeyInfo PEM public key, mode 0644, O_NOFOLLOW. */
 int crypto_ed25519_write_public_pem(const char *path, const uint8_t pub[32]);
 
+/* Fills buf with len bytes from the system's CSPRNG. 0 or -EIO. */
+int crypto_random(void *buf, size_t len);
+
 /* Overwrites len bytes at p with zeros in a way the compiler keeps. */
 void crypto_wipe(void *p, size_t len);
 

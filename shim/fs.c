@@ -9,8 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "errbuf.h"
 
 int fs_read_bounded(const char *path, size_t max, char **out, size_t *len)
 {
@@ -116,8 +120,39 @@ static int entry_is_regular(int dirfd, const struct dirent *de)
     return S_ISREG(st.st_mode);
 }
 
-int fs_list_dir(const char *dir, const char *prefix, const char *suffix, bool regular_only,
-                char ***names, size_t *count, size_t max_entries)
+/* A max-heap of names by strcmp: the root is the largest kept, the one to drop first. */
+static void heap_down(char **h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t big = i, l = 2 * i + 1, r = l + 1;
+        char *t;
+
+        if (l < n && strcmp(h[l], h[big]) > 0)
+            big = l;
+        if (r < n && strcmp(h[r], h[big]) > 0)
+            big = r;
+        if (big == i)
+            return;
+        t = h[i];
+        h[i] = h[big];
+        h[big] = t;
+        i = big;
+    }
+}
+
+static void heap_up(char **h, size_t i)
+{
+    while (i > 0 && strcmp(h[(i - 1) / 2], h[i]) < 0) {
+        char *t = h[i];
+
+        h[i] = h[(i - 1) / 2];
+        h[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+int fs_list_dir_first(const char *dir, const char *prefix, const char *suffix, bool regular_only,
+                      size_t max_entries, char ***names, size_t *count, size_t *total)
 {
     DIR *dh = NULL;
     struct dirent *de;
@@ -127,6 +162,7 @@ int fs_list_dir(const char *dir, const char *prefix, const char *suffix, bool re
 
     *names = NULL;
     *count = 0;
+    *total = 0;
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
@@ -153,9 +189,20 @@ int fs_list_dir(const char *dir, const char *prefix, const char *suffix, bool re
             continue;
         if (regular_only && !entry_is_regular(dirfd(dh), de))
             continue;
+        (*total)++;
         if (nlist == max_entries) {
-            ret = -E2BIG;
-            goto out;
+            /* full: keep the name only if it sorts before the largest kept */
+            if (nlist == 0 || strcmp(de->d_name, list[0]) >= 0)
+                continue;
+            char *copy = strdup(de->d_name);
+            if (copy == NULL) {
+                ret = -ENOMEM;
+                goto out;
+            }
+            free(list[0]);
+            list[0] = copy;
+            heap_down(list, nlist, 0);
+            continue;
         }
         if (nlist == cap) {
             size_t newcap = cap == 0 ? 16 : cap * 2;
@@ -172,6 +219,7 @@ int fs_list_dir(const char *dir, const char *prefix, const char *suffix, bool re
             ret = -ENOMEM;
             goto out;
         }
+        heap_up(list, nlist);
         nlist++;
     }
     if (nlist > 0)
@@ -185,6 +233,21 @@ out:
     fs_free_list(list, nlist);
     closedir(dh);
     return ret;
+}
+
+int fs_list_dir(const char *dir, const char *prefix, const char *suffix, bool regular_only,
+                char ***names, size_t *count, size_t max_entries)
+{
+    size_t total;
+    int r = fs_list_dir_first(dir, prefix, suffix, regular_only, max_entries, names, count, &total);
+
+    if (r == 0 && total > max_entries) {
+        fs_free_list(*names, *count);
+        *names = NULL;
+        *count = 0;
+        return -E2BIG;
+    }
+    return r;
 }
 
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
@@ -264,4 +327,102 @@ int fs_mkdir_parents(const char *path)
         *p = '/';
     }
     return 0;
+}
+
+int fs_dir_private(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (lstat(dir, &st) != 0) {
+        int r = -errno;
+
+        errbuf_set(err, errlen, "%s: %s", dir, strerror(errno));
+        return r;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        errbuf_set(err, errlen, "%s: not a directory", dir);
+        return -ENOTDIR;
+    }
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        errbuf_set(err, errlen, "%s: owned by uid %lu, not by root", dir, (unsigned long)st.st_uid);
+        return -EPERM;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        errbuf_set(err, errlen, "%s: mode %04o lets other users create names in it (want 0755)",
+                   dir, (unsigned)(st.st_mode & 07777));
+        return -EPERM;
+    }
+    return 0;
+}
+
+int fs_check_private_dir(const char *dir, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0755) == 0) {
+        if (chmod(dir, 0755) != 0) {
+            int r = -errno;
+
+            errbuf_set(err, errlen, "%s: %s", dir, strerror(errno));
+            return r;
+        }
+    } else if (errno != EEXIST) {
+        int r = -errno;
+
+        errbuf_set(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+        return r;
+    }
+    return fs_dir_private(dir, err, errlen);
+}
+
+int fs_lock_file(const char *path, unsigned timeout_ms, int *fd, char *err, size_t errlen)
+{
+    struct timespec pause = {0, 1000000L};
+    struct stat st;
+    unsigned waited = 0;
+    int f, r;
+
+    *fd = -1;
+    f = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (f < 0 && errno == EEXIST)
+        f = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (f < 0) {
+        r = -errno;
+        errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
+        return r;
+    }
+    if (fstat(f, &st) != 0) {
+        r = -errno;
+        errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
+        close(f);
+        return r;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+        (st.st_mode & 077) != 0) {
+        errbuf_set(err, errlen, "%s: not a private lock file (uid %lu, mode %04o, %lu links)", path,
+                   (unsigned long)st.st_uid, (unsigned)(st.st_mode & 07777),
+                   (unsigned long)st.st_nlink);
+        close(f);
+        return -EPERM;
+    }
+    while (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            r = -errno;
+            errbuf_set(err, errlen, "%s: flock: %s", path, strerror(errno));
+            close(f);
+            return r;
+        }
+        if (waited++ >= timeout_ms) {
+            errbuf_set(err, errlen, "%s: held by another process for %u ms", path, timeout_ms);
+            close(f);
+            return -ETIMEDOUT;
+        }
+        nanosleep(&pause, NULL);
+    }
+    *fd = f;
+    return 0;
+}
+
+void fs_unlock_file(int fd)
+{
+    if (fd >= 0)
+        close(fd);
 }

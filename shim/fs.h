@@ -24,6 +24,12 @@ int fs_read_bounded(const char *path, size_t max, char **out, size_t *len);
 int fs_list_dir(const char *dir, const char *prefix, const char *suffix, bool regular_only,
                 char ***names, size_t *count, size_t max_entries);
 
+/* Like fs_list_dir, but more than max_entries matches is no error: *names holds the first
+ * max_entries by strcmp and *total counts every match, so the caller can say how many it
+ * skipped. Memory stays bounded by max_entries whatever the directory holds. */
+int fs_list_dir_first(const char *dir, const char *prefix, const char *suffix, bool regular_only,
+                      size_t max_entries, char ***names, size_t *count, size_t *total);
+
 /* Frees a list from fs_list_dir(). NULL is fine. */
 void fs_free_list(char **names, size_t count);
 
@@ -41,5 +47,21 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
  * is root and uid is not (uid_t)-1: a file root writes for a runtime user
  * who must read it later. */
 int fs_write_atomic_owned(const char *path, const void *data, size_t len, mode_t mode, uid_t uid);
+
+/* Whether dir (not following a final symlink) is a directory owned by root or by this
+ * process's euid that nobody else may write (no group or other write bit, even with the
+ * sticky bit): a place where no other user can create, replace or remove a name. 0, or
+ * -EPERM / -ENOTDIR / -errno with a reason in err. */
+int fs_dir_private(const char *dir, char *err, size_t errlen);
+
+/* fs_dir_private, creating dir 0755 first when it is missing. */
+int fs_check_private_dir(const char *dir, char *err, size_t errlen);
+
+/* Opens, creating it 0600 when missing, the lock file path, which must be a regular file with
+ * one link, owned by root or our euid, with no access for group or others; then takes an
+ * exclusive flock on it within timeout_ms. 0 and *fd (fs_unlock_file releases it),
+ * -ETIMEDOUT, -EPERM with a reason in err, or -errno. */
+int fs_lock_file(const char *path, unsigned timeout_ms, int *fd, char *err, size_t errlen);
+void fs_unlock_file(int fd);
 
 #endif

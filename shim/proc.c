@@ -1,17 +1,24 @@
 #include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "fs.h"
 
 /* comm is at most 16 bytes, so a stat line stays well below this. */
 #define PROC_STAT_MAX        2048
 #define PROC_STARTTIME_FIELD 22
+#define PROC_MAPS_MAX        (4u << 20)
 
-static int proc_exists(pid_t pid)
+int proc_exists(pid_t pid)
 {
     if (kill(pid, 0) == 0 || errno == EPERM)
         return 1;
@@ -157,7 +164,66 @@ int proc_alive(pid_t pid, uint64_t start)
     /* A zombie holds no tunnels; its seats are free to take back. */
     if (state == 'Z' || state == 'X')
         return 0;
-    if (start != 0 && actual != start)
+    if (start == 0 || actual != start)
         return 0;
     return 1;
+}
+
+pid_t proc_self_pid(void)
+{
+    return getpid();
+}
+
+int proc_self(pid_t *pid, uint64_t *start)
+{
+    *pid = getpid();
+    if (proc_start_time(*pid, start) < 0 || *start == 0)
+        return -ENOENT;
+    return 0;
+}
+
+/* Whether one /proc/PID/maps line names path as its file (the last field). */
+static bool maps_line_names(const char *line, size_t len, const char *path, size_t plen)
+{
+    return len >= plen + 1 && memcmp(line + len - plen, path, plen) == 0 &&
+           line[len - plen - 1] == ' ';
+}
+
+int proc_find_mapping(const char *path, pid_t *pid)
+{
+    size_t plen = strlen(path);
+    struct dirent *de;
+    pid_t self = getpid();
+    DIR *dir;
+    int found = 0;
+
+    *pid = 0;
+    dir = opendir("/proc");
+    if (dir == NULL)
+        return -errno;
+    while (!found && (de = readdir(dir)) != NULL) {
+        char file[64], *text = NULL, *line, *nl, *end;
+        size_t len = 0;
+        char *stop;
+        long n = strtol(de->d_name, &stop, 10);
+
+        if (*stop != '\0' || n <= 0 || n > INT32_MAX || (pid_t)n == self)
+            continue;
+        snprintf(file, sizeof(file), "/proc/%ld/maps", n);
+        if (fs_read_bounded(file, PROC_MAPS_MAX, &text, &len) < 0)
+            continue;
+        end = text + len;
+        for (line = text; line < end && !found; line = nl + 1) {
+            nl = memchr(line, '\n', (size_t)(end - line));
+            if (nl == NULL)
+                nl = end;
+            if (maps_line_names(line, (size_t)(nl - line), path, plen)) {
+                *pid = (pid_t)n;
+                found = 1;
+            }
+        }
+        free(text);
+    }
+    closedir(dir);
+    return found;
 }

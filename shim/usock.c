@@ -268,3 +268,35 @@ int usock_write_all(int fd, const void *buf, size_t len, int timeout_ms)
     }
     return 0;
 }
+
+int usock_path_id(const char *path, struct usock_id *id)
+{
+    struct stat st;
+
+    memset(id, 0, sizeof(*id));
+    if (lstat(path, &st) != 0)
+        return -errno;
+    id->dev = st.st_dev;
+    id->ino = st.st_ino;
+    return 0;
+}
+
+int usock_fd_id(int fd, struct usock_id *id)
+{
+    struct stat st;
+
+    memset(id, 0, sizeof(*id));
+    if (fstat(fd, &st) != 0)
+        return -errno;
+    id->dev = st.st_dev;
+    id->ino = st.st_ino;
+    return 0;
+}
+
+void usock_unlink_if(const char *path, const struct usock_id *id)
+{
+    struct usock_id now;
+
+    if (usock_path_id(path, &now) == 0 && now.dev == id->dev && now.ino == id->ino)
+        unlink(path);
+}

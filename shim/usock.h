@@ -44,6 +44,22 @@ int usock_uid_in_group(uid_t uid, gid_t gid);
  * another process holds it, other -errno on failure. */
 int usock_lock_try(const char *path, const struct usock_owner *owner, int *fd);
 
+/* Which file a path or an open descriptor is: its device and inode. */
+struct usock_id {
+    dev_t dev;
+    ino_t ino;
+};
+
+/* The file at path now (not following a final symlink): 0, or -errno (-ENOENT when gone). */
+int usock_path_id(const char *path, struct usock_id *id);
+
+/* The file an open descriptor (the lock file's) is. 0 or -errno. */
+int usock_fd_id(int fd, struct usock_id *id);
+
+/* Removes the socket at path only if it is still the one named by id (a successor may have
+ * bound a new one there after the directory was replaced). */
+void usock_unlink_if(const char *path, const struct usock_id *id);
+
 /* One non-blocking read: bytes read (0 at end of input), -EAGAIN, or -errno. */
 long usock_read(int fd, void *buf, size_t len);
 

@@ -394,7 +394,7 @@ static int render_status(json_object *resp, FILE *out, struct render_ctx *ctx)
     int64_t in_use, limit, capacity, served_by, admissions, releases, reclaimed, ref_limit,
         ref_capacity;
     bool evaluation, development;
-    json_object *processes, *refusals, *warnings, *failover;
+    json_object *processes, *refusals, *warnings, *failover, *machine;
     char prefix[CTL_NAME_MAX];
     size_t n;
     int rc;
@@ -461,6 +461,26 @@ static int render_status(json_object *resp, FILE *out, struct render_ctx *ctx)
         goto out;
     if (development && (rc = print_kv(out, "build:", "development")) < 0)
         goto out;
+    /* the machine's facts: absent from an older plugin's answer */
+    if (json_object_object_get_ex(resp, "machine", &machine)) {
+        int64_t eval_in_use, eval_seats, reg_id, pool_id;
+
+        if ((rc = get_member(ctx, resp, "", "machine", json_type_object, false, "an object",
+                             &machine)) < 0 ||
+            (rc = get_count(ctx, machine, "machine.", "evaluation_seats_in_use", false,
+                            &eval_in_use, NULL)) < 0 ||
+            (rc = get_count(ctx, machine, "machine.", "evaluation_seats", false, &eval_seats,
+                            NULL)) < 0 ||
+            (rc = get_count(ctx, machine, "machine.", "registry_segment", false, &reg_id, NULL)) <
+                0 ||
+            (rc = get_count(ctx, machine, "machine.", "pool_segment", false, &pool_id, NULL)) < 0 ||
+            (rc = print_kv(out, "machine:",
+                           "evaluation seats: %" PRId64 "/%" PRId64
+                           " in use on this machine; shared memory: registry %" PRId64
+                           ", pool %" PRId64,
+                           eval_in_use, eval_seats, reg_id, pool_id)) < 0)
+            goto out;
+    }
     /* present only on a node with failover-vip */
     if (json_object_object_get_ex(resp, "failover", &failover)) {
         json_object *vip = NULL, *role = NULL;

@@ -32,6 +32,8 @@
 #include "bench_util.h"
 #include "ovpn_env.h"
 #include "plugin_abi.h"
+#include "config.h"
+#include "machine.h"
 #include "pool.h"
 
 #define MAX_BITS     64 /* one bit of the holders word per (process, client) */
@@ -317,20 +319,29 @@ static int copy_file(const char *from, const char *to)
 }
 
 /* The pool as every process sees it, against what the checker knows. */
-static int check_pool(const char *when, unsigned expect, struct seat_pool_status *st)
-{
-    struct seat_pool *pool;
-    char err[256];
-    int r;
+/* The checker's own attachment: held from before the first participant to the end, so the
+ * pool's segment (and its counters) lives through the whole run. */
+static struct machine *checker;
 
-    r = seat_pool_attach(pool_name, opt.capacity, NULL, &pool, err, sizeof(err));
-    if (r < 0) {
-        violation("%s: cannot attach the pool: %s", when, err);
+static int check_attach(void)
+{
+    struct machine_identity id = {0};
+    char err[512];
+
+    if (machine_attach(LICGATE_RUNDIR, pool_name, opt.capacity, licdir, &id, time(NULL), &checker,
+                       err, sizeof(err)) < 0) {
+        fprintf(stderr, "stress: cannot attach the pool: %s\n", err);
         return -1;
     }
+    return 0;
+}
+
+static int check_pool(const char *when, unsigned expect, struct seat_pool_status *st)
+{
+    struct seat_pool *pool = machine_pool(checker);
+
     seat_pool_reclaim_dead(pool); /* the killed participants' seats */
     seat_pool_snapshot(pool, st);
-    seat_pool_detach(pool);
     if (st->in_use != expect)
         violation("%s: pool in_use %u, the checker knows %u live sessions: %s", when, st->in_use,
                   expect, st->in_use > expect ? "leaked seats" : "lost count");
@@ -449,7 +460,7 @@ int main(int argc, char **argv)
         perror("stress: setup");
         return 1;
     }
-    /* Unique per run; the pool object is removed at the end. */
+    /* Unique per run; the pool's segment goes with its last process. */
     snprintf(pool_name, sizeof(pool_name), "stress%ld-%u", (long)getpid(),
              (unsigned)(opt.seed % 100000));
     snprintf(licdir, sizeof(licdir), "%s/licenses", workdir);
@@ -464,6 +475,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "stress: cannot read %s\n", opt.after);
         return 1;
     }
+    if (check_attach() < 0)
+        return 1;
     atomic_store(&sh->phase, PHASE_BEFORE);
     atomic_store(&sh->command, CMD_RUN);
 
@@ -545,8 +558,7 @@ int main(int argc, char **argv)
                   (unsigned long long)end.admissions, (unsigned long long)end.releases,
                   (unsigned long long)end.reclaimed);
 
-    snprintf(path, sizeof(path), "/dev/shm/licgate.%s", pool_name);
-    unlink(path);
+    machine_detach(checker); /* the last process: the pool's segment goes */
     snprintf(path, sizeof(path), "rm -rf '%s'", workdir);
     if (system(path) != 0)
         fprintf(stderr, "stress: could not remove %s\n", workdir);

@@ -3,9 +3,9 @@
  * initialized in a buffer of exactly its size, the input is XORed over its first bytes (header,
  * process table, then slots; an all-zero input leaves the pool valid, and any byte value is
  * reachable), and the pool is attached. When attach accepts it, admissions, releases, snapshot,
- * session walk, reclamation and the key claims run on it: nothing may crash or touch memory
- * outside the buffer, no slot may be handed out twice, the numbers reported stay within the
- * capacity, and every claim read is a NUL-terminated, non-empty key. */
+ * session walk, reclamation and the audit run on it: nothing may crash or touch memory outside
+ * the buffer, no slot may be handed out twice, no admission passes the limit the caller gives,
+ * and the numbers reported stay within the capacity. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +17,9 @@
 
 #define FUZZ_CAPACITY 4
 #define FUZZ_ADMITS   8
+#define FUZZ_NAME     "fuzz"
+
+static const uint8_t fuzz_token[SEAT_POOL_TOKEN_LEN] = "fuzz-token-0123";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,17 +38,19 @@ static int check_session(const struct seat_session *s, void *arg)
     return 0;
 }
 
-static void admit_some(struct seat_pool *pool, uint32_t capacity, struct held *held)
+static void admit_some(struct seat_pool *pool, uint32_t capacity, uint32_t limit, struct held *held)
 {
     struct seat_request req = {.cn = "fuzz-client", .addr = "192.0.2.1:1194", .now = 1};
     struct seat_numbers nums;
     uint32_t slot;
 
     for (int i = 0; i < FUZZ_ADMITS; i++) {
-        int r = seat_pool_admit(pool, &req, &slot, &nums);
+        int r = seat_pool_admit(pool, &req, limit, &slot, &nums);
 
-        if (nums.capacity != capacity)
+        if (nums.capacity != capacity || nums.limit != limit)
             abort();
+        if (r == 0 && nums.in_use > limit)
+            abort(); /* admitted past the limit the caller gave */
         if (r != 0) {
             if ((r != -EDQUOT && r != -ENOSPC && r != -EPROTO) || slot != POOL_SLOT_NONE)
                 abort();
@@ -61,38 +66,14 @@ static void admit_some(struct seat_pool *pool, uint32_t capacity, struct held *h
     }
 }
 
-static void check_claims(struct seat_pool *pool, struct pool_header *hdr)
-{
-    static struct seat_claim claims[SEAT_POOL_CLAIMS_MAX];
-    const char *keys[] = {"LG-FUZZ-0001", "LG-FUZZ-0002"};
-    size_t n;
-    int r;
-
-    /* A sequence word left odd (a writer that died) makes a read wait its
-     * retries out and a publication wait 50 ms: proven in the unit tests. */
-    if (atomic_load(&hdr->claims_seq) & 1)
-        return;
-    r = seat_pool_read_claims(pool, claims, SEAT_POOL_CLAIMS_MAX, &n);
-    if ((r != 0 && r != -EPROTO) || n > SEAT_POOL_CLAIMS_MAX)
-        abort();
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strnlen(claims[i].key_id, sizeof(claims[i].key_id));
-        if (len == 0 || len == sizeof(claims[i].key_id))
-            abort();
-    }
-    if (seat_pool_publish_claims(pool, keys, 2, 100, NULL) != 0)
-        abort();
-    if (seat_pool_read_claims(pool, claims, SEAT_POOL_CLAIMS_MAX, &n) != 0 || n != 2 ||
-        strcmp(claims[0].key_id, keys[0]) != 0 || strcmp(claims[1].key_id, keys[1]) != 0)
-        abort(); /* ours now, whatever was there */
-}
-
-static void exercise(struct seat_pool *pool, struct pool_header *hdr)
+static void exercise(struct seat_pool *pool)
 {
     struct seat_pool_status *st;
+    struct seat_pool_audit audit;
     struct seat_numbers nums;
     struct held held = {.n = 0};
     uint32_t capacity;
+    pid_t laggard;
 
     st = malloc(sizeof(*st));
     if (st == NULL)
@@ -102,13 +83,16 @@ static void exercise(struct seat_pool *pool, struct pool_header *hdr)
     if (capacity == 0 || capacity > FUZZ_CAPACITY || st->nprocs > SEAT_POOL_MAX_PROCS ||
         st->free_slots > capacity + 1)
         abort();
-    admit_some(pool, capacity, &held); /* under the limit found in the region */
-    seat_pool_set_limit(pool, capacity + 2);
-    admit_some(pool, capacity, &held); /* up to and past the capacity */
+    admit_some(pool, capacity, 2, &held);            /* under a small limit */
+    admit_some(pool, capacity, capacity + 2, &held); /* up to and past the capacity */
     seat_pool_numbers(pool, &nums);
     seat_pool_count_refusal(pool);
-    (void)seat_pool_request_reload(pool);
+    seat_pool_reload_ack(pool, seat_pool_request_reload(pool));
     (void)seat_pool_reload_requests(pool);
+    (void)seat_pool_reload_followed(pool, seat_pool_reload_requests(pool), &laggard);
+    seat_pool_audit(pool, &audit);
+    if (audit.quiet && audit.sessions > capacity)
+        abort();
     if (seat_pool_foreach_session(pool, check_session, &capacity) != 0)
         abort();
     seat_pool_snapshot(pool, st);
@@ -123,8 +107,7 @@ static void exercise(struct seat_pool *pool, struct pool_header *hdr)
     if (seat_pool_release(pool, capacity) != -EINVAL)
         abort();
     (void)seat_pool_reclaim_dead(pool);
-    admit_some(pool, capacity, &(struct held){.n = 0});
-    check_claims(pool, hdr);
+    admit_some(pool, capacity, capacity, &(struct held){.n = 0});
     free(st);
 }
 
@@ -140,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     region = aligned_alloc(8, region_size);
     if (region == NULL)
         abort();
-    if (seat_pool_init_region(region, region_size, FUZZ_CAPACITY) != 0)
+    if (seat_pool_init_region(region, region_size, FUZZ_CAPACITY, FUZZ_NAME, fuzz_token) != 0)
         abort();
     for (size_t i = 0; i < size && i < region_size; i++)
         region[i] ^= data[i];
@@ -150,13 +133,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (magic == 0)
         goto out;
     err[0] = '\0';
-    r = seat_pool_attach_region(region, region_size, &pool, err, sizeof(err));
+    r = seat_pool_attach_region(region, region_size, FUZZ_NAME, fuzz_token, &pool, err,
+                                sizeof(err));
     if (r != 0) {
-        if (pool != NULL || err[0] == '\0' || (r != -EPROTO && r != -EUSERS))
+        if (pool != NULL || err[0] == '\0' || (r != -EPROTO && r != -EUSERS && r != -ESTALE))
             abort();
         goto out;
     }
-    exercise(pool, (struct pool_header *)(void *)region); /* aligned_alloc(8) */
+    exercise(pool);
     seat_pool_detach(pool);
 out:
     free(region);

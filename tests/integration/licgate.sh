@@ -7,6 +7,14 @@
 #   lt_plugin [KEY=VALUE...]  the "plugin ..." server line for this test's pool
 #   lt_connected NAMES...     print the names whose client is connected now
 #   lt_wait_count N TIMEOUT NAMES...  wait until exactly N of NAMES are connected
+#   lt_ipc CMD...             run CMD in this test's IPC namespace (ipcs, a scribbler)
+#   lt_user NAME              a system user (and group) of this test's own, removed at exit
+#   lt_as USER CMD...         run CMD as USER (no other groups), in this test's IPC namespace
+#
+# Each test's openvpn processes run in an IPC namespace of the test's own: the
+# machine registry (System V shared memory, one per IPC namespace) then holds
+# that test's machine-wide facts only, so tests running side by side do not
+# share the machine's 2 evaluation seats.
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -39,6 +47,10 @@ lt_pool_remove() {
 lt_cleanup() {
     local dev
     lg_cleanup
+    if [ -n "${LT_IPC_PID:-}" ]; then
+        kill "$LT_IPC_PID" 2>/dev/null || true
+        LT_IPC_PID=
+    fi
     # every pool of the test: LT_POOL0 and the LT_POOL0-* variants some tests switch to
     if [ -n "${LT_POOL0:-}" ]; then
         lt_pool_remove "$LT_POOL0" "$LT_POOL0"-*
@@ -49,6 +61,12 @@ lt_cleanup() {
     for dev in ${LT_NETNS:-}; do
         ip netns del "$dev" 2>/dev/null || true
     done
+    for dev in ${LT_USERS:-}; do
+        pkill -KILL -u "$dev" 2>/dev/null || true
+        userdel "$dev" 2>/dev/null || true
+        groupdel "$dev" 2>/dev/null || true
+    done
+    LT_USERS=
     return 0
 }
 
@@ -65,13 +83,57 @@ lt_openvpn_wrapper() {   # lt_openvpn_wrapper NAME [NETNS]
             printf 'export UBSAN_OPTIONS="%s:log_path=%s/sanitizer"\n' "${UBSAN_OPTIONS:-}" "$LG_DIR"
         }
         if [ -n "${2:-}" ]; then
-            printf 'exec ip netns exec %s openvpn "$@"\n' "$2"
+            printf 'exec nsenter -t %s -i ip netns exec %s openvpn "$@"\n' "$LT_IPC_PID" "$2"
         else
-            echo 'exec openvpn "$@"'
+            printf 'exec nsenter -t %s -i openvpn "$@"\n' "$LT_IPC_PID"
         fi
     } >"$w"
     chmod 0755 "$w"
     LG_OPENVPN=$w
+}
+
+# lt_ipc_namespace: an IPC namespace for this test, held by a sleeping process.
+lt_ipc_namespace() {
+    local mine now i
+    command -v nsenter >/dev/null 2>&1 || _lg_skip "nsenter (util-linux) not installed"
+    mine=$(readlink /proc/self/ns/ipc)
+    unshare --ipc sleep infinity &
+    LT_IPC_PID=$!
+    for ((i = 0; i < 200; i++)); do
+        now=$(readlink "/proc/$LT_IPC_PID/ns/ipc" 2>/dev/null) || true
+        [ -n "$now" ] && [ "$now" != "$mine" ] && return 0
+        sleep 0.01
+    done
+    lg_fail "no IPC namespace of our own"
+}
+
+lt_ipc() {
+    nsenter -t "$LT_IPC_PID" -i "$@"
+}
+
+# lt_segment ID: "uid:gid mode" of shared-memory segment ID in this test's IPC
+# namespace (the mode's permission bits only), empty when there is none.
+lt_segment() {
+    lt_ipc cat /proc/sysvipc/shm | awk -v id="$1" '$2 == id {print $8 ":" $9 " " substr($3, length($3) - 2)}'
+}
+
+# lt_segments: how many shared-memory segments this test's IPC namespace holds.
+lt_segments() {
+    lt_ipc cat /proc/sysvipc/shm | awk 'NR > 1' | wc -l
+}
+
+lt_user() {
+    command -v useradd >/dev/null 2>&1 && command -v setpriv >/dev/null 2>&1 ||
+        _lg_skip "useradd and setpriv are needed"
+    useradd --system --user-group --no-create-home --shell /usr/sbin/nologin "$1" ||
+        lg_fail "useradd $1"
+    LT_USERS="${LT_USERS:-} $1"
+}
+
+lt_as() {
+    local user=$1
+    shift
+    nsenter -t "$LT_IPC_PID" -i setpriv --reuid "$user" --regid "$user" --clear-groups -- "$@"
 }
 
 lt_sanitizer_reports() {
@@ -95,6 +157,7 @@ lt_init() {
     case $LICGATE_PLUGIN in
     */*) [ -r "$LICGATE_PLUGIN" ] || lg_fail "plugin not built: $LICGATE_PLUGIN" ;;
     esac
+    lt_ipc_namespace
     lt_openvpn_wrapper plain
     LT_POOL="t$$-$LG_PORT"
     LT_POOL0=$LT_POOL

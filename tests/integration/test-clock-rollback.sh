@@ -26,12 +26,24 @@ lt_json '" ".join(j["warnings"])' <<<"$status" | grep -q "clock rollback detecte
 [ "$(cat "$mark")" -ge $((now + 10 * 86400)) ] || lg_fail "the mark went backwards"
 lg_stop srv
 
-# Without the mark the same license is active: the mark alone decided.
-rm -f "$mark"
+# The mark is the machine's, not a pool's: a pool under a new name, whose own
+# mark file does not exist, judges the license by it too.
+first=$LT_POOL
 LT_POOL="$LT_POOL-b"
 lg_server srv2 udp "$((LG_PORT + 1))" "$(lt_plugin)"
-grep -q "licenses loaded: limit 5 seats" "$LG_DIR/srv2.log" || lg_fail "the license should count by the clock"
-[ "$(cat "$LG_DIR/state/pools/$LT_POOL/clock")" -ge "$now" ] || lg_fail "a fresh mark was not written"
+grep -q "license 'five.lic': key LG-CLOCK-0001, 5 seats: expired" "$LG_DIR/srv2.log" ||
+    lg_fail "a new pool name revived the expired license: $(grep 'licgate: ' "$LG_DIR/srv2.log" | tail -n 3)"
 lg_stop srv2
-lt_pool_remove "$LT_POOL"
-lg_pass "the high-water mark keeps an expired license expired after the clock went back"
+
+# Without any mark (another machine: a fresh registry, no saved marks) the
+# same license is active: the mark alone decided.
+rm -rf "$LG_DIR/state/pools"
+kill "$LT_IPC_PID"
+lt_ipc_namespace
+lt_openvpn_wrapper plain
+LT_POOL="$first-c"
+lg_server srv3 udp "$((LG_PORT + 2))" "$(lt_plugin)"
+grep -q "licenses loaded: limit 5 seats" "$LG_DIR/srv3.log" || lg_fail "the license should count by the clock"
+[ "$(cat "$LG_DIR/state/pools/$LT_POOL/clock")" -ge "$now" ] || lg_fail "a fresh mark was not written"
+lg_stop srv3
+lg_pass "the machine's high-water mark keeps an expired license expired after the clock went back, under any pool name"

@@ -44,10 +44,13 @@ mkdir -p /run/licgate
 lg_server srv udp "$LG_PORT" "$(lt_plugin user=nobody group=nogroup)" \
     "user nobody" "group nogroup" "persist-key" "dev $dev" "ifconfig-noexec" "route-noexec"
 LG_OPENVPN=$plain
-shm="/dev/shm/licgate.$LT_POOL"
-[ -e "$shm" ] || lg_fail "no pool object $shm"
-[ "$(stat -c '%U:%G %a' "$shm")" = "nobody:nogroup 660" ] ||
-    lg_fail "pool object is $(stat -c '%U:%G %a' "$shm"), want nobody:nogroup 660"
+# The pool's and the machine registry's segments belong to the runtime user,
+# and no other user may touch them.
+ids=$(lt_ctl --json status | lt_json '"%d %d" % (j["machine"]["pool_segment"], j["machine"]["registry_segment"])')
+nobody="$(id -u nobody):$(getent group nogroup | cut -d: -f3) 660"
+for id in $ids; do
+    [ "$(lt_segment "$id")" = "$nobody" ] || lg_fail "segment $id is $(lt_segment "$id"), want $nobody"
+done
 
 for i in 1 2 3; do lg_client "c$i" udp "$LG_PORT" "client$i"; done
 lt_wait_count 2 60 c1 c2 c3 || lg_fail "2 clients did not connect before SIGHUP"

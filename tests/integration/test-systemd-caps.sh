@@ -26,8 +26,9 @@ chmod 0711 "$LG_DIR"
 chmod 0755 "$LT_LICENSES"
 lt_license two.lic --seats 2
 chmod 0644 "$LT_LICENSES/two.lic"
-wrapper() {   # wrapper FILE CAPS: openvpn under that bounding set
-    printf '#!/bin/sh\nexec setpriv --bounding-set %s -- %s "$@"\n' "$2" "$LG_OPENVPN" >"$1"
+wrapper() {   # wrapper FILE CAPS: openvpn under that bounding set, in the test's IPC namespace
+    printf '#!/bin/sh\nexec nsenter -t %s -i setpriv --bounding-set %s -- openvpn "$@"\n' \
+        "$LT_IPC_PID" "$2" >"$1"
     chmod 0755 "$1"
 }
 plain=$LG_OPENVPN
@@ -43,7 +44,9 @@ lt_start_fails unit "$(lt_plugin "${args[@]}")" ||
 LG_OPENVPN=$plain
 grep -q "licgate: fatal: .*needs CAP_CHOWN" "$LG_DIR/unit.log" ||
     lg_fail "no fatal line naming the capability: $(grep licgate "$LG_DIR/unit.log" | tail -n 3)"
-[ ! -e "/dev/shm/licgate.$LT_POOL" ] || lg_fail "a half-made pool object was left behind"
+# Only the machine registry stays (it lives until the machine reboots); a pool
+# segment goes with the last process attached to it.
+[ "$(lt_segments)" -le 1 ] || lg_fail "a half-made pool segment was left behind: $(lt_ipc ipcs -m)"
 [ ! -e "/run/licgate/$LT_POOL" ] || lg_fail "a half-made socket directory was left behind"
 
 # The unit with the drop-in: the gate works and its files are the runtime user's.
@@ -52,8 +55,11 @@ LG_OPENVPN="$LG_DIR/ovpn-dropin"
 lg_server srv udp "$LG_PORT" "$(lt_plugin "${args[@]}")" "user nobody" "group nogroup"
 LG_OPENVPN=$plain
 grep -q "licgate: fatal" "$LG_DIR/srv.log" && lg_fail "fatal with the drop-in's capabilities"
-[ "$(stat -c '%U:%G %a' "/dev/shm/licgate.$LT_POOL")" = "nobody:nogroup 660" ] ||
-    lg_fail "pool object is $(stat -c '%U:%G %a' "/dev/shm/licgate.$LT_POOL")"
+ids=$(lt_ctl --json status | lt_json '"%d %d" % (j["machine"]["pool_segment"], j["machine"]["registry_segment"])')
+nobody="$(id -u nobody):$(getent group nogroup | cut -d: -f3) 660"
+for id in $ids; do
+    [ "$(lt_segment "$id")" = "$nobody" ] || lg_fail "segment $id is $(lt_segment "$id"), want $nobody"
+done
 [ "$(stat -c '%U:%G %a' "/run/licgate/$LT_POOL")" = "nobody:nogroup 2750" ] ||
     lg_fail "socket directory is $(stat -c '%U:%G %a' "/run/licgate/$LT_POOL")"
 mark="$LG_DIR/state/pools/$LT_POOL/clock"

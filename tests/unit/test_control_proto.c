@@ -143,12 +143,10 @@ static void control_days_left__earliest_end__floor_days(void **state)
 
 static void control_render_metrics__pool_and_licenses__exposition(void **state)
 {
-    struct seat_pool_status st = {.in_use = 2,
-                                  .limit = 3,
-                                  .capacity = 16,
-                                  .admissions = 7,
-                                  .refusals_limit = 4,
-                                  .releases = 5};
+    struct seat_pool_status st = {
+        .in_use = 5, .capacity = 16, .admissions = 7, .refusals_limit = 4, .releases = 5};
+    struct control_numbers n = {
+        .pool = "udp-tcp", .st = &st, .limit = 3, .evaluation = false, .eval_in_use = 1};
     struct license_entry e[2];
     struct license_set set = {.entries = e, .count = 2};
     int64_t now = 1800000000;
@@ -165,10 +163,15 @@ static void control_render_metrics__pool_and_licenses__exposition(void **state)
     snprintf(e[0].lic.key_id, sizeof(e[0].lic.key_id), "LG-A");
     snprintf(e[0].file, sizeof(e[0].file), "we\"ird.lic");
     snprintf(e[1].file, sizeof(e[1].file), "bad.lic");
-    assert_int_equal(control_render_metrics(mem, "udp-tcp", &st, &set, false, now), 0);
+    assert_int_equal(control_render_metrics(mem, &n, &set, now), 0);
     fclose(mem);
-    assert_non_null(strstr(text, "\nlicgate_seats_in_use{pool=\"udp-tcp\"} 2\n"));
+    assert_non_null(strstr(text, "\nlicgate_seats_in_use{pool=\"udp-tcp\"} 5\n"));
     assert_non_null(strstr(text, "\nlicgate_seats_limit{pool=\"udp-tcp\"} 3\n"));
+    /* 5 in use on 3 seats: 2 must leave before anyone new gets in */
+    assert_int_equal(control_over_limit(&n), 2);
+    assert_non_null(strstr(text, "\nlicgate_seats_over_limit{pool=\"udp-tcp\"} 2\n"));
+    assert_non_null(
+        strstr(text, "\nlicgate_machine_evaluation_seats_in_use{pool=\"udp-tcp\"} 1\n"));
     assert_non_null(strstr(text, "licgate_refusals_total{pool=\"udp-tcp\",reason=\"limit\"} 4\n"));
     assert_non_null(strstr(text, "licgate_license_seats{pool=\"udp-tcp\",key_id=\"LG-A\","
                                  "file=\"we\\\"ird.lic\",state=\"active\"} 3\n"));

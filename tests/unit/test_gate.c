@@ -1,5 +1,6 @@
-/* The gate against a real pool object and real signed licenses, with the
- * clock and the log in the test's hands. */
+/* The gate against a real machine registry and pool segment (in an IPC
+ * namespace of the test's own when it can make one) and real signed
+ * licenses, with the clock and the log in the test's hands. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,14 +8,18 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crypto.h"
 #include "gate.h"
 #include "license.h"
+#include "pool_layout.h"
 
 #define DAY 86400
 
@@ -51,8 +56,8 @@ struct fixture {
     struct gate *gate;
 };
 
-static void write_license(struct fixture *f, const char *name, uint32_t seats,
-                          int64_t support_until)
+static void write_license_in(const char *dir, const char *name, uint32_t seats,
+                             int64_t support_until)
 {
     struct license lic;
     char path[128], *doc = NULL;
@@ -68,12 +73,18 @@ static void write_license(struct fixture *f, const char *name, uint32_t seats,
     lic.support_until = support_until;
     lic.binding_rule = BINDING_NONE;
     assert_int_equal(license_sign(&lic, issuer_priv, &doc, &len), 0);
-    snprintf(path, sizeof(path), "%s/%s.lic", f->dir, name);
+    snprintf(path, sizeof(path), "%s/%s.lic", dir, name);
     fp = fopen(path, "w");
     assert_non_null(fp);
     assert_int_equal(fwrite(doc, 1, len, fp), len);
     fclose(fp);
     free(doc);
+}
+
+static void write_license(struct fixture *f, const char *name, uint32_t seats,
+                          int64_t support_until)
+{
+    write_license_in(f->dir, name, seats, support_until);
 }
 
 static int setup(void **state)
@@ -102,7 +113,7 @@ static int teardown(void **state)
     char cmd[160];
 
     gate_close(f->gate);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '/dev/shm/licgate.%s'", f->dir, f->cfg.pool);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
     if (system(cmd) != 0)
         return -1;
     free(f);
@@ -243,6 +254,184 @@ static void gate_open__unknown_user__error_nothing_attached(void **state)
     assert_non_null(strstr(err, "no such user"));
 }
 
+/* A second gate of this process, on pool `pool`, reading license-dir dir. */
+static struct gate *open_second(struct fixture *f, const char *pool, const char *dir)
+{
+    struct gate_config cfg = f->cfg;
+    struct gate *g = NULL;
+    char err[256];
+
+    snprintf(cfg.pool, sizeof(cfg.pool), "%s", pool);
+    snprintf(cfg.license_dir, sizeof(cfg.license_dir), "%s", dir);
+    assert_int_equal(gate_open(&cfg, &f->env, &g, err, sizeof(err)), 0);
+    return g;
+}
+
+static void gate_open__two_pools_without_license__two_evaluation_seats_in_all(void **state)
+{
+    struct fixture *f = *state;
+    struct gate_client a[2] = {0}, b[2] = {0};
+    struct gate_machine_status ms;
+    char empty[96], pool[40];
+    struct gate *other;
+
+    snprintf(empty, sizeof(empty), "%s/empty", f->dir);
+    assert_int_equal(mkdir(empty, 0755), 0);
+    snprintf(pool, sizeof(pool), "%s-b", f->cfg.pool);
+    open_gate(f);
+    other = open_second(f, pool, empty);
+    assert_int_equal(gate_client_connect(f->gate, &a[0], "a0", "x"), 0);
+    assert_int_equal(gate_client_connect(other, &b[0], "b0", "x"), 0);
+    /* each pool has 1 of its 2, but the machine's 2 evaluation seats are taken */
+    assert_true(gate_tls_would_refuse(f->gate, &a[1]));
+    assert_int_equal(gate_client_connect(f->gate, &a[1], "a1", "x"), -EDQUOT);
+    assert_int_equal(gate_client_connect(other, &b[1], "b1", "x"), -EDQUOT);
+    assert_int_equal(log_count("the machine's 2 evaluation seats are in use, 1 in other pools"), 2);
+    gate_machine_status(other, &ms);
+    assert_int_equal(ms.eval_in_use, 2);
+    /* one leaves: the other pool takes the seat */
+    gate_client_release(f->gate, &a[0]);
+    assert_int_equal(gate_client_connect(other, &b[1], "b1", "x"), 0);
+    gate_machine_status(f->gate, &ms);
+    assert_int_equal(ms.eval_in_use, 2);
+    gate_close(other); /* its two sessions go, and their seats with them */
+    gate_machine_status(f->gate, &ms);
+    assert_int_equal(ms.eval_in_use, 0);
+    assert_int_equal(gate_client_connect(f->gate, &a[0], "a0", "x"), 0);
+    assert_int_equal(gate_client_connect(f->gate, &a[1], "a1", "x"), 0);
+}
+
+static void gate_check_claims__one_pool_two_license_dirs__union_of_keys(void **state)
+{
+    struct fixture *f = *state;
+    char dir[96];
+    struct gate *other;
+
+    snprintf(dir, sizeof(dir), "%s/second", f->dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    write_license(f, "THREE", 3, test_now + 365 * DAY);
+    write_license_in(dir, "TWO", 2, test_now + 365 * DAY);
+    open_gate(f);
+    assert_int_equal(gate_limit(f->gate, NULL), 3);
+    other = open_second(f, f->cfg.pool, dir);
+    /* the second process counts its own key and the first one's */
+    assert_int_equal(gate_limit(other, NULL), 5);
+    assert_true(gate_machine_changed(f->gate));
+    gate_check_claims(f->gate);
+    assert_int_equal(gate_limit(f->gate, NULL), 5);
+    assert_non_null(strstr(log_text, "(license-dir "));
+    /* a process that exits takes its keys' seats with it */
+    gate_close(other);
+    gate_check_claims(f->gate);
+    assert_int_equal(gate_limit(f->gate, NULL), 3);
+}
+
+static void gate_check_claims__two_pools_one_key__first_counts_then_the_other(void **state)
+{
+    struct fixture *f = *state;
+    char pool[40];
+    struct gate *other;
+    bool evaluation;
+
+    write_license(f, "THREE", 3, test_now + 365 * DAY);
+    snprintf(pool, sizeof(pool), "%s-b", f->cfg.pool);
+    open_gate(f);
+    other = open_second(f, pool, f->dir);
+    assert_int_equal(gate_limit(other, &evaluation), GATE_EVALUATION_SEATS);
+    assert_true(evaluation);
+    assert_int_equal(log_count("on this machine counts it, so this pool does not"), 1);
+    gate_close(f->gate);
+    f->gate = NULL;
+    gate_check_claims(other);
+    assert_int_equal(gate_limit(other, &evaluation), 3);
+    assert_false(evaluation);
+    gate_close(other);
+}
+
+/* The pool segment of a gate, mapped by the test as another writer would. */
+static struct pool_header *scribble_pool(struct gate *g)
+{
+    struct gate_machine_status ms;
+    void *base;
+
+    gate_machine_status(g, &ms);
+    base = shmat(ms.pool_id, NULL, 0);
+    assert_true(base != (void *)-1);
+    return base;
+}
+
+static void gate_client_connect__shared_counter_zeroed__own_count_refuses(void **state)
+{
+    struct fixture *f = *state;
+    struct gate_client c[3] = {0};
+    struct pool_header *hdr;
+
+    write_license(f, "TWO", 2, test_now + 365 * DAY);
+    open_gate(f);
+    assert_int_equal(gate_client_connect(f->gate, &c[0], "a", "x"), 0);
+    assert_int_equal(gate_client_connect(f->gate, &c[1], "b", "x"), 0);
+    hdr = scribble_pool(f->gate);
+    atomic_store(&hdr->in_use, 0);
+    /* the shared counter says 0/2, this process knows it holds 2 */
+    assert_true(gate_tls_would_refuse(f->gate, &c[2]));
+    assert_int_equal(gate_client_connect(f->gate, &c[2], "c", "x"), -EDQUOT);
+    assert_int_equal(log_count("limit reached (2/2 seats)"), 1);
+    /* the audit puts the counter right and says so once */
+    gate_audit(f->gate);
+    assert_int_equal(atomic_load(&hdr->in_use), 2);
+    assert_int_equal(log_count("written by something other than licgate"), 1);
+    gate_audit(f->gate);
+    assert_int_equal(log_count("written by something other than licgate"), 1);
+    shmdt(hdr);
+}
+
+static void gate_audit__over_the_limit__said_once_until_back(void **state)
+{
+    struct fixture *f = *state;
+    struct gate_client c[3] = {0};
+    struct gate_machine_status ms;
+    char path[160], err[256];
+
+    write_license(f, "THREE", 3, test_now + 365 * DAY);
+    open_gate(f);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(gate_client_connect(f->gate, &c[i], "a", "x"), 0);
+    snprintf(path, sizeof(path), "%s/THREE.lic", f->dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(gate_reload(f->gate, NULL, err, sizeof(err)), 0);
+    gate_audit(f->gate);
+    gate_audit(f->gate);
+    assert_int_equal(log_count("over the limit: 3 in use, 2 licensed: new connections are "
+                               "refused until 1 leave"),
+                     1);
+    gate_machine_status(f->gate, &ms);
+    assert_int_equal(ms.over, 1);
+    gate_client_release(f->gate, &c[0]);
+    gate_audit(f->gate);
+    assert_int_equal(log_count("back within the limit: 2 in use, 2 licensed"), 1);
+}
+
+static void gate_open__new_pool_name_after_clock_set_back__license_stays_expired(void **state)
+{
+    struct fixture *f = *state;
+    char pool[40], dir[96];
+    struct gate *other;
+    bool evaluation;
+
+    snprintf(dir, sizeof(dir), "%s/later", f->dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    open_gate(f);
+    test_now += 10 * DAY;
+    gate_clock_tick(f->gate); /* the machine's mark moves on */
+    test_now -= 10 * DAY;     /* the clock is set back */
+    write_license_in(dir, "FIVE", 5, test_now + 5 * DAY);
+    snprintf(pool, sizeof(pool), "%s-new", f->cfg.pool);
+    other = open_second(f, pool, dir);
+    assert_int_equal(gate_limit(other, &evaluation), GATE_EVALUATION_SEATS);
+    assert_true(evaluation);
+    gate_close(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,9 +448,26 @@ int main(void)
         cmocka_unit_test_setup_teardown(gate_reload__license_added__limit_raised, setup, teardown),
         cmocka_unit_test_setup_teardown(gate_open__unknown_user__error_nothing_attached, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            gate_open__two_pools_without_license__two_evaluation_seats_in_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(gate_check_claims__one_pool_two_license_dirs__union_of_keys,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            gate_check_claims__two_pools_one_key__first_counts_then_the_other, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            gate_client_connect__shared_counter_zeroed__own_count_refuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(gate_audit__over_the_limit__said_once_until_back, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            gate_open__new_pool_name_after_clock_set_back__license_stays_expired, setup, teardown),
     };
 
     if (crypto_ed25519_keygen(issuer_priv, issuer.pub) != 0)
         return 1;
+    /* A machine registry of this test's own, when it may make a namespace (root): the
+     * machine's evaluation seats are not shared with openvpn servers of other tests. */
+    if (unshare(CLONE_NEWIPC) != 0)
+        fprintf(stderr, "test_gate: no IPC namespace of its own (%s): using the machine's\n",
+                strerror(errno));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* Seat pool on anonymous shared memory (processes via fork) and on a real POSIX shm object.
+/* Seat pool on anonymous shared memory (processes via fork).
  * LICGATE_POOL_STRESS_ITERS scales the fork stress test (e.g. down, under valgrind). */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,10 +22,14 @@
 #include "pool.h"
 #include "pool_layout.h"
 #include "proc.h"
-#include "shm.h"
 
 #define STRESS_PROCS 4
 #define STRESS_LIMIT 3
+#define NAME         "test"
+
+static const uint8_t TOKEN[SEAT_POOL_TOKEN_LEN] = "0123456789abcdef";
+/* The limit the caller admits against: the gate's, in the plugin. */
+static uint32_t g_limit;
 
 struct fixture {
     void *base;
@@ -51,9 +55,10 @@ static void fixture_open(struct fixture *fx, uint32_t capacity, uint32_t limit)
     fx->size = seat_pool_region_size(capacity);
     assert_true(fx->size > 0);
     fx->base = map_shared(fx->size);
-    assert_int_equal(seat_pool_init_region(fx->base, fx->size, capacity), 0);
-    assert_int_equal(seat_pool_attach_region(fx->base, fx->size, &fx->pool, err, sizeof(err)), 0);
-    seat_pool_set_limit(fx->pool, limit);
+    assert_int_equal(seat_pool_init_region(fx->base, fx->size, capacity, NAME, TOKEN), 0);
+    assert_int_equal(
+        seat_pool_attach_region(fx->base, fx->size, NAME, TOKEN, &fx->pool, err, sizeof(err)), 0);
+    g_limit = limit;
 }
 
 static void fixture_close(struct fixture *fx)
@@ -67,7 +72,12 @@ static int admit(struct seat_pool *pool, const char *cn, uint32_t *slot, struct 
 {
     struct seat_request req = {.cn = cn, .addr = "192.0.2.1:1194", .now = 1700000000};
 
-    return seat_pool_admit(pool, &req, slot, n);
+    return seat_pool_admit(pool, &req, g_limit, slot, n);
+}
+
+static int attach(void *base, size_t size, struct seat_pool **pool)
+{
+    return seat_pool_attach_region(base, size, NAME, TOKEN, pool, NULL, 0);
 }
 
 static struct seat_pool_status status(struct seat_pool *pool)
@@ -97,7 +107,6 @@ static void pool_attach_region__fresh_region__reports_capacity_and_zero_limit(vo
     fixture_open(&fx, 16, 0);
     st = status(fx.pool);
     assert_int_equal(st.capacity, 16);
-    assert_int_equal(st.limit, 0);
     assert_int_equal(st.in_use, 0);
     assert_int_equal(st.free_slots, 16);
     assert_int_equal(st.nprocs, 1);
@@ -224,7 +233,7 @@ static void pool_release__slot_of_other_process__eperm(void **state)
         struct seat_pool *child;
         uint32_t slot;
 
-        if (seat_pool_attach_region(fx.base, fx.size, &child, NULL, 0) < 0)
+        if (attach(fx.base, fx.size, &child) < 0)
             _exit(1);
         if (admit(child, "child", &slot, NULL) < 0)
             _exit(2);
@@ -249,9 +258,8 @@ static int count_session(const struct seat_session *s, void *arg)
     return 0;
 }
 
-static void pool_set_limit__lowered__keeps_sessions_blocks_new(void **state)
+static void pool_admit__limit_lowered__keeps_sessions_blocks_new(void **state)
 {
-    struct seat_pool_status st;
     struct fixture fx;
     uint32_t slot[3], extra;
     int live = 0, i;
@@ -260,9 +268,7 @@ static void pool_set_limit__lowered__keeps_sessions_blocks_new(void **state)
     fixture_open(&fx, 8, 3);
     for (i = 0; i < 3; i++)
         assert_int_equal(admit(fx.pool, "a", &slot[i], NULL), 0);
-    st = status(fx.pool);
-    seat_pool_set_limit(fx.pool, 1);
-    assert_int_equal(status(fx.pool).generation, st.generation + 1);
+    g_limit = 1;
     assert_int_equal(status(fx.pool).in_use, 3);
     assert_int_equal(seat_pool_foreach_session(fx.pool, count_session, &live), 0);
     assert_int_equal(live, 3);
@@ -311,10 +317,10 @@ static void pool_foreach_session__long_fields__truncated_with_pid(void **state)
     cn[sizeof(cn) - 1] = '\0';
     req.cn = cn;
     fixture_open(&fx, 4, 4);
-    assert_int_equal(seat_pool_admit(fx.pool, &req, &slot, NULL), 0);
+    assert_int_equal(seat_pool_admit(fx.pool, &req, g_limit, &slot, NULL), 0);
     req.cn = NULL;
     req.addr = NULL;
-    assert_int_equal(seat_pool_admit(fx.pool, &req, &slot, NULL), 0);
+    assert_int_equal(seat_pool_admit(fx.pool, &req, g_limit, &slot, NULL), 0);
     assert_int_equal(seat_pool_foreach_session(fx.pool, stop_at_first, NULL), 42);
     f.n = 0;
     assert_int_equal(seat_pool_foreach_session(fx.pool, keep_session, &f), 0);
@@ -395,16 +401,17 @@ static void pool_attach_region__each_header_field_corrupt__eproto_with_reason(vo
 
     (void)state;
     for (c = 0; c < BAD_COUNT; c++) {
-        assert_int_equal(seat_pool_init_region(base, size, capacity), 0);
+        assert_int_equal(seat_pool_init_region(base, size, capacity, NAME, TOKEN), 0);
         corrupt(base, (enum corruption)c);
         pool = (struct seat_pool *)1;
         err[0] = '\0';
-        assert_int_equal(seat_pool_attach_region(base, size, &pool, err, sizeof(err)), -EPROTO);
+        assert_int_equal(seat_pool_attach_region(base, size, NAME, TOKEN, &pool, err, sizeof(err)),
+                         -EPROTO);
         assert_null(pool);
-        assert_true(strncmp(err, "pool: ", 6) == 0);
+        assert_true(strncmp(err, "pool test: ", 11) == 0);
         assert_null(strchr(err, '\n'));
         if (c == BAD_VERSION)
-            assert_string_equal(err, "pool: layout version 3, this build speaks 2");
+            assert_string_equal(err, "pool test: layout version 4, this build speaks 3");
     }
     munmap(base, size);
 }
@@ -418,15 +425,18 @@ static void pool_attach_region__truncated__eproto(void **state)
     char err[256];
 
     (void)state;
-    assert_int_equal(seat_pool_init_region(base, size, capacity), 0);
-    assert_int_equal(seat_pool_attach_region(base, size - 1, &pool, err, sizeof(err)), -EPROTO);
+    assert_int_equal(seat_pool_init_region(base, size, capacity, NAME, TOKEN), 0);
+    assert_int_equal(seat_pool_attach_region(base, size - 1, NAME, TOKEN, &pool, err, sizeof(err)),
+                     -EPROTO);
     assert_null(pool);
     assert_non_null(strstr(err, "truncated"));
-    assert_int_equal(seat_pool_attach_region(base, 8, &pool, err, sizeof(err)), -EPROTO);
+    assert_int_equal(seat_pool_attach_region(base, 8, NAME, TOKEN, &pool, err, sizeof(err)),
+                     -EPROTO);
     assert_non_null(strstr(err, "smaller than"));
-    assert_int_equal(seat_pool_attach_region(base, 0, &pool, err, sizeof(err)), -EPROTO);
-    assert_int_equal(seat_pool_init_region(base, size - 1, capacity), -EINVAL);
-    assert_int_equal(seat_pool_init_region(base, size, 0), -EINVAL);
+    assert_int_equal(seat_pool_attach_region(base, 0, NAME, TOKEN, &pool, err, sizeof(err)),
+                     -EPROTO);
+    assert_int_equal(seat_pool_init_region(base, size - 1, capacity, NAME, TOKEN), -EINVAL);
+    assert_int_equal(seat_pool_init_region(base, size, 0, NAME, TOKEN), -EINVAL);
     assert_int_equal(seat_pool_region_size(SEAT_POOL_CAPACITY_MAX + 1), 0);
     munmap(base, size);
 }
@@ -439,7 +449,8 @@ static void pool_attach_region__never_published__eproto_after_wait(void **state)
     char err[256];
 
     (void)state;
-    assert_int_equal(seat_pool_attach_region(base, size, &pool, err, sizeof(err)), -EPROTO);
+    assert_int_equal(seat_pool_attach_region(base, size, NAME, TOKEN, &pool, err, sizeof(err)),
+                     -EPROTO);
     assert_null(pool);
     assert_non_null(strstr(err, "not initialized"));
     munmap(base, size);
@@ -450,24 +461,29 @@ static void pool_attach_region__full_process_table__eusers(void **state)
     struct fixture fx;
     struct seat_pool *pool;
     struct pool_header *hdr;
+    uint64_t init_start;
     char err[256];
     int i;
 
     (void)state;
     fixture_open(&fx, 4, 4);
     hdr = fx.base;
-    /* pid 1 with an unknown start time is alive and never ours. */
+    /* pid 1, with its real start time, is alive and never ours. */
+    assert_int_equal(proc_start_time(1, &init_start), 0);
     for (i = 0; i < POOL_MAX_PROCS; i++) {
         if (atomic_load(&hdr->proc[i].state) == POOL_PROC_FREE) {
             atomic_store(&hdr->proc[i].pid, 1);
+            atomic_store(&hdr->proc[i].start_time, init_start);
             atomic_store(&hdr->proc[i].state, POOL_PROC_LIVE);
         }
     }
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0)
-        _exit(seat_pool_attach_region(fx.base, fx.size, &pool, err, sizeof(err)) == -EUSERS ? 0
-                                                                                            : 1);
+        _exit(seat_pool_attach_region(fx.base, fx.size, NAME, TOKEN, &pool, err, sizeof(err)) ==
+                      -EUSERS
+                  ? 0
+                  : 1);
     wait_child_ok(pid);
     fixture_close(&fx);
 }
@@ -494,7 +510,7 @@ static int stress_child(void *base, size_t size, struct stress_shared *sh, long 
     long i;
     int r, h, m;
 
-    if (seat_pool_attach_region(base, size, &pool, NULL, 0) < 0)
+    if (attach(base, size, &pool) < 0)
         return 10;
     for (i = 0; i < iterations; i++) {
         r = admit(pool, "stress", &slot, &n);
@@ -572,7 +588,7 @@ static void pool_reclaim_dead__child_exited_holding_two__returns_two(void **stat
     if (pid == 0) {
         struct seat_pool *child;
 
-        if (seat_pool_attach_region(fx.base, fx.size, &child, NULL, 0) < 0)
+        if (attach(fx.base, fx.size, &child) < 0)
             _exit(1);
         if (admit(child, "c1", &slot, NULL) < 0 || admit(child, "c2", &slot, NULL) < 0)
             _exit(2);
@@ -614,7 +630,7 @@ static void pool_reclaim_dead__died_mid_admission__counter_recounted(void **stat
     if (pid == 0) {
         struct seat_pool *child;
 
-        if (seat_pool_attach_region(fx.base, fx.size, &child, NULL, 0) < 0)
+        if (attach(fx.base, fx.size, &child) < 0)
             _exit(1);
         for (uint32_t i = 0; i < POOL_MAX_PROCS; i++) {
             if (atomic_load(&hdr->proc[i].pid) == (uint32_t)getpid()) {
@@ -676,7 +692,9 @@ static void proc_alive__self_dead_and_reused__distinguished(void **state)
     assert_int_equal(proc_start_time(getpid(), &start), 0);
     assert_true(start > 0);
     assert_int_equal(proc_alive(getpid(), start), 1);
-    assert_int_equal(proc_alive(getpid(), 0), 1);
+    /* a start time of 0 names no process: a forged entry, never "any process" */
+    assert_int_equal(proc_alive(getpid(), 0), 0);
+    assert_int_equal(proc_alive(1, 0), 0);
     assert_int_equal(proc_alive(getpid(), start + 1), 0);
     assert_int_equal(proc_start_time(0, &start), -EINVAL);
     assert_int_equal(start, 0);
@@ -690,223 +708,85 @@ static void proc_alive__self_dead_and_reused__distinguished(void **state)
     assert_int_equal(proc_start_time(pid, &dead_start), -ESRCH);
 }
 
-static void pool_attach__real_shm__mode_0600_and_existing_capacity_wins(void **state)
+static void pool_attach_region__other_name_or_token__estale(void **state)
 {
-    char name[32], shm_name[64], path[96], err[256];
-    struct seat_pool *pool, *again;
-    struct seat_pool_status st;
-    struct stat sb;
-    uint32_t slot;
-
-    (void)state;
-    snprintf(name, sizeof(name), "utest-%ld", (long)getpid());
-    snprintf(shm_name, sizeof(shm_name), "/licgate.%s", name);
-    snprintf(path, sizeof(path), "/dev/shm/licgate.%s", name);
-    shm_region_unlink(shm_name);
-    assert_int_equal(seat_pool_attach(name, 16, NULL, &pool, err, sizeof(err)), 0);
-    assert_int_equal(stat(path, &sb), 0);
-    assert_int_equal(sb.st_mode & 07777, 0600);
-    assert_int_equal(sb.st_uid, geteuid());
-    assert_int_equal((size_t)sb.st_size, seat_pool_region_size(16));
-    seat_pool_set_limit(pool, 2);
-    assert_int_equal(admit(pool, "alice", &slot, NULL), 0);
-    seat_pool_detach(pool);
-
-    assert_int_equal(seat_pool_attach(name, 32, NULL, &again, err, sizeof(err)), 0);
-    st = status(again);
-    assert_int_equal(st.capacity, 16);
-    assert_int_equal(st.limit, 2);
-    assert_int_equal(st.in_use, 0);
-    assert_int_equal(st.admissions, 1);
-    seat_pool_detach(again);
-    assert_int_equal(shm_region_unlink(shm_name), 0);
-    assert_int_equal(shm_region_unlink(shm_name), -ENOENT);
-}
-
-static void pool_attach__object_readable_by_others__eperm(void **state)
-{
-    char name[32], shm_name[64], err[256];
-    struct seat_pool *pool;
-    int fd;
-
-    (void)state;
-    snprintf(name, sizeof(name), "utest-open-%ld", (long)getpid());
-    snprintf(shm_name, sizeof(shm_name), "/licgate.%s", name);
-    fd = shm_open(shm_name, O_RDWR | O_CREAT | O_EXCL, 0600);
-    assert_true(fd >= 0);
-    assert_int_equal(fchmod(fd, 0644), 0);
-    assert_int_equal(ftruncate(fd, (off_t)seat_pool_region_size(4)), 0);
-    close(fd);
-    assert_int_equal(seat_pool_attach(name, 4, NULL, &pool, err, sizeof(err)), -EPERM);
-    assert_null(pool);
-    assert_non_null(strstr(err, "mode 0644"));
-    assert_int_equal(shm_region_unlink(shm_name), 0);
-}
-
-static void pool_attach__invalid_name_or_capacity__einval(void **state)
-{
-    static const char *const bad[] = {"", "a/b", "../x", "x y",
-                                      "123456789012345678901234567890123"};
+    const uint32_t capacity = 4;
+    static const uint8_t other[SEAT_POOL_TOKEN_LEN] = "fedcba9876543210";
+    size_t size = seat_pool_region_size(capacity);
+    void *base = map_shared(size);
     struct seat_pool *pool;
     char err[256];
-    size_t i;
 
     (void)state;
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(seat_pool_attach(bad[i], 4, NULL, &pool, err, sizeof(err)), -EINVAL);
-        assert_null(pool);
-    }
-    assert_int_equal(seat_pool_attach("ok", 0, NULL, &pool, err, sizeof(err)), -EINVAL);
-    assert_int_equal(
-        seat_pool_attach("ok", SEAT_POOL_CAPACITY_MAX + 1, NULL, &pool, err, sizeof(err)), -EINVAL);
-}
-
-/* ---- key claims ---- */
-
-static void pool_claims__republished__keep_since_new_get_now_dropped_go(void **state)
-{
-    const char *first[] = {"LG-AAAA-0001", "LG-BBBB-0002"};
-    const char *second[] = {"LG-BBBB-0002", "LG-CCCC-0003"};
-    struct seat_claim got[8];
-    int64_t since[2];
-    struct fixture fx;
-    size_t n;
-
-    (void)state;
-    fixture_open(&fx, 4, 2);
-    assert_int_equal(seat_pool_read_claims(fx.pool, got, 8, &n), 0);
-    assert_int_equal(n, 0);
-    assert_int_equal(seat_pool_publish_claims(fx.pool, first, 2, 1000, NULL), 0);
-    assert_int_equal(seat_pool_publish_claims(fx.pool, second, 2, 2000, since), 0);
-    assert_int_equal(since[0], 1000);
-    assert_int_equal(since[1], 2000);
-    assert_int_equal(seat_pool_read_claims(fx.pool, got, 8, &n), 0);
-    assert_int_equal(n, 2);
-    assert_string_equal(got[0].key_id, "LG-BBBB-0002");
-    assert_int_equal(got[0].since, 1000); /* claimed since the first publication */
-    assert_string_equal(got[1].key_id, "LG-CCCC-0003");
-    assert_int_equal(got[1].since, 2000);
-    assert_int_equal(seat_pool_read_claims(fx.pool, got, 1, &n), 0); /* max is honoured */
-    assert_int_equal(n, 1);
-    assert_int_equal(seat_pool_publish_claims(fx.pool, NULL, 0, 3000, NULL), 0);
-    assert_int_equal(seat_pool_read_claims(fx.pool, got, 8, &n), 0);
-    assert_int_equal(n, 0);
-    fixture_close(&fx);
-}
-
-/* A writer that died mid-write leaves the sequence odd: readers see nothing
- * consistent (-EAGAIN, never a torn copy); the next writer takes over. */
-static void pool_claims__writer_died_mid_write__read_eagain_then_overridden(void **state)
-{
-    const char *keys[] = {"LG-AAAA-0001"};
-    struct pool_header *hdr;
-    struct seat_claim got[4];
-    struct fixture fx;
-    size_t n = 9;
-
-    (void)state;
-    fixture_open(&fx, 4, 2);
-    hdr = fx.base;
-    atomic_store(&hdr->claims_seq, 7);
-    hdr->nclaims = 1;
-    memset(hdr->claims[0].key_id, 'x', sizeof(hdr->claims[0].key_id)); /* torn: no NUL */
-    assert_int_equal(seat_pool_read_claims(fx.pool, got, 4, &n), -EAGAIN);
-    assert_int_equal(n, 0);
-    assert_int_equal(seat_pool_publish_claims(fx.pool, keys, 1, 1000, NULL), 0);
-    assert_int_equal(atomic_load(&hdr->claims_seq) % 2, 0);
-    assert_int_equal(seat_pool_read_claims(fx.pool, got, 4, &n), 0);
-    assert_int_equal(n, 1);
-    assert_string_equal(got[0].key_id, "LG-AAAA-0001");
-    fixture_close(&fx);
-}
-
-/* What another pool wrote is hostile: a count beyond the table is refused,
- * keys without a NUL or empty are skipped. */
-static void pool_claims__hostile_table__eproto_or_skipped(void **state)
-{
-    struct pool_header *hdr;
-    struct seat_claim got[4];
-    struct fixture fx;
-    size_t n;
-
-    (void)state;
-    fixture_open(&fx, 4, 2);
-    hdr = fx.base;
-    hdr->nclaims = POOL_CLAIMS_MAX + 1;
-    assert_int_equal(seat_pool_read_claims(fx.pool, got, 4, &n), -EPROTO);
-    assert_int_equal(n, 0);
-    hdr->nclaims = 3;
-    memset(hdr->claims[0].key_id, 'x', sizeof(hdr->claims[0].key_id));
-    hdr->claims[1].key_id[0] = '\0';
-    snprintf(hdr->claims[2].key_id, sizeof(hdr->claims[2].key_id), "LG-GOOD-0001");
-    hdr->claims[2].since = 5;
-    assert_int_equal(seat_pool_read_claims(fx.pool, got, 4, &n), 0);
-    assert_int_equal(n, 1);
-    assert_string_equal(got[0].key_id, "LG-GOOD-0001");
-    assert_int_equal(got[0].since, 5);
-    fixture_close(&fx);
-}
-
-/* Another pool is seen read-only, by name, and is live only while a process
- * other than the observer is attached; a missing one is -ENOENT. */
-static void pool_observe__real_shm__claims_visible_live_follows_processes(void **state)
-{
-    const char *keys[] = {"LG-AAAA-0001"};
-    char name[32], shm_name[64], err[256], **names;
-    struct seat_pool *pool, *seen;
-    struct seat_claim got[4];
-    size_t n, count;
-    bool listed = false;
-    pid_t child;
-    int ready[2], done[2];
-    char c;
-
-    (void)state;
-    snprintf(name, sizeof(name), "utest-obs-%ld", (long)getpid());
-    snprintf(shm_name, sizeof(shm_name), "/licgate.%s", name);
-    shm_region_unlink(shm_name);
-    assert_int_equal(seat_pool_observe(name, &seen, err, sizeof(err)), -ENOENT);
-    assert_null(seen);
-    assert_int_equal(seat_pool_attach(name, 4, NULL, &pool, err, sizeof(err)), 0);
-    assert_int_equal(seat_pool_publish_claims(pool, keys, 1, 1000, NULL), 0);
-    assert_int_equal(seat_pool_observe(name, &seen, err, sizeof(err)), 0);
-    assert_int_equal(seat_pool_read_claims(seen, got, 4, &n), 0);
-    assert_int_equal(n, 1);
-    assert_string_equal(got[0].key_id, "LG-AAAA-0001");
-    assert_true(seat_pool_live(seen)); /* this process, attached through `pool` */
-    assert_int_equal(seat_pool_publish_claims(seen, keys, 1, 1000, NULL), -EINVAL); /* read-only */
-    assert_int_equal(seat_pool_list(&names, &count), 0);
-    for (size_t i = 0; i < count; i++)
-        listed |= strcmp(names[i], name) == 0;
-    seat_pool_free_names(names, count);
-    assert_true(listed);
+    assert_int_equal(seat_pool_init_region(base, size, capacity, NAME, TOKEN), 0);
+    assert_int_equal(seat_pool_attach_region(base, size, "other", TOKEN, &pool, err, sizeof(err)),
+                     -ESTALE);
+    assert_null(pool);
+    assert_non_null(strstr(err, "belongs to another pool"));
+    assert_int_equal(seat_pool_attach_region(base, size, NAME, other, &pool, err, sizeof(err)),
+                     -ESTALE);
+    assert_non_null(strstr(err, "not the one the machine registry names"));
+    /* no token: any pool of that name */
+    assert_int_equal(seat_pool_attach_region(base, size, NAME, NULL, &pool, err, sizeof(err)), 0);
     seat_pool_detach(pool);
-    assert_false(seat_pool_live(seen)); /* nobody attached now */
+    assert_int_equal(seat_pool_init_region(base, size, capacity,
+                                           "a-name-that-is-longer-than-32-characters", TOKEN),
+                     -EINVAL);
+    munmap(base, size);
+}
 
-    /* a child attaches and dies: not live once it is gone */
-    assert_int_equal(pipe(ready), 0);
-    assert_int_equal(pipe(done), 0);
-    child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        struct seat_pool *p;
-        if (seat_pool_attach(name, 4, NULL, &p, err, sizeof(err)) != 0)
-            _exit(1);
-        if (write(ready[1], "r", 1) != 1 || read(done[0], &c, 1) != 1)
-            _exit(1);
-        _exit(0); /* dies attached */
-    }
-    assert_int_equal(read(ready[0], &c, 1), 1);
-    assert_true(seat_pool_live(seen));
-    assert_int_equal(write(done[1], "d", 1), 1);
-    wait_child_ok(child);
-    assert_false(seat_pool_live(seen));
-    seat_pool_detach(seen);
-    close(ready[0]);
-    close(ready[1]);
-    close(done[0]);
-    close(done[1]);
-    assert_int_equal(shm_region_unlink(shm_name), 0);
+static void pool_audit__counter_written_by_another__set_to_the_sessions(void **state)
+{
+    struct seat_pool_audit a;
+    struct pool_header *hdr;
+    struct fixture fx;
+    uint32_t slot[2], extra;
+
+    (void)state;
+    fixture_open(&fx, 8, 2);
+    hdr = fx.base;
+    assert_int_equal(admit(fx.pool, "a", &slot[0], NULL), 0);
+    assert_int_equal(admit(fx.pool, "b", &slot[1], NULL), 0);
+    seat_pool_audit(fx.pool, &a);
+    assert_true(a.quiet);
+    assert_false(a.repaired);
+    assert_int_equal(a.sessions, 2);
+    assert_int_equal(a.own_slots, 2);
+    assert_true(a.own_entry_ok);
+
+    /* Lowered, it would let the pool admit past the limit: raised back. */
+    atomic_store(&hdr->in_use, 0);
+    seat_pool_audit(fx.pool, &a);
+    assert_true(a.repaired);
+    assert_false(a.after_death);
+    assert_int_equal(a.counted, 0);
+    assert_int_equal(a.sessions, 2);
+    assert_int_equal(atomic_load(&hdr->in_use), 2);
+    assert_int_equal(admit(fx.pool, "c", &extra, NULL), -EDQUOT);
+
+    /* Raised, it refuses everyone: lowered back. */
+    atomic_store(&hdr->in_use, 1000);
+    seat_pool_audit(fx.pool, &a);
+    assert_true(a.repaired);
+    assert_int_equal(atomic_load(&hdr->in_use), 2);
+    assert_int_equal(seat_pool_release(fx.pool, slot[0]), 0);
+    assert_int_equal(admit(fx.pool, "c", &extra, NULL), 0);
+
+    /* Our entry rewritten: said, and our own slots still counted. */
+    atomic_store(&hdr->proc[0].pid, 1);
+    seat_pool_audit(fx.pool, &a);
+    assert_false(a.own_entry_ok);
+    assert_int_equal(a.own_slots, 2);
+    /* Freed: said, and taken back with our own count. */
+    atomic_store(&hdr->proc[0].state, POOL_PROC_FREE);
+    seat_pool_audit(fx.pool, &a);
+    assert_false(a.own_entry_ok);
+    assert_int_equal(atomic_load(&hdr->proc[0].state), POOL_PROC_LIVE);
+    assert_int_equal(atomic_load(&hdr->proc[0].pid), (uint32_t)getpid());
+    assert_int_equal(atomic_load(&hdr->proc[0].in_use), 2);
+    seat_pool_audit(fx.pool, &a);
+    assert_true(a.own_entry_ok);
+    fixture_close(&fx);
 }
 
 static void pool_region_size__60000_seats__under_10_mib(void **state)
@@ -925,7 +805,7 @@ int main(void)
         cmocka_unit_test(pool_release__then_admit__seat_reused),
         cmocka_unit_test(pool_release__twice__ealready_and_state_unchanged),
         cmocka_unit_test(pool_release__slot_of_other_process__eperm),
-        cmocka_unit_test(pool_set_limit__lowered__keeps_sessions_blocks_new),
+        cmocka_unit_test(pool_admit__limit_lowered__keeps_sessions_blocks_new),
         cmocka_unit_test(pool_foreach_session__long_fields__truncated_with_pid),
         cmocka_unit_test(pool_attach_region__each_header_field_corrupt__eproto_with_reason),
         cmocka_unit_test(pool_attach_region__truncated__eproto),
@@ -936,14 +816,9 @@ int main(void)
         cmocka_unit_test(pool_reclaim_dead__died_mid_admission__counter_recounted),
         cmocka_unit_test(pool_audit__live_process_busy__counter_left_alone),
         cmocka_unit_test(proc_alive__self_dead_and_reused__distinguished),
-        cmocka_unit_test(pool_attach__real_shm__mode_0600_and_existing_capacity_wins),
-        cmocka_unit_test(pool_attach__object_readable_by_others__eperm),
-        cmocka_unit_test(pool_attach__invalid_name_or_capacity__einval),
         cmocka_unit_test(pool_region_size__60000_seats__under_10_mib),
-        cmocka_unit_test(pool_claims__republished__keep_since_new_get_now_dropped_go),
-        cmocka_unit_test(pool_claims__writer_died_mid_write__read_eagain_then_overridden),
-        cmocka_unit_test(pool_claims__hostile_table__eproto_or_skipped),
-        cmocka_unit_test(pool_observe__real_shm__claims_visible_live_follows_processes),
+        cmocka_unit_test(pool_attach_region__other_name_or_token__estale),
+        cmocka_unit_test(pool_audit__counter_written_by_another__set_to_the_sessions),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
