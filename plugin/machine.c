@@ -77,12 +77,16 @@ static int registry_access(struct machine *m, char *err, size_t errlen)
     return -EPERM;
 }
 
-/* The lowest-numbered valid registry among the trusted segments of its size. */
-static int registry_find(struct machine *m)
+/* The lowest-numbered valid registry among the trusted segments of its size. A registry of
+ * another layout that processes still use means a licgate of another release runs on this
+ * machine: making a second registry would count its facts twice, so that is -EPROTO (err
+ * says so); one that nobody uses any more is left to its fate. */
+static int registry_find(struct machine *m, char *err, size_t errlen)
 {
+    char why[160];
     int *ids = NULL;
     size_t n = 0;
-    int r;
+    int r, other = -1;
 
     r = sysv_list(registry_region_size(), &m->trust, MACHINE_MAX_SEGS, &ids, &n);
     if (r < 0)
@@ -90,11 +94,22 @@ static int registry_find(struct machine *m)
     r = -ENOENT;
     for (size_t i = 0; i < n && r < 0; i++) {
         struct sysv_segment seg;
+        struct sysv_info info;
         struct registry *reg;
 
         if (sysv_attach(ids[i], registry_region_size(), &m->trust, &seg, NULL, 0) < 0)
             continue;
-        if (registry_attach_region(seg.base, seg.size, &reg, NULL, 0) < 0) {
+        if (registry_attach_region(seg.base, seg.size, &reg, why, sizeof(why)) < 0) {
+            /* attached by us and at least one other process */
+            if (strstr(why, "layout version") != NULL && sysv_stat(seg.id, &info) == 0 &&
+                info.nattch > 1 && other < 0) {
+                other = seg.id;
+                errbuf_set(err, errlen,
+                           "%s (shared-memory segment %d, in use): openvpn processes of another "
+                           "licgate release run on this machine; stop them first "
+                           "(docs/operations.md, Upgrading)",
+                           why, seg.id);
+            }
             sysv_detach(&seg);
             continue;
         }
@@ -103,6 +118,8 @@ static int registry_find(struct machine *m)
         r = 0;
     }
     free(ids);
+    if (r == -ENOENT && other >= 0)
+        r = -EPROTO;
     return r;
 }
 
@@ -118,7 +135,7 @@ static int registry_make(struct machine *m, bool serialized, char *err, size_t e
     if (!serialized) {
         /* Made without the lock file (an unprivileged process): if another process made one
          * meanwhile, the lowest id wins and ours goes. */
-        r = registry_find(m);
+        r = registry_find(m, NULL, 0);
         if (r == 0 && m->reg_seg.id != seg.id) {
             sysv_mark_removed(seg.id);
             sysv_detach(&seg);
@@ -151,10 +168,10 @@ static int registry_open(struct machine *m, const char *run_dir, char *err, size
         if (r < 0)
             return r;
     }
-    r = registry_find(m);
+    r = registry_find(m, err, errlen);
     if (r == -ENOENT)
         r = registry_make(m, lock_fd >= 0, err, errlen);
-    else if (r < 0)
+    else if (r < 0 && r != -EPROTO)
         errbuf_set(err, errlen,
                    "cannot list the machine's shared-memory segments "
                    "(/proc/sysvipc/shm): %s",
@@ -247,9 +264,9 @@ static int refuse_older_layout(const char *pool, char *err, size_t errlen)
     if (proc_find_mapping(path, &pid) != 1)
         return 0;
     errbuf_set(err, errlen,
-               "pool %s: openvpn pid %ld still runs an older licgate on %s; stop every openvpn "
-               "of the pool, then start them on this version (docs/operations.md, Upgrading)",
-               pool, (long)pid, path);
+               "openvpn pid %ld still runs an older licgate on %s; stop every openvpn of the "
+               "pool, then start them on this version (docs/operations.md, Upgrading)",
+               (long)pid, path);
     return -EBUSY;
 }
 

@@ -200,6 +200,44 @@ static void machine_check__segment_opened_to_all__closed_again_and_said(void **s
     machine_detach(m);
 }
 
+static void machine_attach__registry_of_another_release_in_use__refused(void **state)
+{
+    struct machine *m = NULL;
+    struct reg_header *hdr;
+    char err[512] = "";
+    int id, reg, pool;
+    pid_t holder;
+
+    (void)state;
+    id = shmget(IPC_PRIVATE, registry_region_size(), IPC_CREAT | 0600);
+    assert_true(id >= 0);
+    hdr = shmat(id, NULL, 0);
+    assert_true(hdr != (void *)-1);
+    assert_int_equal(registry_init_region(hdr, registry_region_size()), 0);
+    hdr->version = REG_LAYOUT_VERSION + 1;
+    holder = fork(); /* a process of that release, still attached */
+    assert_true(holder >= 0);
+    if (holder == 0) {
+        pause();
+        _exit(0);
+    }
+    shmdt(hdr);
+    assert_int_equal(machine_attach(LICGATE_RUNDIR, "p", 8, "/etc/licgate/licenses", &nobody_id,
+                                    100, &m, err, sizeof(err)),
+                     -EPROTO);
+    assert_null(m);
+    assert_non_null(strstr(err, "layout version 2, this build speaks 1"));
+    assert_non_null(strstr(err, "another licgate release"));
+    kill(holder, SIGKILL);
+    waitpid(holder, NULL, 0);
+    /* nobody uses it any more: a registry of this layout is made beside it */
+    m = attach("p");
+    machine_ids(m, &reg, &pool);
+    assert_int_not_equal(reg, id);
+    machine_detach(m);
+    shmctl(id, IPC_RMID, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +246,7 @@ int main(void)
         cmocka_unit_test_setup(machine_attach__registry_marked_removed__still_the_one, setup),
         cmocka_unit_test_setup(machine_attach__older_layout_still_mapped__refused, setup),
         cmocka_unit_test_setup(machine_check__segment_opened_to_all__closed_again_and_said, setup),
+        cmocka_unit_test_setup(machine_attach__registry_of_another_release_in_use__refused, setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
