@@ -232,9 +232,13 @@ static int config_load_file(const char *path, struct gate_config *cfg, char *err
     size_t len = 0;
     int r;
 
-    r = fs_read_bounded(path, CONFIG_FILE_MAX, &text, &len);
+    char why[512] = "";
+
+    r = fs_read_config(path, CONFIG_FILE_MAX, &text, &len, why, sizeof(why));
     if (r < 0) {
-        if (r == -EFBIG)
+        if (why[0] != '\0')
+            snprintf(err, errlen, "config=%s", why);
+        else if (r == -EFBIG)
             snprintf(err, errlen, "config=%s: larger than %d bytes", path, CONFIG_FILE_MAX);
         else
             snprintf(err, errlen, "config=%s: %s", path, strerror(-r));

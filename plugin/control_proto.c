@@ -1,9 +1,11 @@
 #include "control_proto.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "license.h"
+#include "text.h"
 
 static const char *const command_names[] = {
     [CONTROL_STATUS] = "status", [CONTROL_SESSIONS] = "sessions", [CONTROL_LICENSES] = "licenses",
@@ -124,16 +126,19 @@ int control_license_warning(const struct license *lic, int64_t now, char *buf, s
 }
 
 /* Label values: backslash, double quote and newline escaped (exposition format). */
-static void put_label(FILE *out, const char *s)
+/* A label value: clean text (text.h: valid UTF-8, no controls), then the exposition format's
+ * escapes for backslash and double quote. */
+static void put_label(FILE *out, const char *raw)
 {
-    for (; *s != '\0'; s++) {
+    char *clean = text_clean_dup(raw, 0);
+
+    for (const char *s = clean != NULL ? clean : "?"; *s != '\0'; s++) {
         if (*s == '\\' || *s == '"')
             fprintf(out, "\\%c", *s);
-        else if (*s == '\n')
-            fputs("\\n", out);
         else
             fputc(*s, out);
     }
+    free(clean);
 }
 
 static void put_family(FILE *out, const char *name, const char *type, const char *help)

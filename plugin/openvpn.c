@@ -10,16 +10,18 @@
 
 #include "clock.h"
 #include "config.h"
-#include "control.h"
+#include "control_server.h"
 #include "env.h"
 #include "gate.h"
 #include "issuer_keys.h"
+#include "maintenance.h"
 
 #define PLUGIN_NAME "licgate"
 
 struct plugin_handle {
     struct gate *gate;
-    struct control *control;
+    struct maintenance *maintenance;
+    struct control_server *server; /* NULL with control-socket=none */
     plugin_log_t log;
     bool reason_to_client;
 };
@@ -104,7 +106,12 @@ OPENVPN_EXPORT int openvpn_plugin_open_v3(const int v3structver,
         h->log(PLOG_ERR | PLOG_NOMUTE, PLUGIN_NAME, "fatal: %s", err);
         goto fail;
     }
-    if (control_start(h->gate, &h->control, err, sizeof(err)) < 0) {
+    if (maintenance_start(h->gate, &h->maintenance, err, sizeof(err)) < 0) {
+        h->log(PLOG_ERR | PLOG_NOMUTE, PLUGIN_NAME, "fatal: %s", err);
+        goto fail;
+    }
+    if (!cfg.control_disabled &&
+        control_server_start(h->gate, h->maintenance, &h->server, err, sizeof(err)) < 0) {
         h->log(PLOG_ERR | PLOG_NOMUTE, PLUGIN_NAME, "fatal: control socket: %s", err);
         goto fail;
     }
@@ -117,6 +124,7 @@ OPENVPN_EXPORT int openvpn_plugin_open_v3(const int v3structver,
     ret->handle = (openvpn_plugin_handle_t *)h;
     return OPENVPN_PLUGIN_FUNC_SUCCESS;
 fail:
+    maintenance_stop(h->maintenance);
     gate_close(h->gate);
     free(h);
     return OPENVPN_PLUGIN_FUNC_ERROR;
@@ -195,7 +203,8 @@ OPENVPN_EXPORT void openvpn_plugin_close_v1(openvpn_plugin_handle_t handle)
 
     if (h == NULL)
         return;
-    control_stop(h->control);
+    control_server_stop(h->server);
+    maintenance_stop(h->maintenance);
     gate_close(h->gate);
     free(h);
 }

@@ -12,6 +12,7 @@
 #include "errbuf.h"
 #include "pool_layout.h"
 #include "proc.h"
+#include "text.h"
 
 /* Processes share these words through a mapping; only lock-free atomics are address-free. */
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
@@ -69,9 +70,11 @@ static void counter_dec(_Atomic uint32_t *c)
         ;
 }
 
+/* A client's name or address into a slot: cut between characters, never inside a UTF-8
+ * sequence (a certificate CN of 32 x "Ä" is 64 bytes). */
 static void copy_field(char *dst, size_t len, const char *src)
 {
-    size_t n = src != NULL ? strnlen(src, len - 1) : 0;
+    size_t n = src != NULL ? text_utf8_prefix(src, strnlen(src, len), len - 1) : 0;
 
     memcpy(dst, src != NULL ? src : "", n);
     memset(dst + n, 0, len - n);

@@ -15,7 +15,7 @@
 #define SEAT_POOL_NAME_MAX     32
 #define SEAT_POOL_MAX_PROCS    64
 #define SEAT_POOL_CAPACITY_MAX 1000000u
-#define SEAT_POOL_CN_MAX       64 /* including the NUL; longer values are truncated */
+#define SEAT_POOL_CN_MAX       64 /* including the NUL; longer values are cut between characters */
 #define SEAT_POOL_ADDR_MAX     64
 #define SEAT_POOL_TOKEN_LEN    16
 

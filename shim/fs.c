@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,70 @@ out:
     if (fd >= 0)
         close(fd);
     return ret;
+}
+
+/* Whether path (lstat: a link is judged itself) is owned by root or our euid and writable by
+ * nobody else; why says which when not. */
+static bool owned_safely(const char *path, char *why, size_t whylen)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        errbuf_set(why, whylen, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        errbuf_set(why, whylen, "%s is owned by uid %lu, not root", path, (unsigned long)st.st_uid);
+        return false;
+    }
+    if (!S_ISLNK(st.st_mode) && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        errbuf_set(why, whylen, "%s is writable by other users (mode %04o)", path,
+                   (unsigned)(st.st_mode & 07777));
+        return false;
+    }
+    return true;
+}
+
+/* Every directory from / down to path's own is owned safely. */
+static bool dirs_safe(const char *path, char *why, size_t whylen)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+
+    if (n >= sizeof(buf))
+        return false;
+    memcpy(buf, path, n + 1);
+    if (!owned_safely("/", why, whylen))
+        return false;
+    for (char *p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        if (!owned_safely(buf, why, whylen))
+            return false;
+        *p = '/';
+    }
+    return true;
+}
+
+int fs_read_config(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen)
+{
+    char resolved[PATH_MAX], why[4200];
+
+    *out = NULL;
+    *len = 0;
+    /* no symbolic link anywhere on the path: read as it is (a final link is -ELOOP there) */
+    if (path[0] != '/' || realpath(path, resolved) == NULL || strcmp(resolved, path) == 0)
+        return fs_read_bounded(path, max, out, len);
+    /* the link and the directories to it, then the target and the directories to it */
+    if (!dirs_safe(path, why, sizeof(why)) || !owned_safely(path, why, sizeof(why)) ||
+        !dirs_safe(resolved, why, sizeof(why)) || !owned_safely(resolved, why, sizeof(why))) {
+        errbuf_set(err, errlen,
+                   "%s: a symbolic link is followed only when root owns it, its "
+                   "target and every directory on the way, and nobody else may "
+                   "write them: %s",
+                   path, why);
+        return -EPERM;
+    }
+    return fs_read_bounded(resolved, max, out, len);
 }
 
 void fs_free_list(char **names, size_t count)

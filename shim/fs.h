@@ -30,6 +30,15 @@ int fs_list_dir(const char *dir, const char *prefix, const char *suffix, bool re
 int fs_list_dir_first(const char *dir, const char *prefix, const char *suffix, bool regular_only,
                       size_t max_entries, char ***names, size_t *count, size_t *total);
 
+/* fs_read_bounded for a file an administrator may keep behind a symbolic link
+ * (configuration management, a symlinked tree): a path that is a symbolic
+ * link (or has one on the way) is followed only when its target and every
+ * directory on the way to the link and to the target are owned by root (or
+ * our euid) and writable by nobody else, so that no other user could have
+ * pointed it elsewhere; otherwise -EPERM with the reason in err. A path
+ * without a symbolic link is read as fs_read_bounded reads it. */
+int fs_read_config(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
+
 /* Frees a list from fs_list_dir(). NULL is fine. */
 void fs_free_list(char **names, size_t count);
 

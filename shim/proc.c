@@ -227,3 +227,45 @@ int proc_find_mapping(const char *path, pid_t *pid)
     closedir(dir);
     return found;
 }
+
+int proc_find_mapping_in(const char *comm, const char *needle, pid_t *pid)
+{
+    size_t clen = strlen(comm);
+    struct dirent *de;
+    bool unreadable = false;
+    DIR *dir;
+    int found = 0;
+
+    *pid = 0;
+    dir = opendir("/proc");
+    if (dir == NULL)
+        return -errno;
+    while (!found && (de = readdir(dir)) != NULL) {
+        char file[64], *text = NULL, *stop;
+        size_t len = 0;
+        long n = strtol(de->d_name, &stop, 10);
+
+        if (*stop != '\0' || n <= 0 || n > INT32_MAX)
+            continue;
+        snprintf(file, sizeof(file), "/proc/%ld/comm", n);
+        if (fs_read_bounded(file, 64, &text, &len) < 0)
+            continue;
+        if (len != clen + 1 || memcmp(text, comm, clen) != 0 || text[clen] != '\n') {
+            free(text);
+            continue;
+        }
+        free(text);
+        snprintf(file, sizeof(file), "/proc/%ld/maps", n);
+        if (fs_read_bounded(file, PROC_MAPS_MAX, &text, &len) < 0) {
+            unreadable = true;
+            continue;
+        }
+        if (strstr(text, needle) != NULL) {
+            *pid = (pid_t)n;
+            found = 1;
+        }
+        free(text);
+    }
+    closedir(dir);
+    return found ? 1 : unreadable ? -EACCES : 0;
+}

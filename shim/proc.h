@@ -36,4 +36,9 @@ int proc_self(pid_t *pid, uint64_t *start);
  * when /proc cannot be read at all. */
 int proc_find_mapping(const char *path, pid_t *pid);
 
+/* The first process named comm (its /proc/PID/comm) whose memory maps a file whose path
+ * contains needle: 1 and *pid; 0 when there is none; -EACCES when none was found but such a
+ * process could not be inspected (another user's, without root). */
+int proc_find_mapping_in(const char *comm, const char *needle, pid_t *pid);
+
 #endif

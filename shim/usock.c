@@ -67,13 +67,14 @@ int usock_prepare_dir(const char *dir, const struct usock_owner *owner, char *er
         snprintf(err, errlen, "%s: not a directory", dir);
         return -ENOTDIR;
     }
-    if (geteuid() != 0 && st.st_uid != 0 && st.st_uid != geteuid() &&
-        !(owner->set_uid && st.st_uid == owner->uid)) {
+    /* The same for root as for anyone: a directory another user owns is one where that user
+     * can replace the socket and answer for licgate. */
+    if (st.st_uid != 0 && st.st_uid != geteuid() && !(owner->set_uid && st.st_uid == owner->uid)) {
         snprintf(err, errlen, "%s: owned by uid %u, not by root or the runtime user", dir,
                  (unsigned)st.st_uid);
         return -EPERM;
     }
-    if (st.st_mode & S_IWOTH) {
+    if (st.st_mode & (S_IWOTH | S_IWGRP)) {
         snprintf(err, errlen, "%s: writable by other users (mode %04o)", dir,
                  (unsigned)(st.st_mode & 07777));
         return -EPERM;
@@ -235,6 +236,30 @@ long usock_read(int fd, void *buf, size_t len)
     return (long)n;
 }
 
+long usock_write(int fd, const void *buf, size_t len)
+{
+    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+    if (n < 0)
+        return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+    return (long)n;
+}
+
+int usock_poll(struct pollfd *fds, size_t n, int timeout_ms)
+{
+    int r = poll(fds, n, timeout_ms);
+
+    if (r < 0)
+        return errno == EINTR ? 0 : -errno;
+    return r;
+}
+
+void usock_close(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
 static long elapsed_ms(const struct timespec *start)
 {
     struct timespec now;
@@ -299,4 +324,162 @@ void usock_unlink_if(const char *path, const struct usock_id *id)
 
     if (usock_path_id(path, &now) == 0 && now.dev == id->dev && now.ino == id->ino)
         unlink(path);
+}
+
+static int64_t usock_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int remaining(int64_t deadline)
+{
+    int64_t left = deadline - usock_now_ms();
+
+    return left > 0 ? (int)left : 0;
+}
+
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    int n;
+
+    do {
+        n = poll(&p, 1, remaining(deadline));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    return n == 0 ? -ETIMEDOUT : 0;
+}
+
+static int client_connect(const char *path, int64_t deadline, int *fd)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int ms = remaining(deadline);
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    int s, err;
+
+    *fd = -1;
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return -ENAMETOOLONG;
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -errno;
+    /* A blocking AF_UNIX connect waits for room in the backlog at most SO_SNDTIMEO, then fails
+     * with EAGAIN. */
+    if (setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+        connect(s, (const struct sockaddr *)&addr, sizeof(addr)) != 0) {
+        err = errno == EAGAIN || errno == EINPROGRESS ? ETIMEDOUT : errno;
+        close(s);
+        return -err;
+    }
+    if (fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK) != 0) {
+        err = errno;
+        close(s);
+        return -err;
+    }
+    *fd = s;
+    return 0;
+}
+
+static int client_send(int fd, const char *request, int64_t deadline)
+{
+    size_t len = strlen(request), sent = 0;
+
+    while (sent < len) {
+        ssize_t n = send(fd, request + sent, len - sent, MSG_NOSIGNAL);
+        int rc;
+
+        if (n >= 0) {
+            sent += (size_t)n;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            return -errno;
+        if ((rc = wait_fd(fd, POLLOUT, deadline)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+#define USOCK_READ_CHUNK 65536
+
+static int client_read(int fd, int64_t deadline, size_t max, char **buf, size_t *len)
+{
+    char *data = NULL;
+    size_t used = 0, cap = 0;
+    int rc;
+
+    for (;;) {
+        ssize_t n;
+
+        if (cap - used < USOCK_READ_CHUNK && cap <= max) {
+            size_t newcap = cap ? cap * 2 : USOCK_READ_CHUNK;
+            char *p;
+
+            if (newcap > max + USOCK_READ_CHUNK)
+                newcap = max + USOCK_READ_CHUNK;
+            p = realloc(data, newcap);
+            if (!p) {
+                rc = -ENOMEM;
+                goto fail;
+            }
+            data = p;
+            cap = newcap;
+        }
+        n = recv(fd, data + used, cap - used, 0);
+        if (n > 0) {
+            used += (size_t)n;
+            if (used > max)
+                break;
+            continue;
+        }
+        if (n == 0)
+            break;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN) {
+            rc = -errno;
+            goto fail;
+        }
+        if ((rc = wait_fd(fd, POLLIN, deadline)) < 0)
+            goto fail;
+    }
+    *buf = data;
+    *len = used;
+    return 0;
+fail:
+    free(data);
+    return rc;
+}
+
+int usock_request(const char *path, const char *request, int timeout_ms, size_t max, char **resp,
+                  size_t *len, enum usock_stage *stage)
+{
+    int64_t deadline = usock_now_ms() + timeout_ms;
+    int fd, rc;
+
+    *resp = NULL;
+    *len = 0;
+    *stage = USOCK_CONNECT;
+    rc = client_connect(path, deadline, &fd);
+    if (rc < 0)
+        return rc;
+    *stage = USOCK_SEND;
+    rc = client_send(fd, request, deadline);
+    /* A server that refuses may answer and close before reading the request: its answer is
+     * still there to read. */
+    if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET) {
+        close(fd);
+        return rc;
+    }
+    *stage = USOCK_READ;
+    rc = client_read(fd, deadline, max, resp, len);
+    close(fd);
+    return rc;
 }

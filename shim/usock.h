@@ -3,6 +3,7 @@
 #ifndef LICGATE_USOCK_H
 #define LICGATE_USOCK_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -18,9 +19,10 @@ struct usock_owner {
 /* Makes sure dir exists and is safe. A new one is created 2750 (0700 without
  * a group), owned as asked, setgid so files made in it later, even by an
  * unprivileged process, inherit the group. An existing one is left as it is
- * (pools may share it) but must be a directory not writable by other users
- * and, for an unprivileged caller, owned by root, itself or owner->uid; else
- * -EPERM with a reason. Returns 0 or -errno with err set. */
+ * (pools may share it) but must be a directory that neither its group nor
+ * other users may write, owned by root, this process's user or owner->uid,
+ * whoever the caller is (root too); else -EPERM with a reason. Returns 0 or
+ * -errno with err set. */
 int usock_prepare_dir(const char *dir, const struct usock_owner *owner, char *err, size_t errlen);
 
 /* Binds and listens on path (a stale socket file is replaced), mode 0660
@@ -62,6 +64,30 @@ void usock_unlink_if(const char *path, const struct usock_id *id);
 
 /* One non-blocking read: bytes read (0 at end of input), -EAGAIN, or -errno. */
 long usock_read(int fd, void *buf, size_t len);
+
+/* One non-blocking write: bytes written, -EAGAIN when the peer's buffer is
+ * full, or -errno (-EPIPE once it closed; never a SIGPIPE). */
+long usock_write(int fd, const void *buf, size_t len);
+
+/* poll(2) over the server's descriptors; a signal is 0 (nothing ready). */
+int usock_poll(struct pollfd *fds, size_t n, int timeout_ms);
+
+/* Closes fd; -1 is a no-op. */
+void usock_close(int fd);
+
+/* Where usock_request failed. */
+enum usock_stage { USOCK_CONNECT, USOCK_SEND, USOCK_READ };
+
+/* One request and its answer over the Unix stream socket at path, the client
+ * side of the control protocol: connects (waiting for room in a full backlog
+ * until the deadline), sends request, and reads until the server closes or
+ * more than max bytes arrived, all within timeout_ms. A server that answers
+ * and closes before reading the request is still read. Returns 0 with
+ * *resp (malloc'd, not NUL-terminated; the caller frees) and *len, or -errno
+ * with *stage saying where: -ENOENT, -ECONNREFUSED, -EACCES ... at connect,
+ * -ETIMEDOUT at any stage. */
+int usock_request(const char *path, const char *request, int timeout_ms, size_t max, char **resp,
+                  size_t *len, enum usock_stage *stage);
 
 /* Writes all of buf within timeout_ms (the fd may be non-blocking).
  * 0, -ETIMEDOUT, or -errno. */

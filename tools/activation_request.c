@@ -11,6 +11,7 @@
 
 #include "crypto.h"
 #include "errbuf.h"
+#include "text.h"
 #include "fingerprint.h"
 
 #define JSON_DEPTH_MAX 8
@@ -286,14 +287,10 @@ json_object *activation_json_member(json_object *o, const char *name, json_type 
     return v;
 }
 
-/* s cut to outsize - 1 bytes, control bytes as '?', to quote in a reason. */
+/* s as clean text (text.h) cut to fit outsize, to quote in a reason. */
 static const char *printable(const char *s, char *out, size_t outsize)
 {
-    size_t i;
-
-    for (i = 0; s[i] && i < outsize - 1; i++)
-        out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-    out[i] = '\0';
+    text_clean(s, strlen(s), out, outsize, 0);
     return out;
 }
 

@@ -19,10 +19,17 @@
 #include "crypto.h"
 #include "fs.h"
 
-#define PEM_MAX                 (256 * 1024)
-#define CONNECTION_TIMEOUT_SECS 15
-#define CONNECTION_LIMIT        256
-#define TLS_PRIORITIES          "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define PEM_MAX (256 * 1024)
+/* A client has this long for its TLS handshake and its request, and between two reads of the
+ * answer: an idle connection is dropped then. */
+#define CONNECTION_TIMEOUT_SECS 5
+/* Connections open at once, and from one address: one address cannot take them all. */
+#define CONNECTION_LIMIT        512
+#define CONNECTIONS_PER_ADDRESS 8
+/* Threads that serve every connection between them (an idle one costs a descriptor, not a
+ * thread). */
+#define THREAD_POOL_SIZE 4
+#define TLS_PRIORITIES   "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct server {
     const struct serve_config *cfg;
@@ -95,6 +102,7 @@ static enum MHD_Result handle_activation(struct server *srv, struct MHD_Connecti
     char err[256], who[96];
     enum MHD_Result ret;
     json_object *obj;
+    int64_t now;
 
     if (up->too_large) {
         fprintf(stderr, "%s %s: refused: body larger than %d bytes\n", peer, endpoint,
@@ -108,7 +116,10 @@ static enum MHD_Result handle_activation(struct server *srv, struct MHD_Connecti
     }
     snprintf(who, sizeof(who), "api %s", peer);
     pthread_mutex_lock(&srv->lock);
-    authority_activate(srv->cfg->ledger, srv->cfg->issuer_priv, &req, authority_now(), who, &res);
+    now = authority_now();
+    authority_accept_request(srv->cfg->ledger, &req, ACTIVATION_ONLINE, now, &res);
+    if (res.outcome == ACTIVATION_OK)
+        authority_activate(srv->cfg->ledger, srv->cfg->issuer_priv, &req, now, who, &res);
     pthread_mutex_unlock(&srv->lock);
     if (res.outcome != ACTIVATION_OK) {
         fprintf(stderr, "%s %s %s installation %s: refused: %s: %s\n", peer, endpoint, req.key,
@@ -321,17 +332,17 @@ int authority_serve(const struct serve_config *cfg, char *err, size_t errlen)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, &old);
     signal(SIGPIPE, SIG_IGN);
-    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS |
-            MHD_USE_ERROR_LOG;
+    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER,
-                              log_mhd, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                              MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
-                              MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_SECS,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+    daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_CERT, cert,
+        MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_SECS,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)CONNECTIONS_PER_ADDRESS, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREAD_POOL_SIZE,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (daemon == NULL) {
         snprintf(err, errlen,
                  "cannot serve on %s (address in use, or the certificate and key do not load)",

@@ -62,6 +62,12 @@ static const char *const migrations[] = {
     "  key TEXT REFERENCES keys(key),"
     "  before TEXT,"
     "  after TEXT);",
+    /* 2: the nonces of the activation requests accepted, so none is accepted twice */
+    "CREATE TABLE nonces ("
+    "  nonce TEXT PRIMARY KEY CHECK (length(nonce) = 32),"
+    "  key TEXT NOT NULL,"
+    "  seen INTEGER NOT NULL);"
+    "CREATE INDEX nonces_seen ON nonces(seen);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -559,6 +565,54 @@ int ledger_rebinds_since(struct ledger *ledger, const char *key, int64_t since, 
     else
         ret = db_fail(ledger);
     sqlite3_finalize(st);
+    return ret;
+}
+
+int ledger_nonce_use(struct ledger *ledger, const char *nonce, const char *key, int64_t now,
+                     int64_t forget_before, int64_t *seen)
+{
+    sqlite3_stmt *st = NULL;
+    int ret;
+
+    *seen = 0;
+    ret = ledger_begin(ledger);
+    if (ret != 0)
+        return ret;
+    if (sqlite3_prepare_v2(ledger->db, "DELETE FROM nonces WHERE seen < ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        goto fail;
+    sqlite3_bind_int64(st, 1, forget_before);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto fail;
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(ledger->db, "SELECT seen FROM nonces WHERE nonce = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        goto fail;
+    sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
+    ret = sqlite3_step(st);
+    if (ret == SQLITE_ROW) {
+        *seen = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        ledger_rollback(ledger);
+        return -EEXIST;
+    }
+    if (ret != SQLITE_DONE)
+        goto fail;
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(ledger->db, "INSERT INTO nonces (nonce, key, seen) VALUES (?1, ?2, ?3)",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto fail;
+    sqlite3_finalize(st);
+    return ledger_commit(ledger);
+fail:
+    ret = db_fail(ledger);
+    sqlite3_finalize(st);
+    ledger_rollback(ledger);
     return ret;
 }
 

@@ -17,7 +17,7 @@
 #include "license.h"
 
 #define LEDGER_FILE           "ledger.sqlite"
-#define LEDGER_SCHEMA_VERSION 1
+#define LEDGER_SCHEMA_VERSION 2
 #define LEDGER_RULE_MAX       32
 #define LEDGER_BINDING_MAX    1200 /* rule + 16 components of "nic=<64 hex>" */
 
@@ -88,6 +88,12 @@ int ledger_binding_set(struct ledger *ledger, const char *key, const char *bindi
 
 /* How many re-bindings of key were made after since. */
 int ledger_rebinds_since(struct ledger *ledger, const char *key, int64_t since, unsigned *count);
+
+/* Records that an activation request with nonce (for key) was used at now,
+ * in its own transaction, forgetting nonces seen before forget_before.
+ * -EEXIST when it was seen already (*seen then says when; nothing written). */
+int ledger_nonce_use(struct ledger *ledger, const char *nonce, const char *key, int64_t now,
+                     int64_t forget_before, int64_t *seen);
 
 /* Appends an audit row. before and after are JSON texts or NULL. */
 int ledger_audit(struct ledger *ledger, int64_t at, const char *who, const char *what,

@@ -469,6 +469,8 @@ static const struct {
     [ACTIVATION_REBIND_LIMIT] = {"rebind-limit", 429},
     [ACTIVATION_PERPETUAL_NO_REBIND] = {"perpetual-no-rebind", 403},
     [ACTIVATION_INTERNAL] = {"internal", 500},
+    [ACTIVATION_STALE] = {"stale-request", 400},
+    [ACTIVATION_REPLAYED] = {"replayed", 409},
 };
 
 const char *activation_code(enum activation_outcome outcome)
@@ -610,6 +612,47 @@ static int license_for(const struct key_record *rec, const char *installation_id
     if (license_parse_binding(binding, lic, why, whylen) != 0)
         return -EINVAL;
     return license_validate(lic, why, whylen);
+}
+
+int authority_accept_request(struct ledger *ledger, const struct activation_request *req,
+                             enum activation_channel channel, int64_t now,
+                             struct activation_result *res)
+{
+    int64_t made, seen = 0;
+    char when[LICENSE_TIME_BUFSIZE];
+    int ret;
+
+    memset(res, 0, sizeof(*res));
+    if (license_parse_time(req->time, strlen(req->time), &made) != 0)
+        return outcome(res, ACTIVATION_BAD_REQUEST, "request: field 'time' is not a time");
+    if (made > now + AUTHORITY_ONLINE_SKEW)
+        return outcome(res, ACTIVATION_STALE,
+                       "request made at %s, ahead of the authority's clock (%s): check this "
+                       "server's clock, then make a new request",
+                       req->time, date_text(now, when));
+    if (channel == ACTIVATION_ONLINE && made < now - AUTHORITY_ONLINE_SKEW)
+        return outcome(res, ACTIVATION_STALE,
+                       "request made at %s, more than 10 minutes before the authority's clock "
+                       "(%s): check this server's clock, then try again",
+                       req->time, date_text(now, when));
+    if (channel == ACTIVATION_OFFLINE && made < now - AUTHORITY_OFFLINE_AGE)
+        return outcome(res, ACTIVATION_STALE,
+                       "request file made at %s, more than 30 days ago: make a new one "
+                       "(licgatectl activate --offline-request)",
+                       req->time);
+    ret = ledger_nonce_use(ledger, req->nonce, req->key, now,
+                           now - AUTHORITY_OFFLINE_AGE - AUTHORITY_ONLINE_SKEW, &seen);
+    if (ret == -EEXIST)
+        return outcome(res, ACTIVATION_REPLAYED,
+                       "this request was already used (%s): requests are accepted once; make a "
+                       "new one",
+                       date_text(seen, when));
+    if (ret != 0) {
+        outcome(res, ACTIVATION_INTERNAL, "ledger: %s", ledger_error(ledger));
+        return ret;
+    }
+    res->outcome = ACTIVATION_OK;
+    return 0;
 }
 
 int authority_activate(struct ledger *ledger, const uint8_t issuer_priv[32],

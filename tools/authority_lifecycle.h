@@ -81,6 +81,8 @@ enum activation_outcome {
     ACTIVATION_REBIND_LIMIT,
     ACTIVATION_PERPETUAL_NO_REBIND,
     ACTIVATION_INTERNAL,
+    ACTIVATION_STALE,
+    ACTIVATION_REPLAYED,
 };
 
 struct activation_result {
@@ -98,6 +100,27 @@ struct activation_result {
 /* "unknown-key", "refunded", ...; and the HTTP status of a refusal. */
 const char *activation_code(enum activation_outcome outcome);
 unsigned activation_http_status(enum activation_outcome outcome);
+
+/* How a request reached the authority: over HTTPS, made moments before, or
+ * as an offline request file, which may travel by mail for weeks. */
+enum activation_channel { ACTIVATION_ONLINE, ACTIVATION_OFFLINE };
+
+/* The windows a request's signed time must fall in (docs/activation.md):
+ * online within 10 minutes of the authority's clock either way; offline no
+ * more than 10 minutes ahead and no older than 30 days. A nonce is
+ * remembered for the longest window, so no request is accepted twice. */
+#define AUTHORITY_ONLINE_SKEW (10 * 60)
+#define AUTHORITY_OFFLINE_AGE (30 * 86400)
+
+/* Accepts a verified request once: its signed time must lie in the
+ * channel's window (else ACTIVATION_STALE) and its nonce must not have been
+ * seen (else ACTIVATION_REPLAYED, nothing written); an accepted nonce is
+ * recorded at once, whatever the activation's outcome later, so that a
+ * refused request cannot be replayed either. Returns 0 with res->outcome
+ * ACTIVATION_OK to go on or the refusal, or -errno when the ledger failed. */
+int authority_accept_request(struct ledger *ledger, const struct activation_request *req,
+                             enum activation_channel channel, int64_t now,
+                             struct activation_result *res);
 
 /* Applies the activation rules (docs/activation-api.md) to a verified
  * request at now: a key activates on one installation, ever; the same

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "errbuf.h"
+#include "text.h"
 #include "crypto.h"
 #include "fs.h"
 
@@ -36,27 +37,12 @@ static bool valid_key_id(const char *s)
     return true;
 }
 
-/* Control bytes (and C1 controls in UTF-8) become '?', at most max bytes. */
+/* At most max bytes of s, as clean text (text.h) that fits outlen. */
 static void sanitize_copy(const char *s, char *out, size_t outlen, size_t max)
 {
-    size_t j = 0, n = strlen(s);
+    size_t n = strlen(s);
 
-    if (outlen == 0)
-        return;
-    for (size_t i = 0; i < n && j + 1 < outlen && j < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c < 0x20 || c == 0x7f) {
-            out[j++] = '?';
-        } else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
-                   (unsigned char)s[i + 1] <= 0x9f) {
-            out[j++] = '?';
-            i++;
-        } else {
-            out[j++] = (char)c;
-        }
-    }
-    out[j] = '\0';
+    text_clean(s, text_utf8_prefix(s, n, max), out, outlen, 0);
 }
 
 /* ------------------------------------------------------------ installation */

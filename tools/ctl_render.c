@@ -10,34 +10,13 @@
 
 #include "ctl_render.h"
 #include "errbuf.h"
+#include "text.h"
 
 #define CTL_NAME_MAX 96 /* "licenses[123].lease_not_after" and the like */
 
 char *ctl_sanitize(const char *s, bool keep_newlines)
 {
-    size_t n = strlen(s);
-    char *dst = malloc(n + 1);
-    size_t j = 0;
-
-    if (!dst)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (keep_newlines && (c == '\n' || c == '\t')) {
-            dst[j++] = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
-            dst[j++] = '?';
-        } else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
-                   (unsigned char)s[i + 1] <= 0x9f) {
-            dst[j++] = '?'; /* C1 controls such as U+009B (CSI) */
-            i++;
-        } else {
-            dst[j++] = (char)c;
-        }
-    }
-    dst[j] = '\0';
-    return dst;
+    return text_clean_dup(s, keep_newlines ? TEXT_KEEP_NEWLINES : 0);
 }
 
 int ctl_parse_response(const char *buf, size_t len, json_object **out, char *err, size_t errlen)

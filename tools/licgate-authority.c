@@ -1096,6 +1096,7 @@ static int command_activate_offline(int argc, char **argv)
     char *text = NULL, *body = NULL, err[256], who[80], user[64];
     size_t textlen, bodylen;
     uint8_t priv[32];
+    int64_t now;
     int ret, status = EXIT_FAILURE;
 
     memset(priv, 0, sizeof(priv));
@@ -1119,7 +1120,10 @@ static int command_activate_offline(int argc, char **argv)
         goto out;
     actor(user, sizeof(user));
     snprintf(who, sizeof(who), "offline %s", user);
-    authority_activate(ledger, priv, &req, authority_now(), who, &res);
+    now = authority_now();
+    authority_accept_request(ledger, &req, ACTIVATION_OFFLINE, now, &res);
+    if (res.outcome == ACTIVATION_OK)
+        authority_activate(ledger, priv, &req, now, who, &res);
     if (res.outcome != ACTIVATION_OK) {
         cli_fail("'%s': %s", req.key, res.error);
         goto out;

@@ -6,13 +6,10 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <libgen.h>
-#include <poll.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,11 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -36,6 +30,8 @@
 #include "ctl_install.h"
 #include "ctl_render.h"
 #include "fs.h"
+#include "proc.h"
+#include "usock.h"
 
 #define PROGRAM "licgatectl"
 
@@ -48,7 +44,6 @@
 
 #define TIMEOUT_SECONDS 5 /* connect, send and read together */
 #define POOL_NAME_MAX   32
-#define READ_CHUNK      65536
 #define DEFAULT_CONFIG  LICGATE_SYSCONFDIR "/licgate/licgate.conf"
 #define TIMEOUT_MAX     300 /* --timeout, seconds */
 
@@ -161,142 +156,6 @@ static const char *long_option_name(int val)
     return NULL;
 }
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left until deadline, 0 once it has passed. */
-static int remaining_ms(int64_t deadline)
-{
-    int64_t left = deadline - monotonic_ms();
-
-    return left > 0 ? (int)left : 0;
-}
-
-/* A connected socket in *fd (non-blocking), or -errno; -ETIMEDOUT when the
- * server's backlog stayed full until deadline. */
-static int control_connect(const char *path, int64_t deadline, int *fd)
-{
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    int ms = remaining_ms(deadline);
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    int s, err;
-
-    *fd = -1;
-    memcpy(addr.sun_path, path, strlen(path) + 1); /* length checked by the caller */
-    s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return -errno;
-    /* A blocking AF_UNIX connect waits for room in the backlog at most
-     * SO_SNDTIMEO, then fails with EAGAIN. */
-    if (setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
-        connect(s, (const struct sockaddr *)&addr, sizeof(addr)) != 0) {
-        err = errno == EAGAIN || errno == EINPROGRESS ? ETIMEDOUT : errno;
-        close(s);
-        return -err;
-    }
-    if (fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK) != 0) {
-        err = errno;
-        close(s);
-        return -err;
-    }
-    *fd = s;
-    return 0;
-}
-
-/* Waits for events on fd until deadline: 0, -ETIMEDOUT or -errno. */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-    struct pollfd p = {.fd = fd, .events = events};
-    int n;
-
-    do {
-        n = poll(&p, 1, remaining_ms(deadline));
-    } while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return -errno;
-    return n == 0 ? -ETIMEDOUT : 0;
-}
-
-static int send_request(int fd, const char *request, int64_t deadline)
-{
-    size_t len = strlen(request), sent = 0;
-
-    while (sent < len) {
-        ssize_t n = send(fd, request + sent, len - sent, MSG_NOSIGNAL);
-        int rc;
-
-        if (n >= 0) {
-            sent += (size_t)n;
-            continue;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN)
-            return -errno;
-        if ((rc = wait_fd(fd, POLLOUT, deadline)) < 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* Reads until the server closes or more than CTL_RESPONSE_MAX bytes have
- * arrived. *buf (malloc'd, caller frees) and *len are set on success only. */
-static int read_response(int fd, int64_t deadline, char **buf, size_t *len)
-{
-    char *data = NULL;
-    size_t used = 0, cap = 0;
-    int rc;
-
-    *buf = NULL;
-    *len = 0;
-    for (;;) {
-        ssize_t n;
-
-        if (cap - used < READ_CHUNK && cap <= CTL_RESPONSE_MAX) {
-            size_t newcap = cap ? cap * 2 : READ_CHUNK;
-            char *p;
-
-            if (newcap > (size_t)CTL_RESPONSE_MAX + READ_CHUNK)
-                newcap = (size_t)CTL_RESPONSE_MAX + READ_CHUNK;
-            p = realloc(data, newcap);
-            if (!p) {
-                rc = -ENOMEM;
-                goto fail;
-            }
-            data = p;
-            cap = newcap;
-        }
-        n = recv(fd, data + used, cap - used, 0);
-        if (n > 0) {
-            used += (size_t)n;
-            if (used > CTL_RESPONSE_MAX)
-                break;
-            continue;
-        }
-        if (n == 0)
-            break;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN) {
-            rc = -errno;
-            goto fail;
-        }
-        if ((rc = wait_fd(fd, POLLIN, deadline)) < 0)
-            goto fail;
-    }
-    *buf = data;
-    *len = used;
-    return 0;
-fail:
-    free(data);
-    return rc;
-}
-
 /* EACCES on connect: say who may use the socket, from the group owning it
  * (or its directory when the socket itself cannot be looked at). */
 static void report_access_denied(const char *path)
@@ -330,48 +189,14 @@ static void report_access_denied(const char *path)
                  path, (unsigned)st.st_gid);
 }
 
-/* pool is NULL when the user named the socket but no pool. */
-/* Looks through /proc for an openvpn process that has the licgate plugin
- * mapped. Returns its pid, 0 when there is none, -1 when it cannot be told
- * (another user's processes are not readable without root). */
+/* An openvpn process that has the licgate plugin mapped: its pid, 0 when there is none, -1
+ * when it cannot be told (another user's processes are not readable without root). */
 static long plugin_process(void)
 {
-    DIR *proc = opendir("/proc");
-    struct dirent *d;
-    long found = 0;
-    bool unreadable = false;
+    pid_t pid;
+    int r = proc_find_mapping_in("openvpn", "/openvpn-plugin-licgate.so", &pid);
 
-    if (proc == NULL)
-        return -1;
-    while (found == 0 && (d = readdir(proc)) != NULL) {
-        char path[300], line[512];
-        FILE *maps;
-
-        if (d->d_name[0] < '1' || d->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
-        if ((maps = fopen(path, "re")) == NULL)
-            continue;
-        if (fgets(line, sizeof(line), maps) == NULL || strcmp(line, "openvpn\n") != 0) {
-            fclose(maps);
-            continue;
-        }
-        fclose(maps);
-        snprintf(path, sizeof(path), "/proc/%s/maps", d->d_name);
-        if ((maps = fopen(path, "re")) == NULL) {
-            unreadable = true;
-            continue;
-        }
-        while (fgets(line, sizeof(line), maps) != NULL) {
-            if (strstr(line, "/openvpn-plugin-licgate.so") != NULL) {
-                found = strtol(d->d_name, NULL, 10);
-                break;
-            }
-        }
-        fclose(maps);
-    }
-    closedir(proc);
-    return found == 0 && unreadable ? -1 : found;
+    return r == 1 ? (long)pid : r == 0 ? 0 : -1;
 }
 
 static void report_connect_error(int err, const char *path, const char *pool)
@@ -420,37 +245,26 @@ static void report_connect_error(int err, const char *path, const char *pool)
  * status after reporting the error. */
 static int query(const char *path, const char *pool, const char *command, json_object **resp)
 {
-    int64_t deadline = monotonic_ms() + TIMEOUT_SECONDS * 1000;
     char request[64], err[1024];
+    enum usock_stage stage;
     char *buf = NULL;
     size_t len = 0;
-    int fd, rc;
+    int rc;
 
     *resp = NULL;
     snprintf(request, sizeof(request), "%s\n", command);
-    if ((rc = control_connect(path, deadline, &fd)) < 0) {
-        report_connect_error(-rc, path, pool);
-        return EXIT_FAILURE;
-    }
-    rc = send_request(fd, request, deadline);
-    /* A server that refuses may answer and close before reading the request:
-     * its answer is still there to read. */
-    if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET) {
-        close(fd);
-        if (rc == -ETIMEDOUT)
-            cli_fail("%s: no answer within %d seconds", path, TIMEOUT_SECONDS);
-        else
-            cli_fail("cannot send to %s: %s", path, strerror(-rc));
-        return EXIT_FAILURE;
-    }
-    rc = read_response(fd, deadline, &buf, &len);
-    close(fd);
+    rc = usock_request(path, request, TIMEOUT_SECONDS * 1000, CTL_RESPONSE_MAX, &buf, &len, &stage);
     if (rc == -ETIMEDOUT) {
         cli_fail("%s: no answer within %d seconds", path, TIMEOUT_SECONDS);
         return EXIT_FAILURE;
     }
+    if (rc < 0 && stage == USOCK_CONNECT) {
+        report_connect_error(-rc, path, pool);
+        return EXIT_FAILURE;
+    }
     if (rc < 0) {
-        cli_fail("cannot read from %s: %s", path, strerror(-rc));
+        cli_fail("cannot %s %s: %s", stage == USOCK_SEND ? "send to" : "read from", path,
+                 strerror(-rc));
         return EXIT_FAILURE;
     }
     if (len == 0) {

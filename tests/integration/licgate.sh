@@ -73,15 +73,20 @@ lt_cleanup() {
 # With LICGATE_PRELOAD (the sanitizer runtimes, from scripts/check) openvpn
 # runs with them preloaded, so it can load a plugin built with ASan/UBSan;
 # any sanitizer report fails the test.
+# lt_preload_lines: the shell lines a wrapper of openvpn starts with, so that
+# a plugin built with the sanitizers loads (LICGATE_PRELOAD).
+lt_preload_lines() {
+    [ -n "${LICGATE_PRELOAD:-}" ] || return 0
+    printf 'export LD_PRELOAD="%s"\n' "$LICGATE_PRELOAD"
+    printf 'export ASAN_OPTIONS="%s:log_path=%s/sanitizer"\n' "${ASAN_OPTIONS:-}" "$LG_DIR"
+    printf 'export UBSAN_OPTIONS="%s:log_path=%s/sanitizer"\n' "${UBSAN_OPTIONS:-}" "$LG_DIR"
+}
+
 lt_openvpn_wrapper() {   # lt_openvpn_wrapper NAME [NETNS]
     local w="$LG_DIR/openvpn-$1"
     {
         echo '#!/bin/sh'
-        [ -n "${LICGATE_PRELOAD:-}" ] && {
-            printf 'export LD_PRELOAD="%s"\n' "$LICGATE_PRELOAD"
-            printf 'export ASAN_OPTIONS="%s:log_path=%s/sanitizer"\n' "${ASAN_OPTIONS:-}" "$LG_DIR"
-            printf 'export UBSAN_OPTIONS="%s:log_path=%s/sanitizer"\n' "${UBSAN_OPTIONS:-}" "$LG_DIR"
-        }
+        lt_preload_lines
         if [ -n "${2:-}" ]; then
             printf 'exec nsenter -t %s -i ip netns exec %s openvpn "$@"\n' "$LT_IPC_PID" "$2"
         else

@@ -20,6 +20,7 @@ ta_init() {
     done
     TA_DIR=$(mktemp -d /tmp/licgate-authority-test.XXXXXX)
     TA_PID=
+    TA_ENV=()
     trap ta_cleanup EXIT
     D=$TA_DIR/authority
     "$AUTH" init --dir "$D" >/dev/null || ta_fail "init failed"
@@ -49,9 +50,11 @@ ta_pki() {
 }
 
 # ta_serve [ENV=VALUE...]: starts serve on a free port (URL set), waits until
-# it answers.
+# it answers; ta_request then makes requests in the same environment (the
+# same clock seam), so their signed time suits the server's clock.
 ta_serve() {
     local port tries
+    TA_ENV=("$@") # requests made from now on are made at the server's time
     for tries in 1 2 3 4 5 6 7 8; do
         port=$((20000 + RANDOM % 20000))
         env "$@" "$AUTH" serve --dir "$D" --listen "127.0.0.1:$port" \
@@ -87,7 +90,7 @@ ta_stop() {
 ta_request() {
     local out=$1 key=$2 inst=$3 c=$4
     shift 4
-    "$AUTH" make-request "$key" --installation-key "$TA_DIR/$inst.pem" \
+    env "${TA_ENV[@]}" "$AUTH" make-request "$key" --installation-key "$TA_DIR/$inst.pem" \
         --component "machine-id=$(printf "$c%.0s" $(seq 64))" \
         --component "nic=$(printf 'e%.0s' $(seq 64))" "$@" >"$out" ||
         ta_fail "make-request failed"

@@ -27,8 +27,11 @@ chmod 0755 "$LT_LICENSES"
 lt_license two.lic --seats 2
 chmod 0644 "$LT_LICENSES/two.lic"
 wrapper() {   # wrapper FILE CAPS: openvpn under that bounding set, in the test's IPC namespace
-    printf '#!/bin/sh\nexec nsenter -t %s -i setpriv --bounding-set %s -- openvpn "$@"\n' \
-        "$LT_IPC_PID" "$2" >"$1"
+    {
+        echo '#!/bin/sh'
+        lt_preload_lines
+        printf 'exec nsenter -t %s -i setpriv --bounding-set %s -- openvpn "$@"\n' "$LT_IPC_PID" "$2"
+    } >"$1"
     chmod 0755 "$1"
 }
 plain=$LG_OPENVPN

@@ -701,6 +701,69 @@ static void ledger__reopen__schema_current_and_newer_refused(void **state)
     assert_non_null(strstr(err, "newer than this program"));
 }
 
+/* req from request(), made at `made` with nonce n (re-signed). */
+static struct activation_request remade(const uint8_t priv[32], struct activation_request req,
+                                        int64_t made, unsigned n)
+{
+    char *json = NULL;
+
+    license_format_time(made, req.time, sizeof(req.time));
+    snprintf(req.nonce, sizeof(req.nonce), "%032x", n);
+    assert_int_equal(activation_request_build(&req, priv, &json), 0);
+    free(json);
+    return req;
+}
+
+static void accept_request__windows_and_replays(void **state)
+{
+    struct fixture *f = *state;
+    struct activation_result res;
+    struct activation_request base, req;
+    uint8_t priv[32], pub[32];
+    char key[KEYSTRING_BUFSIZE];
+    size_t rows;
+
+    assert_int_equal(crypto_ed25519_keygen(priv, pub), 0);
+    issue(f, 10, false, "all", key);
+    base = request(priv, key, "m", "n", false);
+    /* online: within 10 minutes either way */
+    req = remade(priv, base, T0 - 9 * 60, 1);
+    assert_int_equal(authority_accept_request(f->ledger, &req, ACTIVATION_ONLINE, T0, &res), 0);
+    assert_int_equal(res.outcome, ACTIVATION_OK);
+    req = remade(priv, base, T0 - 11 * 60, 2);
+    authority_accept_request(f->ledger, &req, ACTIVATION_ONLINE, T0, &res);
+    assert_int_equal(res.outcome, ACTIVATION_STALE);
+    assert_non_null(strstr(res.error, "more than 10 minutes before the authority's clock"));
+    req = remade(priv, base, T0 + 11 * 60, 3);
+    authority_accept_request(f->ledger, &req, ACTIVATION_ONLINE, T0, &res);
+    assert_int_equal(res.outcome, ACTIVATION_STALE);
+    assert_non_null(strstr(res.error, "ahead of the authority's clock"));
+    /* offline: up to 30 days old, not from the future */
+    req = remade(priv, base, T0 - 29 * DAY, 4);
+    authority_accept_request(f->ledger, &req, ACTIVATION_OFFLINE, T0, &res);
+    assert_int_equal(res.outcome, ACTIVATION_OK);
+    req = remade(priv, base, T0 - 31 * DAY, 5);
+    authority_accept_request(f->ledger, &req, ACTIVATION_OFFLINE, T0, &res);
+    assert_int_equal(res.outcome, ACTIVATION_STALE);
+    assert_non_null(strstr(res.error, "more than 30 days ago"));
+    req = remade(priv, base, T0 + 11 * 60, 6);
+    authority_accept_request(f->ledger, &req, ACTIVATION_OFFLINE, T0, &res);
+    assert_int_equal(res.outcome, ACTIVATION_STALE);
+    /* a request accepted once is refused after, online or offline, and nothing is written */
+    req = remade(priv, base, T0, 7);
+    authority_accept_request(f->ledger, &req, ACTIVATION_ONLINE, T0, &res);
+    assert_int_equal(res.outcome, ACTIVATION_OK);
+    rows = audit_rows(f);
+    authority_accept_request(f->ledger, &req, ACTIVATION_ONLINE, T0 + 60, &res);
+    assert_int_equal(res.outcome, ACTIVATION_REPLAYED);
+    assert_non_null(strstr(res.error, "this request was already used (2026-11-29T00:00:00Z)"));
+    authority_accept_request(f->ledger, &req, ACTIVATION_OFFLINE, T0 + DAY, &res);
+    assert_int_equal(res.outcome, ACTIVATION_REPLAYED);
+    assert_int_equal(audit_rows(f), rows);
+    assert_string_equal(activation_code(ACTIVATION_REPLAYED), "replayed");
+    assert_int_equal(activation_http_status(ACTIVATION_STALE), 400);
+}
+
 static void ledger__missing__enoent(void **state)
 {
     struct ledger *l;
@@ -741,6 +804,7 @@ int main(void)
         T(activate__states__refusals),
         T(activate__machine_id_only_without_machine_id__bad_request_nothing_written),
         T(ledger__reopen__schema_current_and_newer_refused),
+        T(accept_request__windows_and_replays),
         cmocka_unit_test(ledger__missing__enoent),
     };
 #undef T

@@ -149,6 +149,42 @@ static void config_parse_argv__config_file_missing__error_names_file(void **stat
     assert_non_null(strstr(err, "/nonexistent/licgate.conf"));
 }
 
+static void config_parse_argv__config_symlink__followed_only_where_no_one_else_writes(void **state)
+{
+    char dir[] = "/run/licgate-config-XXXXXX", file[96], link[96], tmplink[96], arg[128];
+    const char *argv[] = {"p.so", arg, NULL};
+    struct gate_config cfg;
+    char err[512];
+    FILE *f;
+
+    /* a directory only root may write on the way: /run is, /tmp is not */
+    if (geteuid() != 0)
+        skip();
+    assert_non_null(mkdtemp(dir)); /* ours, 0700 */
+    snprintf(file, sizeof(file), "%s/licgate.conf", dir);
+    snprintf(link, sizeof(link), "%s/link.conf", dir);
+    snprintf(tmplink, sizeof(tmplink), "/tmp/licgate-config-link-%ld", (long)getpid());
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("pool linked\n", f);
+    fclose(f);
+    assert_int_equal(symlink(file, link), 0);
+    snprintf(arg, sizeof(arg), "config=%s", link);
+    assert_int_equal(config_parse_argv(argv, &cfg, err, sizeof(err)), 0);
+    assert_string_equal(cfg.pool, "linked");
+    /* a link in a directory everyone may write (/tmp) could have been pointed anywhere */
+    unlink(tmplink);
+    assert_int_equal(symlink(file, tmplink), 0);
+    snprintf(arg, sizeof(arg), "config=%s", tmplink);
+    assert_int_equal(config_parse_argv(argv, &cfg, err, sizeof(err)), -EPERM);
+    assert_non_null(strstr(err, "a symbolic link is followed only when root owns it"));
+    assert_non_null(strstr(err, "/tmp is writable by other users"));
+    unlink(tmplink);
+    unlink(link);
+    unlink(file);
+    rmdir(dir);
+}
+
 static void config_parse_text__bad_line__error_has_line_number(void **state)
 {
     static const char *const bad[][2] = {
@@ -193,6 +229,7 @@ int main(void)
         cmocka_unit_test(config_parse_argv__config_not_alone__error),
         cmocka_unit_test(config_parse_argv__config_file__applied),
         cmocka_unit_test(config_parse_argv__config_file_missing__error_names_file),
+        cmocka_unit_test(config_parse_argv__config_symlink__followed_only_where_no_one_else_writes),
         cmocka_unit_test(config_parse_text__bad_line__error_has_line_number),
         cmocka_unit_test(config_parse_text__nul_and_long_line__error),
     };

@@ -1,0 +1,55 @@
+/* The control socket's answers (docs/control-protocol.md): a snapshot of the gate taken at
+ * once, then pure functions from that snapshot to one JSON line. Every string in an answer is
+ * valid UTF-8 without control characters (text.h): a client's CN cut inside a character, a
+ * Latin-1 customer name or file name cannot break a reader. */
+#ifndef LICGATE_CONTROL_REPLY_H
+#define LICGATE_CONTROL_REPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "control_proto.h"
+#include "gate.h"
+#include "license_set.h"
+#include "maintenance.h"
+#include "pool.h"
+
+/* What an answer is made from. */
+struct control_snapshot {
+    char pool[CONFIG_POOL_MAX + 1];
+    char license_dir[CONFIG_PATH_MAX];
+    struct seat_pool_status st;
+    uint32_t limit;
+    bool evaluation, development;
+    pid_t served_by;
+    struct gate_machine_status machine;
+    bool has_failover, failover_active;
+    char vip[64];
+    int64_t now, clock, mark;
+    bool rollback;
+    struct license_set licenses;
+    struct seat_session *sessions;
+    size_t nsessions;
+};
+
+/* Takes what cmd's answer needs from the gate (memory only: no disk, no socket). 0 or
+ * -ENOMEM. Free with control_snapshot_free. */
+int control_snapshot_take(struct gate *gate, enum control_command cmd, struct control_snapshot *s);
+void control_snapshot_free(struct control_snapshot *s);
+
+/* The answer to cmd (not reload) from the snapshot: one line of JSON ending in a newline,
+ * malloc'd, its length in *len. NULL when out of memory. */
+char *control_reply(const struct control_snapshot *s, enum control_command cmd, size_t *len);
+
+/* {"ok":false,"error":msg}. */
+char *control_reply_error(const char *msg, size_t *len);
+
+/* The answer to a reload: the outcome of this process's own, and whether every other process
+ * of the pool followed (else laggard is one that had not). */
+char *control_reply_reload(const struct maintenance_reload *r, bool followed, pid_t laggard,
+                           size_t *len);
+
+#endif
