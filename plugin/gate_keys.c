@@ -115,6 +115,13 @@ static int gate_check_binding(const struct license *lic, void *arg, char *why, s
     return fingerprint_match(lic, lic->binding_virtual ? &fps->all : &fps->physical, why, whylen);
 }
 
+/* What the set needs to know of the failover role: whether failover-vip is set and held. */
+static void failover_facts(const struct gate *gate, struct license_set *set)
+{
+    set->failover_set = gate->cfg.failover_vip[0] != '\0';
+    set->failover_active = atomic_load_explicit(&gate->failover_active, memory_order_relaxed);
+}
+
 /* Reads and verifies the licenses of dir, checking bound ones against this machine. */
 static int load_dir(struct gate *gate, const char *dir, struct license_set *out)
 {
@@ -141,7 +148,7 @@ static int load_dir(struct gate *gate, const char *dir, struct license_set *out)
         fingerprint_clear(&fps->all);
         free(fps);
     }
-    out->failover_active = atomic_load_explicit(&gate->failover_active, memory_order_relaxed);
+    failover_facts(gate, out);
     license_set_evaluate(out, gate_time(gate));
     return 0;
 }
@@ -157,7 +164,7 @@ int gate_load_licenses(struct gate *gate, struct license_set *out, bool at_open,
         gate_logf(gate, GATE_LOG_WARN, "license-dir %s does not exist: no license",
                   gate->cfg.license_dir);
         memset(out, 0, sizeof(*out));
-        out->failover_active = atomic_load_explicit(&gate->failover_active, memory_order_relaxed);
+        failover_facts(gate, out);
         r = 0;
     }
     if (r < 0) {
@@ -275,8 +282,14 @@ static void peers_claimed(const struct gate *gate, const struct registry_view *v
 static void apply_winners(const struct gate *gate, const struct registry_view *view,
                           struct license_set *set, int64_t now)
 {
-    for (size_t i = 0; i < set->count; i++)
-        set->entries[i].elsewhere[0] = '\0';
+    for (size_t i = 0; i < set->count; i++) {
+        struct license_entry *e = &set->entries[i];
+
+        e->elsewhere[0] = '\0';
+        /* a failover key never counts where a pool counts its primary (Q24) */
+        e->primary_claimed = e->loaded && e->lic.kind == LICENSE_KIND_FAILOVER &&
+                             registry_view_winner(view, e->lic.primary_key) != NULL;
+    }
     license_set_evaluate(set, now); /* the states before the verdict */
     for (size_t i = 0; i < set->count; i++) {
         struct license_entry *e = &set->entries[i];
@@ -386,13 +399,13 @@ static void refresh_keys(struct gate *gate, struct license_set *own, bool reread
         gate->peers_key = pd->key;
     } else {
         license_set_copy(&gate->peers, &peers);
-        peers.failover_active = atomic_load_explicit(&gate->failover_active, memory_order_relaxed);
+        failover_facts(gate, &peers);
         license_set_evaluate(&peers, now);
     }
     peers_claimed(gate, &view, &peers);
     next = mine;
     memset(&mine, 0, sizeof(mine));
-    next.failover_active = atomic_load_explicit(&gate->failover_active, memory_order_relaxed);
+    failover_facts(gate, &next);
     license_set_append(&next, &peers, 0, "");
     apply_winners(gate, &view, &next, now);
 

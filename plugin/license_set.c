@@ -116,6 +116,22 @@ out:
     return ret;
 }
 
+/* Whether a failover entry's primary key is on this machine: bound here in
+ * the set, or counted by a pool. */
+static bool primary_here(const struct license_set *set, const struct license_entry *failover)
+{
+    if (failover->primary_claimed)
+        return true;
+    for (size_t i = 0; i < set->count; i++) {
+        const struct license_entry *e = &set->entries[i];
+
+        if (e->loaded && e->binding_ok && e->lic.kind == LICENSE_KIND_STANDARD &&
+            strcmp(e->lic.key_id, failover->lic.primary_key) == 0)
+            return true;
+    }
+    return false;
+}
+
 void license_set_evaluate(struct license_set *set, int64_t now)
 {
     for (size_t i = 0; i < set->count; i++) {
@@ -124,12 +140,24 @@ void license_set_evaluate(struct license_set *set, int64_t now)
         if (!entry->loaded)
             continue;
         entry->standby = false;
+        entry->beside_primary = false;
         entry->state = license_evaluate(&entry->lic, now, entry->reason, sizeof(entry->reason));
         if (entry->state != LICENSE_ACTIVE)
             continue;
         if (!entry->binding_ok) {
             snprintf(entry->reason, sizeof(entry->reason),
                      "machine properties validation failed: verify fail: %s", entry->binding_why);
+        } else if (entry->lic.kind == LICENSE_KIND_FAILOVER && primary_here(set, entry)) {
+            entry->beside_primary = true;
+            snprintf(entry->reason, sizeof(entry->reason),
+                     "its primary key %.40s is on this machine: a failover key counts only on "
+                     "the standby server (Q24)",
+                     entry->lic.primary_key);
+        } else if (entry->lic.kind == LICENSE_KIND_FAILOVER && !set->failover_set) {
+            entry->standby = true;
+            snprintf(entry->reason, sizeof(entry->reason),
+                     "failover-vip is not set in licgate.conf: a failover license counts only "
+                     "on the node that holds that address");
         } else if (entry->lic.kind == LICENSE_KIND_FAILOVER && !set->failover_active) {
             entry->standby = true;
             snprintf(entry->reason, sizeof(entry->reason),
@@ -166,6 +194,8 @@ const char *license_entry_state(const struct license_entry *entry)
         return license_state_name(entry->state);
     if (!entry->binding_ok)
         return "machine-mismatch";
+    if (entry->beside_primary)
+        return "beside-primary";
     if (entry->standby)
         return "standby";
     if (entry->elsewhere[0] != '\0')
@@ -175,7 +205,8 @@ const char *license_entry_state(const struct license_entry *entry)
 
 bool license_entry_claimable(const struct license_entry *entry)
 {
-    return entry->loaded && entry->state == LICENSE_ACTIVE && entry->binding_ok && !entry->standby;
+    return entry->loaded && entry->state == LICENSE_ACTIVE && entry->binding_ok &&
+           !entry->standby && !entry->beside_primary;
 }
 
 bool license_entry_counts(const struct license_entry *entry)
@@ -219,6 +250,7 @@ int license_set_copy(const struct license_set *set, struct license_set *out)
 {
     memset(out, 0, sizeof(*out));
     out->failover_active = set->failover_active;
+    out->failover_set = set->failover_set;
     out->skipped = set->skipped;
     if (set->count > 0) {
         out->entries = calloc(set->count, sizeof(*set->entries));

@@ -20,6 +20,8 @@ struct license_entry {
     bool binding_ok;          /* the machine binding matches (always for binding none) */
     char binding_why[192];    /* which components differ, when it does not */
     bool standby;             /* a failover license on a node without the failover address */
+    bool beside_primary;      /* a failover license on the machine of its primary (Q24) */
+    bool primary_claimed;     /* its primary key is counted by a pool on this machine */
     char elsewhere[33];       /* the other pool on this machine that counts this key, or "" */
     uint16_t source;          /* 0: this process's license-dir; k: the set's sources[k - 1] */
 };
@@ -34,6 +36,7 @@ struct license_set {
     struct license_entry *entries;
     size_t count;
     bool failover_active; /* this node holds failover-vip: failover licenses count */
+    bool failover_set;    /* failover-vip is configured */
     size_t skipped;       /* *.lic files beyond the first LICENSE_SET_MAX_FILES: not read */
     struct license_source *sources;
     size_t nsources;
@@ -65,7 +68,8 @@ void license_set_bind(struct license_set *set, license_binding_check *check, voi
 
 /* What licgatectl shows as the license's state: "invalid" (rejected file), a
  * time state ("expired", "lease-over", "not-yet-valid", "sunset"),
- * "machine-mismatch", "standby" or "active". */
+ * "machine-mismatch", "standby", "beside-primary" (a failover license whose
+ * primary key is installed on this machine), "other-pool" or "active". */
 const char *license_entry_state(const struct license_entry *entry);
 
 /* Seats of the entries that count (each key is in a set once), saturating at
@@ -84,8 +88,8 @@ const char *license_entry_source(const struct license_set *set, const struct lic
                                  int *pid);
 
 /* Whether this entry's seats count now (loaded, active, the machine binding
- * matches, not a failover license on a standby node, and no other pool counts
- * its key). */
+ * matches, not a failover license on a standby node or beside its primary,
+ * and no other pool counts its key). */
 bool license_entry_counts(const struct license_entry *entry);
 
 /* Whether the entry would count but for another pool: the keys a pool claims. */

@@ -327,13 +327,17 @@ int fs_write_atomic_owned(const char *path, const void *data, size_t len, mode_t
     const char *p = data;
     int fd, dfd, r = 0;
 
-    if (slash == NULL || (size_t)(slash - path) >= sizeof(dir) ||
+    if ((slash != NULL && (size_t)(slash - path) >= sizeof(dir)) ||
         (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
         return -ENAMETOOLONG;
-    memcpy(dir, path, (size_t)(slash - path));
-    dir[slash - path] = '\0';
-    if (dir[0] == '\0')
-        snprintf(dir, sizeof(dir), "/");
+    if (slash == NULL) { /* relative to the working directory */
+        snprintf(dir, sizeof(dir), ".");
+    } else {
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+        if (dir[0] == '\0')
+            snprintf(dir, sizeof(dir), "/");
+    }
     unlink(tmp);
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <microhttpd.h>
@@ -97,6 +98,7 @@ static enum MHD_Result handle_activation(struct server *srv, struct MHD_Connecti
                                          const char *endpoint, const struct upload *up,
                                          const char *peer)
 {
+    static const struct activation_terms online = {.channel = ACTIVATION_ONLINE};
     struct activation_request req;
     struct activation_result res;
     char err[256], who[96];
@@ -119,7 +121,7 @@ static enum MHD_Result handle_activation(struct server *srv, struct MHD_Connecti
     now = authority_now();
     authority_accept_request(srv->cfg->ledger, &req, ACTIVATION_ONLINE, now, &res);
     if (res.outcome == ACTIVATION_OK)
-        authority_activate(srv->cfg->ledger, srv->cfg->issuer_priv, &req, now, who, &res);
+        authority_activate(srv->cfg->ledger, srv->cfg->issuer_priv, &req, &online, now, who, &res);
     pthread_mutex_unlock(&srv->lock);
     if (res.outcome != ACTIVATION_OK) {
         fprintf(stderr, "%s %s %s installation %s: refused: %s: %s\n", peer, endpoint, req.key,
@@ -300,6 +302,31 @@ bad:
     return -EINVAL;
 }
 
+/* The listening socket, bound here so that a refusal names its real cause. */
+static int listen_on(const struct sockaddr_storage *ss, const char *spec, char *err, size_t errlen)
+{
+    socklen_t len =
+        ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    int fd, one = 1, e;
+
+    fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+        return -errno;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)ss, len) == 0 && listen(fd, SOMAXCONN) == 0)
+        return fd;
+    e = errno;
+    close(fd);
+    snprintf(err, errlen, "cannot listen on %s: %s%s", spec, strerror(e),
+             e == EADDRINUSE      ? " (another process listens on that port)"
+             : e == EACCES        ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+             : e == EADDRNOTAVAIL ? " (no interface of this machine has that address)"
+                                  : "");
+    return -e;
+}
+
 int authority_serve(const struct serve_config *cfg, char *err, size_t errlen)
 {
     struct server srv = {.cfg = cfg};
@@ -309,7 +336,7 @@ int authority_serve(const struct serve_config *cfg, char *err, size_t errlen)
     size_t certlen = 0, keylen = 0;
     sigset_t stop, old;
     unsigned flags;
-    int ret, sig;
+    int ret, sig, fd;
 
     ret = parse_listen(cfg->listen, &ss, err, errlen);
     if (ret != 0)
@@ -322,6 +349,11 @@ int authority_serve(const struct serve_config *cfg, char *err, size_t errlen)
     ret = fs_read_bounded(cfg->key_path, PEM_MAX, &key, &keylen);
     if (ret != 0) {
         snprintf(err, errlen, "%s: %s", cfg->key_path, strerror(-ret));
+        goto out;
+    }
+    fd = listen_on(&ss, cfg->listen, err, errlen);
+    if (fd < 0) {
+        ret = fd;
         goto out;
     }
     pthread_mutex_init(&srv.lock, NULL);
@@ -337,17 +369,19 @@ int authority_serve(const struct serve_config *cfg, char *err, size_t errlen)
         flags |= MHD_USE_IPv6;
     daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_CERT, cert,
-        MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_SECS,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)CONNECTIONS_PER_ADDRESS, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREAD_POOL_SIZE,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY,
+        key, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)CONNECTION_TIMEOUT_SECS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)CONNECTIONS_PER_ADDRESS,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREAD_POOL_SIZE, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, NULL, MHD_OPTION_END);
     if (daemon == NULL) {
         snprintf(err, errlen,
-                 "cannot serve on %s (address in use, or the certificate and key do not load)",
-                 cfg->listen);
-        ret = -EADDRNOTAVAIL;
+                 "cannot serve on %s: the certificate %s and key %s do not load (PEM, and a "
+                 "matching pair?)",
+                 cfg->listen, cfg->cert_path, cfg->key_path);
+        close(fd);
+        ret = -EINVAL;
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         goto out_lock;
     }

@@ -68,6 +68,8 @@ static const char *const migrations[] = {
     "  key TEXT NOT NULL,"
     "  seen INTEGER NOT NULL);"
     "CREATE INDEX nonces_seen ON nonces(seen);",
+    /* 3: when an installation was found on two machines (a clone) */
+    "ALTER TABLE keys ADD COLUMN cloned INTEGER;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -279,7 +281,7 @@ static int state_from_name(const char *name, enum key_state *state)
 
 #define KEY_COLUMNS                                                                                \
     "key, customer, seats, kind, primary_key, state, perpetual, rule, created, support_until, "    \
-    "sunset, origin, replaced_by, activated, installation_id, installation_public_key"
+    "sunset, origin, replaced_by, activated, installation_id, installation_public_key, cloned"
 
 static void column_text(sqlite3_stmt *st, int col, char *out, size_t outlen)
 {
@@ -317,6 +319,7 @@ static int read_key_row(struct ledger *ledger, sqlite3_stmt *st, struct key_reco
     if (sqlite3_column_bytes(st, 15) == (int)sizeof(rec->installation_public_key))
         memcpy(rec->installation_public_key, sqlite3_column_blob(st, 15),
                sizeof(rec->installation_public_key));
+    rec->cloned = sqlite3_column_int64(st, 16);
     return 0;
 }
 
@@ -382,6 +385,7 @@ static void bind_key_row(sqlite3_stmt *st, const struct key_record *rec)
     else
         sqlite3_bind_blob(st, 16, rec->installation_public_key,
                           sizeof(rec->installation_public_key), SQLITE_STATIC);
+    bind_time_or_null(st, 17, rec->cloned);
 }
 
 static int write_key(struct ledger *ledger, const char *sql, const struct key_record *rec,
@@ -408,7 +412,7 @@ int ledger_key_insert(struct ledger *ledger, const struct key_record *rec)
 {
     return write_key(ledger,
                      "INSERT INTO keys (" KEY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                     "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                     "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                      rec, -EIO);
 }
 
@@ -418,7 +422,8 @@ int ledger_key_update(struct ledger *ledger, const struct key_record *rec)
                      "UPDATE keys SET customer = ?2, seats = ?3, kind = ?4, primary_key = ?5, "
                      "state = ?6, perpetual = ?7, rule = ?8, created = ?9, support_until = ?10, "
                      "sunset = ?11, origin = ?12, replaced_by = ?13, activated = ?14, "
-                     "installation_id = ?15, installation_public_key = ?16 WHERE key = ?1",
+                     "installation_id = ?15, installation_public_key = ?16, cloned = ?17 "
+                     "WHERE key = ?1",
                      rec, -ENOENT);
 }
 
@@ -474,15 +479,42 @@ int ledger_failover_of(struct ledger *ledger, const char *primary, char out[KEYS
     int rc, ret;
 
     out[0] = '\0';
-    if (sqlite3_prepare_v2(ledger->db,
-                           "SELECT key FROM keys WHERE primary_key = ?1 AND state <> 'refunded' "
-                           "LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            ledger->db,
+            "SELECT key FROM keys WHERE primary_key = ?1 AND state NOT IN ('refunded', 'replaced') "
+            "LIMIT 1",
+            -1, &st, NULL) != SQLITE_OK)
         return db_fail(ledger);
     sqlite3_bind_text(st, 1, primary, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         column_text(st, 0, out, KEYSTRING_BUFSIZE);
+        ret = 0;
+    } else {
+        ret = rc == SQLITE_DONE ? -ENOENT : db_fail(ledger);
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ledger_installation_cloned(struct ledger *ledger, const char *installation_id,
+                               char key[KEYSTRING_BUFSIZE], int64_t *cloned)
+{
+    sqlite3_stmt *st;
+    int rc, ret;
+
+    key[0] = '\0';
+    *cloned = 0;
+    if (sqlite3_prepare_v2(ledger->db,
+                           "SELECT key, cloned FROM keys WHERE installation_id = ?1 AND cloned IS "
+                           "NOT NULL ORDER BY cloned LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    sqlite3_bind_text(st, 1, installation_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        column_text(st, 0, key, KEYSTRING_BUFSIZE);
+        *cloned = sqlite3_column_int64(st, 1);
         ret = 0;
     } else {
         ret = rc == SQLITE_DONE ? -ENOENT : db_fail(ledger);
@@ -545,6 +577,81 @@ int ledger_binding_set(struct ledger *ledger, const char *key, const char *bindi
                      "INSERT INTO bindings (key, binding, active, rebind, created) "
                      "VALUES (?1, ?3, 1, ?4, ?2)",
                      key, now, binding, rebind ? 1 : 0);
+}
+
+int ledger_bindings_retired(struct ledger *ledger, const char *key, char ***texts, size_t *n)
+{
+    sqlite3_stmt *st;
+    char **list = NULL, **grown;
+    int rc, ret = 0;
+
+    *texts = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(ledger->db,
+                           "SELECT binding FROM bindings WHERE key = ?1 AND active = 0 ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *text = sqlite3_column_text(st, 0);
+
+        grown = reallocarray(list, *n + 1, sizeof(*list));
+        if (grown == NULL || (grown[*n] = strdup(text != NULL ? (const char *)text : "")) == NULL) {
+            list = grown != NULL ? grown : list;
+            ret = -ENOMEM;
+            break;
+        }
+        list = grown;
+        (*n)++;
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = db_fail(ledger);
+    sqlite3_finalize(st);
+    if (ret != 0) {
+        for (size_t i = 0; i < *n; i++)
+            free(list[i]);
+        free(list);
+        *n = 0;
+        return ret;
+    }
+    *texts = list;
+    return 0;
+}
+
+int ledger_children(struct ledger *ledger, const char *key, char (**out)[KEYSTRING_BUFSIZE],
+                    size_t *n)
+{
+    char(*list)[KEYSTRING_BUFSIZE] = NULL, (*grown)[KEYSTRING_BUFSIZE];
+    sqlite3_stmt *st;
+    int rc, ret = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(ledger->db,
+                           "SELECT key FROM keys WHERE origin = ?1 ORDER BY created, rowid", -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        grown = reallocarray(list, *n + 1, sizeof(*list));
+        if (grown == NULL) {
+            ret = -ENOMEM;
+            break;
+        }
+        list = grown;
+        column_text(st, 0, list[*n], sizeof(list[*n]));
+        (*n)++;
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = db_fail(ledger);
+    sqlite3_finalize(st);
+    if (ret != 0) {
+        free(list);
+        *n = 0;
+        return ret;
+    }
+    *out = list;
+    return 0;
 }
 
 int ledger_rebinds_since(struct ledger *ledger, const char *key, int64_t since, unsigned *count)
@@ -723,5 +830,6 @@ json_object *key_record_json(const struct key_record *rec)
     json_object_object_add(obj, "replaced_by", json_text(rec->replaced_by));
     json_object_object_add(obj, "activated", json_time(rec->activated));
     json_object_object_add(obj, "installation_id", json_text(rec->installation_id));
+    json_object_object_add(obj, "cloned", json_time(rec->cloned));
     return obj;
 }

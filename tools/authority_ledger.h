@@ -17,7 +17,7 @@
 #include "license.h"
 
 #define LEDGER_FILE           "ledger.sqlite"
-#define LEDGER_SCHEMA_VERSION 2
+#define LEDGER_SCHEMA_VERSION 3
 #define LEDGER_RULE_MAX       32
 #define LEDGER_BINDING_MAX    1200 /* rule + 16 components of "nic=<64 hex>" */
 
@@ -40,6 +40,7 @@ struct key_record {
     int64_t activated;                   /* 0 = never */
     char installation_id[33];            /* "" until activated */
     uint8_t installation_public_key[32];
+    int64_t cloned; /* 0 = never; when the installation was found on two machines */
 };
 
 struct ledger;
@@ -75,7 +76,7 @@ int ledger_key_update(struct ledger *ledger, const struct key_record *rec);
 int ledger_key_list(struct ledger *ledger, const char *customer, struct key_record **out,
                     size_t *count);
 
-/* The failover key backing primary that is not refunded, or -ENOENT. */
+/* The failover key backing primary that is neither refunded nor replaced, or -ENOENT. */
 int ledger_failover_of(struct ledger *ledger, const char *primary, char out[KEYSTRING_BUFSIZE]);
 
 /* The key's active binding text ("all-but-1 machine-id=..."), -ENOENT if none. */
@@ -85,6 +86,20 @@ int ledger_binding_active(struct ledger *ledger, const char *key, char *out, siz
  * it as a re-binding (counted by ledger_rebinds_since()). */
 int ledger_binding_set(struct ledger *ledger, const char *key, const char *binding, int64_t now,
                        bool rebind);
+
+/* The first key found cloned on installation_id (it ran on two machines):
+ * 0 with the key and when, or -ENOENT. */
+int ledger_installation_cloned(struct ledger *ledger, const char *installation_id,
+                               char key[KEYSTRING_BUFSIZE], int64_t *cloned);
+
+/* The key's retired bindings (the machines it was bound to before), oldest
+ * first: *texts is malloc'd, each text too; free each and the array. */
+int ledger_bindings_retired(struct ledger *ledger, const char *key, char ***texts, size_t *n);
+
+/* The keys made from key (split parts, the replacement), in the order made;
+ * *out is malloc'd (the caller frees it). */
+int ledger_children(struct ledger *ledger, const char *key, char (**out)[KEYSTRING_BUFSIZE],
+                    size_t *n);
 
 /* How many re-bindings of key were made after since. */
 int ledger_rebinds_since(struct ledger *ledger, const char *key, int64_t since, unsigned *count);

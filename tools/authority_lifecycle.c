@@ -219,6 +219,44 @@ int authority_issue(struct ledger *ledger, const struct issue_order *order, int6
     return ret;
 }
 
+/* A failover key follows its primary (Q24): applies change to the primary's
+ * failover key, if it has one, and audits it as what. */
+static int follow_primary(struct ledger *ledger, const char *primary, int64_t now, const char *who,
+                          const char *what, void (*change)(struct key_record *, int64_t),
+                          int64_t value)
+{
+    char failover[KEYSTRING_BUFSIZE];
+    struct key_record rec, before;
+    int ret = ledger_failover_of(ledger, primary, failover);
+
+    if (ret == -ENOENT)
+        return 0;
+    if (ret == 0)
+        ret = ledger_key_get(ledger, failover, &rec);
+    if (ret != 0)
+        return ret;
+    before = rec;
+    change(&rec, value);
+    if (memcmp(&before, &rec, sizeof(rec)) == 0)
+        return 0;
+    ret = ledger_key_update(ledger, &rec);
+    if (ret == 0)
+        ret = audit_change(ledger, now, who, what, &before, &rec, NULL, NULL);
+    return ret;
+}
+
+static void set_support_until(struct key_record *rec, int64_t t)
+{
+    rec->support_until = t;
+}
+
+/* The failover key stops no later than t. */
+static void set_sunset(struct key_record *rec, int64_t t)
+{
+    if (rec->sunset == 0 || rec->sunset > t)
+        rec->sunset = t;
+}
+
 int authority_extend(struct ledger *ledger, const char *key, unsigned years, int64_t now,
                      const char *who, int64_t *support_until, char *err, size_t errlen)
 {
@@ -239,6 +277,9 @@ int authority_extend(struct ledger *ledger, const char *key, unsigned years, int
     ret = ledger_key_update(ledger, &rec);
     if (ret == 0)
         ret = audit_change(ledger, now, who, "extend", &before, &rec, NULL, NULL);
+    if (ret == 0 && rec.kind == LICENSE_KIND_STANDARD)
+        ret = follow_primary(ledger, rec.key, now, who, "extend-failover", set_support_until,
+                             rec.support_until);
     if (ret != 0)
         ledger_failed(ledger, ret, err, errlen);
 out:
@@ -347,6 +388,8 @@ int authority_refund(struct ledger *ledger, const char *key, int64_t now, const 
     ret = ledger_key_update(ledger, &rec);
     if (ret == 0)
         ret = audit_change(ledger, now, who, "refund", &before, &rec, NULL, NULL);
+    if (ret == 0)
+        ret = follow_primary(ledger, rec.key, now, who, "retire-failover", set_sunset, now);
     if (ret != 0)
         ledger_failed(ledger, ret, err, errlen);
 out:
@@ -378,6 +421,7 @@ int authority_replace(struct ledger *ledger, const char *key, int64_t now, const
     fresh.created = now;
     fresh.sunset = 0;
     fresh.activated = 0;
+    fresh.cloned = 0;
     fresh.installation_id[0] = '\0';
     memset(fresh.installation_public_key, 0, sizeof(fresh.installation_public_key));
     fresh.replaced_by[0] = '\0';
@@ -393,6 +437,8 @@ int authority_replace(struct ledger *ledger, const char *key, int64_t now, const
     }
     if (ret == 0)
         ret = audit_change(ledger, now, who, "replace", &before, &rec, NULL, NULL);
+    if (ret == 0)
+        ret = follow_primary(ledger, rec.key, now, who, "retire-failover", set_sunset, rec.sunset);
     if (ret != 0)
         ledger_failed(ledger, ret, err, errlen);
 out:
@@ -436,6 +482,7 @@ int authority_failover_key(struct ledger *ledger, const char *key, int64_t now, 
     fresh.created = now;
     fresh.sunset = 0;
     fresh.activated = 0;
+    fresh.cloned = 0;
     fresh.installation_id[0] = '\0';
     memset(fresh.installation_public_key, 0, sizeof(fresh.installation_public_key));
     fresh.origin[0] = '\0';
@@ -471,6 +518,9 @@ static const struct {
     [ACTIVATION_INTERNAL] = {"internal", 500},
     [ACTIVATION_STALE] = {"stale-request", 400},
     [ACTIVATION_REPLAYED] = {"replayed", 409},
+    [ACTIVATION_CLONED] = {"cloned", 409},
+    [ACTIVATION_FAILOVER_ON_PRIMARY] = {"failover-on-primary", 409},
+    [ACTIVATION_RETIRED] = {"retired", 410},
 };
 
 const char *activation_code(enum activation_outcome outcome)
@@ -594,9 +644,17 @@ static bool binding_still_matches(const char *bound, const struct activation_req
 
 /* The license document fields for rec bound by binding at now. */
 static int license_for(const struct key_record *rec, const char *installation_id,
-                       const char *binding, int64_t now, struct license *lic, char *why,
-                       size_t whylen)
+                       const char *binding, const struct activation_terms *terms, int64_t now,
+                       struct license *lic, char *why, size_t whylen)
 {
+    int64_t lease = now + AUTHORITY_LEASE_DAYS * SECONDS_PER_DAY;
+
+    if (terms->channel == ACTIVATION_OFFLINE) {
+        lease = rec->support_until;
+        if (terms->lease_days != 0 &&
+            now + (int64_t)terms->lease_days * SECONDS_PER_DAY < rec->support_until)
+            lease = now + (int64_t)terms->lease_days * SECONDS_PER_DAY;
+    }
     memset(lic, 0, sizeof(*lic));
     snprintf(lic->key_id, sizeof(lic->key_id), "%s", rec->key);
     memcpy(lic->customer, rec->customer, sizeof(lic->customer));
@@ -606,7 +664,7 @@ static int license_for(const struct key_record *rec, const char *installation_id
     lic->issued = now;
     lic->support_until = rec->support_until;
     lic->perpetual = rec->perpetual;
-    lic->lease_not_after = rec->perpetual ? 0 : now + AUTHORITY_LEASE_DAYS * SECONDS_PER_DAY;
+    lic->lease_not_after = rec->perpetual ? 0 : lease;
     lic->sunset = rec->sunset;
     snprintf(lic->installation_id, sizeof(lic->installation_id), "%s", installation_id);
     if (license_parse_binding(binding, lic, why, whylen) != 0)
@@ -655,17 +713,198 @@ int authority_accept_request(struct ledger *ledger, const struct activation_requ
     return 0;
 }
 
-int authority_activate(struct ledger *ledger, const uint8_t issuer_priv[32],
-                       const struct activation_request *req, int64_t now, const char *who,
-                       struct activation_result *res)
+/* The refusals that depend on the key's record alone. */
+static bool refused_by_record(const struct key_record *rec, const struct activation_request *req,
+                              bool first, int64_t now, struct activation_result *res)
 {
-    char key[KEYSTRING_BUFSIZE], why[256], when[LICENSE_TIME_BUFSIZE];
+    char when[LICENSE_TIME_BUFSIZE];
+
+    if (rec->state == KEY_REFUNDED)
+        return outcome(res, ACTIVATION_REFUNDED, "license key refunded") == 0;
+    if (rec->state == KEY_SPLIT)
+        return outcome(res, ACTIVATION_SPLIT, "license key was split into other keys: use those") ==
+               0;
+    if (rec->state == KEY_REPLACED && (first || now >= rec->sunset))
+        return outcome(res, ACTIVATION_REPLACED, "license key replaced by %s (sunset %s)",
+                       rec->replaced_by, date_text(rec->sunset, when)) == 0;
+    if (rec->sunset != 0 && rec->state != KEY_REPLACED && (first || now >= rec->sunset))
+        return outcome(res, ACTIVATION_RETIRED,
+                       "failover key retired with its primary key %s (sunset %s): ask for a "
+                       "failover key for the primary's replacement (Q24)",
+                       rec->primary_key, date_text(rec->sunset, when)) == 0;
+    if (!first && (strcmp(rec->installation_id, req->installation_id) != 0 ||
+                   memcmp(rec->installation_public_key, req->installation_public_key, 32) != 0))
+        return outcome(res, ACTIVATION_ALREADY_ACTIVATED, ACTIVATION_ALREADY_ACTIVATED_ERROR) == 0;
+    if (rec->cloned != 0)
+        return outcome(res, ACTIVATION_CLONED,
+                       "this installation was found on two machines (a copied disk, %s): it "
+                       "gets no new lease; ask the vendor to replace the key (Q11)",
+                       date_text(rec->cloned, when)) == 0;
+    if (!rec->perpetual && now >= rec->support_until) /* it would be expired at once */
+        return outcome(res, ACTIVATION_SUPPORT_OVER,
+                       first ? "support term over (ended %s): extend it first"
+                             : "support term over (ended %s): licenses are renewed only during "
+                               "the support term",
+                       date_text(rec->support_until, when)) == 0;
+    return false;
+}
+
+/* Whether req comes from the installation that activated key other. Only
+ * the installation can tell: each key salts the fingerprint's digests
+ * differently, so the bindings of two keys cannot be compared (the plugin
+ * refuses to count a failover license beside its primary, whatever the
+ * installation). */
+static int on_installation_of(struct ledger *ledger, const char *other,
+                              const struct activation_request *req, bool *same)
+{
+    struct key_record rec;
+    int ret;
+
+    *same = false;
+    ret = ledger_key_get(ledger, other, &rec);
+    if (ret == 0)
+        *same = rec.installation_id[0] != '\0' &&
+                strcmp(rec.installation_id, req->installation_id) == 0;
+    return ret == -ENOENT ? 0 : ret;
+}
+
+/* A failover key and its primary never run on one machine (Q24): refuses
+ * req when it comes from the installation of the key's partner. */
+static int refuse_failover_pair(struct ledger *ledger, const struct key_record *rec,
+                                const struct activation_request *req, bool *refused,
+                                struct activation_result *res)
+{
+    char partner[KEYSTRING_BUFSIZE];
+    bool same;
+    int ret;
+
+    *refused = false;
+    if (rec->kind == LICENSE_KIND_FAILOVER) {
+        snprintf(partner, sizeof(partner), "%s", rec->primary_key);
+    } else {
+        ret = ledger_failover_of(ledger, rec->key, partner);
+        if (ret != 0)
+            return ret == -ENOENT ? 0 : ret;
+    }
+    ret = on_installation_of(ledger, partner, req, &same);
+    if (ret != 0 || !same)
+        return ret;
+    *refused = true;
+    if (rec->kind == LICENSE_KIND_FAILOVER)
+        outcome(res, ACTIVATION_FAILOVER_ON_PRIMARY,
+                "this machine runs the primary key %s: a failover key activates only on the "
+                "standby server (Q24)",
+                partner);
+    else
+        outcome(res, ACTIVATION_FAILOVER_ON_PRIMARY,
+                "this machine runs the key's failover key %s: the primary activates on another "
+                "server (Q24)",
+                partner);
+    return 0;
+}
+
+/* Whether req matches a binding the key was re-bound away from. */
+static int returns_to_retired(struct ledger *ledger, const char *key,
+                              const struct activation_request *req, bool *returns)
+{
+    char **texts;
+    size_t n;
+    int ret;
+
+    *returns = false;
+    ret = ledger_bindings_retired(ledger, key, &texts, &n);
+    if (ret != 0)
+        return ret;
+    for (size_t i = 0; i < n; i++) {
+        *returns = *returns || binding_still_matches(texts[i], req);
+        free(texts[i]);
+    }
+    free(texts);
+    return 0;
+}
+
+/* The renewal of an activated key: 0 with *binding the text to sign, or a
+ * refusal in res (*refused), a clone found (committed), or -errno. */
+static int renewal_binding(struct ledger *ledger, struct key_record *rec,
+                           const struct activation_request *req, int64_t now, const char *who,
+                           char bound[LEDGER_BINDING_MAX], const char *wanted, bool *rebind,
+                           bool *refused, struct activation_result *res)
+{
+    struct key_record before = *rec;
+    unsigned rebinds;
+    bool returns;
+    int ret;
+
+    *rebind = false;
+    *refused = true;
+    ret = ledger_binding_active(ledger, rec->key, bound, LEDGER_BINDING_MAX);
+    if (ret != 0 && ret != -ENOENT)
+        return ret;
+    if (ret == 0 && (strcmp(bound, wanted) == 0 || binding_still_matches(bound, req))) {
+        *refused = false;
+        return 0;
+    }
+    if (rec->perpetual)
+        return outcome(res, ACTIVATION_PERPETUAL_NO_REBIND,
+                       "perpetual license: the machine changed and perpetual licenses are never "
+                       "re-bound: ask for a replacement key (Q3)");
+    if (rec->state == KEY_REPLACED)
+        return outcome(res, ACTIVATION_REPLACED,
+                       "license key replaced by %s: the machine changed, activate the new key",
+                       rec->replaced_by);
+    ret = returns_to_retired(ledger, rec->key, req, &returns);
+    if (ret != 0)
+        return ret;
+    if (returns) {
+        rec->cloned = now;
+        ret = ledger_key_update(ledger, rec);
+        if (ret == 0)
+            ret = audit_change(ledger, now, who, "clone", &before, rec, bound, wanted);
+        if (ret == 0)
+            ret = ledger_commit(ledger);
+        if (ret != 0)
+            return ret;
+        return refused_by_record(rec, req, false, now, res) ? 0 : -EIO;
+    }
+    ret = ledger_rebinds_since(ledger, rec->key, now - AUTHORITY_REBIND_WINDOW, &rebinds);
+    if (ret != 0)
+        return ret;
+    if (rebinds >= AUTHORITY_REBIND_LIMIT)
+        return outcome(res, ACTIVATION_REBIND_LIMIT,
+                       "re-bound %d times in 30 days: contact support", AUTHORITY_REBIND_LIMIT);
+    *rebind = true;
+    *refused = false;
+    return 0;
+}
+
+/* A first activation on an installation that was found cloned under another
+ * key (the disk was copied): the replacement needs a fresh installation. */
+static int refuse_cloned_installation(struct ledger *ledger, const struct activation_request *req,
+                                      bool *refused, struct activation_result *res)
+{
+    char key[KEYSTRING_BUFSIZE], when[LICENSE_TIME_BUFSIZE];
+    int64_t cloned;
+    int ret = ledger_installation_cloned(ledger, req->installation_id, key, &cloned);
+
+    *refused = ret == 0;
+    if (ret == 0)
+        outcome(res, ACTIVATION_CLONED,
+                "installation %s was found on two machines (key %s, %s): remove "
+                "installation.key on the machine you keep and activate again",
+                req->installation_id, key, date_text(cloned, when));
+    return ret == -ENOENT ? 0 : ret;
+}
+
+int authority_activate(struct ledger *ledger, const uint8_t issuer_priv[32],
+                       const struct activation_request *req, const struct activation_terms *terms,
+                       int64_t now, const char *who, struct activation_result *res)
+{
+    char key[KEYSTRING_BUFSIZE], why[256];
     char wanted[LEDGER_BINDING_MAX], bound[LEDGER_BINDING_MAX];
     const char *binding = wanted;
     struct key_record rec, before;
     struct license lic;
-    bool first, rebind = false;
-    unsigned rebinds;
+    bool first, rebind = false, refused = false;
     int ret;
 
     memset(res, 0, sizeof(*res));
@@ -684,68 +923,20 @@ int authority_activate(struct ledger *ledger, const uint8_t issuer_priv[32],
     before = rec;
     first = rec.installation_id[0] == '\0';
     binding_text(&rec, req, wanted, sizeof(wanted));
-
-    if (rec.state == KEY_REFUNDED) {
-        outcome(res, ACTIVATION_REFUNDED, "license key refunded");
+    if (refused_by_record(&rec, req, first, now, res))
         goto refused;
+    ret = refuse_failover_pair(ledger, &rec, req, &refused, res);
+    if (ret == 0 && !refused && first)
+        ret = refuse_cloned_installation(ledger, req, &refused, res);
+    if (ret == 0 && !refused && !first) {
+        ret = renewal_binding(ledger, &rec, req, now, who, bound, wanted, &rebind, &refused, res);
+        binding = rebind ? wanted : bound;
     }
-    if (rec.state == KEY_SPLIT) {
-        outcome(res, ACTIVATION_SPLIT, "license key was split into other keys: use those");
+    if (ret != 0)
+        goto ledger_error;
+    if (refused)
         goto refused;
-    }
-    if (rec.state == KEY_REPLACED && (first || now >= rec.sunset)) {
-        outcome(res, ACTIVATION_REPLACED, "license key replaced by %s (sunset %s)", rec.replaced_by,
-                date_text(rec.sunset, when));
-        goto refused;
-    }
-    if (!first && (strcmp(rec.installation_id, req->installation_id) != 0 ||
-                   memcmp(rec.installation_public_key, req->installation_public_key, 32) != 0)) {
-        outcome(res, ACTIVATION_ALREADY_ACTIVATED, ACTIVATION_ALREADY_ACTIVATED_ERROR);
-        goto refused;
-    }
-    if (!rec.perpetual && now >= rec.support_until) {
-        /* The license would be expired the moment it is issued. */
-        if (first)
-            outcome(res, ACTIVATION_SUPPORT_OVER, "support term over (ended %s): extend it first",
-                    date_text(rec.support_until, when));
-        else
-            outcome(res, ACTIVATION_SUPPORT_OVER,
-                    "support term over (ended %s): licenses are "
-                    "renewed only during the support term",
-                    date_text(rec.support_until, when));
-        goto refused;
-    }
-    if (!first) {
-        ret = ledger_binding_active(ledger, rec.key, bound, sizeof(bound));
-        if (ret != 0 && ret != -ENOENT)
-            goto ledger_error;
-        if (ret == 0 && (strcmp(bound, wanted) == 0 || binding_still_matches(bound, req))) {
-            binding = bound;
-        } else if (rec.perpetual) {
-            outcome(res, ACTIVATION_PERPETUAL_NO_REBIND,
-                    "perpetual license: the machine changed and perpetual licenses are never "
-                    "re-bound: ask for a replacement key (Q3)");
-            goto refused;
-        } else if (rec.state == KEY_REPLACED) {
-            outcome(res, ACTIVATION_REPLACED,
-                    "license key replaced by %s: the machine changed, activate the new key",
-                    rec.replaced_by);
-            goto refused;
-        } else {
-            ret = ledger_rebinds_since(ledger, rec.key, now - AUTHORITY_REBIND_WINDOW, &rebinds);
-            if (ret != 0)
-                goto ledger_error;
-            if (rebinds >= AUTHORITY_REBIND_LIMIT) {
-                outcome(res, ACTIVATION_REBIND_LIMIT,
-                        "re-bound %d times in 30 days: contact "
-                        "support",
-                        AUTHORITY_REBIND_LIMIT);
-                goto refused;
-            }
-            rebind = true;
-        }
-    }
-    if (license_for(&rec, req->installation_id, binding, now, &lic, why, sizeof(why)) != 0) {
+    if (license_for(&rec, req->installation_id, binding, terms, now, &lic, why, sizeof(why)) != 0) {
         outcome(res, ACTIVATION_BAD_REQUEST, "cannot bind under rule '%s': %s", rec.rule, why);
         goto refused;
     }
@@ -764,15 +955,12 @@ int authority_activate(struct ledger *ledger, const uint8_t issuer_priv[32],
         if (ret == 0)
             ret = audit_change(ledger, now, who, "rebind", &before, &rec, bound, binding);
     }
+    if (ret == 0 && (first || rebind))
+        ret = ledger_commit(ledger);
+    else if (ret == 0)
+        ledger_rollback(ledger); /* a renewal writes nothing */
     if (ret != 0)
         goto ledger_error;
-    if (first || rebind) {
-        ret = ledger_commit(ledger);
-        if (ret != 0)
-            goto ledger_error;
-    } else {
-        ledger_rollback(ledger); /* a renewal writes nothing */
-    }
     ret = license_sign(&lic, issuer_priv, &res->license, &res->len);
     if (ret != 0) {
         outcome(res, ACTIVATION_INTERNAL, "cannot sign the license: %s", strerror(-ret));
@@ -783,7 +971,7 @@ int authority_activate(struct ledger *ledger, const uint8_t issuer_priv[32],
     return 0;
 
 refused:
-    ledger_rollback(ledger);
+    ledger_rollback(ledger); /* after a clone was committed, a no-op */
     return 0;
 ledger_error:
     outcome(res, ACTIVATION_INTERNAL, "ledger: %s",

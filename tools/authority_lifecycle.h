@@ -59,12 +59,15 @@ int authority_refund(struct ledger *ledger, const char *key, int64_t now, const 
 
 /* replace: within the support term (Q7, Q26), a new key with the same
  * customer, seats, kind, support end and rule; the old key becomes
- * 'replaced' with a sunset AUTHORITY_SUNSET_DAYS from now. */
+ * 'replaced' with a sunset AUTHORITY_SUNSET_DAYS from now, and so does its
+ * failover key (replaced keys keep their failover key's sunset too). */
 int authority_replace(struct ledger *ledger, const char *key, int64_t now, const char *who,
                       char newkey[KEYSTRING_BUFSIZE], char *err, size_t errlen);
 
 /* failover-key: a free failover key backing a standard key, same seats and
- * support end (Q24); at most one per primary key. */
+ * support end (Q24); at most one per primary key. A failover key follows its
+ * primary: replacing the primary gives the failover key the primary's sunset,
+ * refunding it retires the failover key at once. */
 int authority_failover_key(struct ledger *ledger, const char *key, int64_t now, const char *who,
                            char newkey[KEYSTRING_BUFSIZE], char *err, size_t errlen);
 
@@ -83,6 +86,9 @@ enum activation_outcome {
     ACTIVATION_INTERNAL,
     ACTIVATION_STALE,
     ACTIVATION_REPLAYED,
+    ACTIVATION_CLONED,
+    ACTIVATION_FAILOVER_ON_PRIMARY,
+    ACTIVATION_RETIRED,
 };
 
 struct activation_result {
@@ -97,13 +103,25 @@ struct activation_result {
     "License error: machine properties validation failed: verify fail: key already activated on "  \
     "another machine"
 
-/* "unknown-key", "refunded", ...; and the HTTP status of a refusal. */
-const char *activation_code(enum activation_outcome outcome);
-unsigned activation_http_status(enum activation_outcome outcome);
-
 /* How a request reached the authority: over HTTPS, made moments before, or
  * as an offline request file, which may travel by mail for weeks. */
 enum activation_channel { ACTIVATION_ONLINE, ACTIVATION_OFFLINE };
+
+/* What an accepted activation grants. An online license carries a lease of
+ * AUTHORITY_LEASE_DAYS (licgatectl renews it); an offline one, whose server
+ * cannot renew, holds to the end of its support term, or lease_days from now
+ * when the vendor says so (never past the support end). Perpetual licenses
+ * carry no lease either way. */
+struct activation_terms {
+    enum activation_channel channel;
+    unsigned lease_days; /* offline only: 0 = to the end of support */
+};
+
+#define AUTHORITY_MAX_LEASE_DAYS 3650
+
+/* "unknown-key", "refunded", ...; and the HTTP status of a refusal. */
+const char *activation_code(enum activation_outcome outcome);
+unsigned activation_http_status(enum activation_outcome outcome);
 
 /* The windows a request's signed time must fall in (docs/activation.md):
  * online within 10 minutes of the authority's clock either way; offline no
@@ -126,12 +144,16 @@ int authority_accept_request(struct ledger *ledger, const struct activation_requ
  * request at now: a key activates on one installation, ever; the same
  * installation gets its license again with a fresh lease; a changed
  * fingerprint of the same installation is re-bound while support is valid,
- * at most 3 times in 30 days, and never for a perpetual license. Changes
- * (activation, re-binding) are one transaction with their audit row. Returns
- * 0 with res->outcome set (the license on ACTIVATION_OK), or -errno when the
- * ledger failed (res->outcome ACTIVATION_INTERNAL). */
+ * at most 3 times in 30 days, and never for a perpetual license. An
+ * installation that comes back to a fingerprint it was re-bound away from
+ * runs on two machines (a clone, Q11): the key is marked cloned and gets no
+ * lease from then on. A failover key never activates on its primary's
+ * installation, nor a primary on its failover key's. Changes (activation,
+ * re-binding, a clone found) are one transaction with their audit row.
+ * Returns 0 with res->outcome set (the license on ACTIVATION_OK), or -errno
+ * when the ledger failed (res->outcome ACTIVATION_INTERNAL). */
 int authority_activate(struct ledger *ledger, const uint8_t issuer_priv[32],
-                       const struct activation_request *req, int64_t now, const char *who,
-                       struct activation_result *res);
+                       const struct activation_request *req, const struct activation_terms *terms,
+                       int64_t now, const char *who, struct activation_result *res);
 
 #endif

@@ -45,7 +45,7 @@ static const char usage_text[] =
     "       " PROGRAM " list [--customer C] [--json]\n"
     "       " PROGRAM " audit [--json]\n"
     "       " PROGRAM " serve --listen ADDR:PORT --cert PEM --key PEM\n"
-    "       " PROGRAM " activate-offline REQUEST-FILE > LICENSE\n"
+    "       " PROGRAM " activate-offline REQUEST-FILE [--out LICENSE] [--lease-days N]\n"
     "       " PROGRAM " keygen --private FILE --public FILE\n"
     "       " PROGRAM " sign --key PRIVPEM --key-id ID --customer NAME --seats N [options]\n"
     "\n"
@@ -55,6 +55,8 @@ static const char usage_text[] =
     "term of Y years (default 1) and at least 10 seats; --rule picks the machine binding\n"
     "rule signed into its license (all, all-but-N, machine-id-only; default all-but-1).\n"
     "KEY may be typed in any case, with or without hyphens.\n"
+    "activate-offline answers an offline request file with a license that holds to the\n"
+    "end of support (or N days, --lease-days), written to --out atomically (or stdout).\n"
     "\n"
     "keygen writes a new Ed25519 issuer key pair as PEM (private key mode 0600);\n"
     "it never overwrites an existing private key file.\n"
@@ -519,6 +521,8 @@ enum ledger_option {
     OPT_TIME,
     OPT_OFFLINE,
     OPT_ISSUER_KEY,
+    OPT_OUT,
+    OPT_LLEASE_DAYS,
 };
 
 /* Options every ledger command understands; each command rejects those it
@@ -527,8 +531,8 @@ struct ledger_args {
     const char *dir;
     bool json, perpetual, is_virtual, offline;
     const char *customer, *rule, *listen, *cert, *tls_key, *installation_key, *fingerprint_file;
-    const char *time, *issuer_key;
-    long long seats, years;
+    const char *time, *issuer_key, *out;
+    long long seats, years, lease_days;
     bool have_seats, have_years;
     const char *components[LICENSE_MAX_COMPONENTS];
     size_t ncomponents;
@@ -559,6 +563,8 @@ static int parse_ledger_args(int argc, char **argv, unsigned allowed, struct led
         {"time", required_argument, NULL, OPT_TIME},
         {"offline", no_argument, NULL, OPT_OFFLINE},
         {"issuer-key", required_argument, NULL, OPT_ISSUER_KEY},
+        {"out", required_argument, NULL, OPT_OUT},
+        {"lease-days", required_argument, NULL, OPT_LLEASE_DAYS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -641,6 +647,14 @@ static int parse_ledger_args(int argc, char **argv, unsigned allowed, struct led
             break;
         case OPT_ISSUER_KEY:
             a->issuer_key = optarg;
+            break;
+        case OPT_OUT:
+            a->out = optarg;
+            break;
+        case OPT_LLEASE_DAYS:
+            if (parse_integer(optarg, 1, AUTHORITY_MAX_LEASE_DAYS, &a->lease_days) != 0)
+                return cli_usage_error("--lease-days: '%s' is not in 1..%d", optarg,
+                                       AUTHORITY_MAX_LEASE_DAYS);
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -913,14 +927,46 @@ static const char *or_none(const char *s)
     return s[0] != '\0' ? s : "none";
 }
 
+/* The keys made from key, comma-separated into out ("" when none). */
+static void children_text(char (*children)[KEYSTRING_BUFSIZE], size_t n, char *out, size_t outlen)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < n && used < outlen; i++)
+        used += (size_t)snprintf(out + used, outlen - used, "%s%s", i > 0 ? ", " : "", children[i]);
+}
+
+static int show_json(const struct key_record *rec, const char *binding,
+                     char (*children)[KEYSTRING_BUFSIZE], size_t n, const char *failover)
+{
+    json_object *obj = key_record_json(rec), *list = json_object_new_array();
+
+    if (obj == NULL || list == NULL) {
+        json_object_put(obj);
+        json_object_put(list);
+        return print_json(NULL);
+    }
+    json_object_object_add(obj, "binding",
+                           binding[0] != '\0' ? json_object_new_string(binding) : NULL);
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(list, json_object_new_string(children[i]));
+    json_object_object_add(obj, "children", list);
+    json_object_object_add(obj, "failover_key",
+                           failover[0] != '\0' ? json_object_new_string(failover) : NULL);
+    return print_json(obj);
+}
+
 static int command_show(int argc, char **argv)
 {
-    char key[KEYSTRING_BUFSIZE], binding[LEDGER_BINDING_MAX];
+    char key[KEYSTRING_BUFSIZE], binding[LEDGER_BINDING_MAX], failover[KEYSTRING_BUFSIZE];
     char d1[LICENSE_TIME_BUFSIZE], d2[LICENSE_TIME_BUFSIZE], d3[LICENSE_TIME_BUFSIZE],
-        d4[LICENSE_TIME_BUFSIZE];
+        d4[LICENSE_TIME_BUFSIZE], d5[LICENSE_TIME_BUFSIZE], kids[AUTHORITY_MAX_SPLIT * 32];
+    char(*children)[KEYSTRING_BUFSIZE] = NULL;
     struct ledger_args a;
     struct ledger *ledger;
     struct key_record rec;
+    size_t nchildren = 0;
     int ret;
 
     ret = command_args(argc, argv, SEEN(OPT_JSON), 1, &a);
@@ -933,9 +979,13 @@ static int command_show(int argc, char **argv)
     ret = ledger_key_get(ledger, key, &rec);
     if (ret == 0) {
         ret = ledger_binding_active(ledger, key, binding, sizeof(binding));
+        if (ret == 0 || ret == -ENOENT)
+            ret = ledger_failover_of(ledger, key, failover);
         if (ret == -ENOENT)
             ret = 0;
     }
+    if (ret == 0)
+        ret = ledger_children(ledger, key, &children, &nchildren);
     if (ret != 0) {
         if (ret == -ENOENT)
             cli_fail("'%s': license key unknown", key);
@@ -946,34 +996,37 @@ static int command_show(int argc, char **argv)
     }
     ledger_close(ledger);
     if (a.json) {
-        json_object *obj = key_record_json(&rec);
-        if (obj != NULL)
-            json_object_object_add(obj, "binding",
-                                   binding[0] != '\0' ? json_object_new_string(binding) : NULL);
-        return print_json(obj);
+        ret = show_json(&rec, binding, children, nchildren, failover);
+        free(children);
+        return ret;
     }
+    children_text(children, nchildren, kids, sizeof(kids));
+    free(children);
     printf("key:             %s\n"
            "state:           %s\n"
            "customer:        %s\n"
            "seats:           %u\n"
            "kind:            %s\n"
            "primary-key:     %s\n"
+           "failover-key:    %s\n"
            "perpetual:       %s\n"
            "rule:            %s\n"
            "created:         %s\n"
            "support-until:   %s\n"
            "sunset:          %s\n"
            "origin:          %s\n"
+           "children:        %s\n"
            "replaced-by:     %s\n"
            "activated:       %s\n"
            "installation-id: %s\n"
-           "binding:         %s\n",
+           "binding:         %s\n"
+           "cloned:          %s\n",
            rec.key, key_state_name(rec.state), rec.customer, rec.seats,
            rec.kind == LICENSE_KIND_FAILOVER ? "failover" : "standard", or_none(rec.primary_key),
-           rec.perpetual ? "yes" : "no", rec.rule, date_or_none(rec.created, d1),
+           or_none(failover), rec.perpetual ? "yes" : "no", rec.rule, date_or_none(rec.created, d1),
            date_or_none(rec.support_until, d2), date_or_none(rec.sunset, d3), or_none(rec.origin),
-           or_none(rec.replaced_by), date_or_none(rec.activated, d4), or_none(rec.installation_id),
-           or_none(binding));
+           or_none(kids), or_none(rec.replaced_by), date_or_none(rec.activated, d4),
+           or_none(rec.installation_id), or_none(binding), date_or_none(rec.cloned, d5));
     return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
@@ -1087,8 +1140,51 @@ static int command_serve(int argc, char **argv)
     return ret == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* Whether the license can be written to path: checked before the request
+ * is answered, so that a typo in --out does not spend the request. */
+static int out_writable(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        cli_fail("--out %s: not a regular file", path);
+        return -EINVAL;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        cli_fail("--out %s: cannot write in %s: %s", path, dir, strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+/* Writes the license to path atomically (mode 0644: a license is no secret),
+ * or to stdout when path is NULL; when path cannot be written after all, the
+ * license goes to stdout so that the granted answer is not lost. */
+static int write_license(const char *path, const char *license, size_t len)
+{
+    int ret = 0;
+
+    if (path != NULL) {
+        ret = fs_write_atomic(path, license, len, 0644);
+        if (ret == 0)
+            return 0;
+        cli_fail("cannot write %s: %s: the license follows on stdout", path, strerror(-ret));
+    }
+    if (fwrite(license, 1, len, stdout) == len && fflush(stdout) == 0)
+        return ret;
+    cli_fail("cannot write to stdout: %s", strerror(errno));
+    return -EIO;
+}
+
 static int command_activate_offline(int argc, char **argv)
 {
+    struct activation_terms terms = {.channel = ACTIVATION_OFFLINE};
     struct activation_request req;
     struct activation_result res;
     struct ledger_args a;
@@ -1100,9 +1196,12 @@ static int command_activate_offline(int argc, char **argv)
     int ret, status = EXIT_FAILURE;
 
     memset(priv, 0, sizeof(priv));
-    ret = command_args(argc, argv, 0, 1, &a);
+    ret = command_args(argc, argv, SEEN(OPT_OUT) | SEEN(OPT_LLEASE_DAYS), 1, &a);
     if (ret != 0)
         return ret < 0 ? EXIT_SUCCESS : ret;
+    terms.lease_days = (unsigned)a.lease_days;
+    if (a.out != NULL && out_writable(a.out) != 0)
+        return EXIT_FAILURE;
     ret = fs_read_bounded(a.positional[0], OFFLINE_REQUEST_MAX, &text, &textlen);
     if (ret != 0) {
         cli_fail("%s: %s", a.positional[0],
@@ -1123,14 +1222,12 @@ static int command_activate_offline(int argc, char **argv)
     now = authority_now();
     authority_accept_request(ledger, &req, ACTIVATION_OFFLINE, now, &res);
     if (res.outcome == ACTIVATION_OK)
-        authority_activate(ledger, priv, &req, now, who, &res);
+        authority_activate(ledger, priv, &req, &terms, now, who, &res);
     if (res.outcome != ACTIVATION_OK) {
         cli_fail("'%s': %s", req.key, res.error);
         goto out;
     }
-    if (fwrite(res.license, 1, res.len, stdout) != res.len || fflush(stdout) != 0)
-        cli_fail("cannot write to stdout: %s", strerror(errno));
-    else
+    if (write_license(a.out, res.license, res.len) == 0)
         status = EXIT_SUCCESS;
     fprintf(stderr, PROGRAM ": %s installation %s: %s\n", req.key, req.installation_id, res.what);
     free(res.license);

@@ -47,10 +47,10 @@ lt_pool_remove() {
 lt_cleanup() {
     local dev
     lg_cleanup
-    if [ -n "${LT_IPC_PID:-}" ]; then
-        kill "$LT_IPC_PID" 2>/dev/null || true
-        LT_IPC_PID=
-    fi
+    for dev in ${LT_IPC_PIDS:-}; do
+        kill "$dev" 2>/dev/null || true
+    done
+    LT_IPC_PIDS= LT_IPC_PID=
     # every pool of the test: LT_POOL0 and the LT_POOL0-* variants some tests switch to
     if [ -n "${LT_POOL0:-}" ]; then
         lt_pool_remove "$LT_POOL0" "$LT_POOL0"-*
@@ -58,6 +58,10 @@ lt_cleanup() {
     for dev in ${LT_DEVS:-}; do
         ip link del dev "$dev" 2>/dev/null || true
     done
+    if [ -n "${LT_SERVE_PID:-}" ]; then
+        kill "$LT_SERVE_PID" 2>/dev/null && wait "$LT_SERVE_PID" 2>/dev/null
+        LT_SERVE_PID=
+    fi
     for dev in ${LT_NETNS:-}; do
         ip netns del "$dev" 2>/dev/null || true
     done
@@ -82,12 +86,16 @@ lt_preload_lines() {
     printf 'export UBSAN_OPTIONS="%s:log_path=%s/sanitizer"\n' "${UBSAN_OPTIONS:-}" "$LG_DIR"
 }
 
-lt_openvpn_wrapper() {   # lt_openvpn_wrapper NAME [NETNS]
+lt_openvpn_wrapper() {   # lt_openvpn_wrapper NAME [NETNS [MACHINE-ID-FILE [IPC-PID]]]
     local w="$LG_DIR/openvpn-$1"
     {
         echo '#!/bin/sh'
         lt_preload_lines
-        if [ -n "${2:-}" ]; then
+        if [ -n "${3:-}" ]; then
+            # ip netns exec gives a mount namespace of its own: the machine-id is bind-mounted there
+            printf 'exec nsenter -t %s -i ip netns exec %s sh -c '\''mount --bind "$0" /etc/machine-id && exec openvpn "$@"'\'' %s "$@"\n' \
+                "${4:-$LT_IPC_PID}" "$2" "$3"
+        elif [ -n "${2:-}" ]; then
             printf 'exec nsenter -t %s -i ip netns exec %s openvpn "$@"\n' "$LT_IPC_PID" "$2"
         else
             printf 'exec nsenter -t %s -i openvpn "$@"\n' "$LT_IPC_PID"
@@ -97,19 +105,30 @@ lt_openvpn_wrapper() {   # lt_openvpn_wrapper NAME [NETNS]
     LG_OPENVPN=$w
 }
 
-# lt_ipc_namespace: an IPC namespace for this test, held by a sleeping process.
-lt_ipc_namespace() {
-    local mine now i
+# lt_ipc_holder: prints the pid of a sleeping process holding a new IPC
+# namespace (killed at exit).
+lt_ipc_holder() {
+    local mine now i pid
     command -v nsenter >/dev/null 2>&1 || _lg_skip "nsenter (util-linux) not installed"
     mine=$(readlink /proc/self/ns/ipc)
-    unshare --ipc sleep infinity &
-    LT_IPC_PID=$!
+    unshare --ipc sleep infinity >/dev/null 2>&1 &
+    pid=$!
     for ((i = 0; i < 200; i++)); do
-        now=$(readlink "/proc/$LT_IPC_PID/ns/ipc" 2>/dev/null) || true
-        [ -n "$now" ] && [ "$now" != "$mine" ] && return 0
+        now=$(readlink "/proc/$pid/ns/ipc" 2>/dev/null) || true
+        if [ -n "$now" ] && [ "$now" != "$mine" ]; then
+            echo "$pid"
+            return 0
+        fi
         sleep 0.01
     done
+    kill "$pid" 2>/dev/null
     lg_fail "no IPC namespace of our own"
+}
+
+# lt_ipc_namespace: an IPC namespace for this test.
+lt_ipc_namespace() {
+    LT_IPC_PID=$(lt_ipc_holder)
+    LT_IPC_PIDS="${LT_IPC_PIDS:-} $LT_IPC_PID"
 }
 
 lt_ipc() {
@@ -275,4 +294,66 @@ lt_netns() {
 # clients started after this run there).
 lt_in_netns() {
     lt_openvpn_wrapper "in-$1" "$1"
+}
+
+# lt_machines: two machines, LT_A and LT_B: network namespaces joined by a
+# veth pair (192.0.2.1 and 192.0.2.2, links of their own) whose processes,
+# started with lt_on, see a machine-id of their own; openvpn on LT_A uses the
+# test's IPC namespace, on LT_B one of its own (shared memory is per machine).
+lt_machines() {
+    LT_A="lgma$$" LT_B="lgmb$$"
+    lt_netns "$LT_A"
+    lt_netns "$LT_B"
+    ip link add "$LT_A" address 02:00:5e:63:00:01 type veth peer name "$LT_B" address 02:00:5e:73:00:01 ||
+        lg_fail "veth"
+    ip link set "$LT_A" netns "$LT_A"
+    ip link set "$LT_B" netns "$LT_B"
+    ip -n "$LT_A" addr add 192.0.2.1/24 dev "$LT_A"
+    ip -n "$LT_B" addr add 192.0.2.2/24 dev "$LT_B"
+    ip -n "$LT_A" link set "$LT_A" up
+    ip -n "$LT_B" link set "$LT_B" up
+    echo 0123456789abcdef0123456789abcdef >"$LG_DIR/machine-id-$LT_A"
+    echo fedcba9876543210fedcba9876543210 >"$LG_DIR/machine-id-$LT_B"
+    LT_IPC_B=$(lt_ipc_holder)
+    LT_IPC_PIDS="${LT_IPC_PIDS:-} $LT_IPC_B"
+}
+
+# lt_on NS CMD...: CMD on machine NS.
+lt_on() {
+    local ns=$1
+    shift
+    ip netns exec "$ns" sh -c 'mount --bind "$0" /etc/machine-id && exec "$@"' \
+        "$LG_DIR/machine-id-$ns" "$@"
+}
+
+# lt_on_machine NS: the harness's openvpn runs on machine NS from now on.
+lt_on_machine() {
+    local ipc=$LT_IPC_PID
+    [ "$1" = "$LT_B" ] && ipc=$LT_IPC_B
+    lt_openvpn_wrapper "on-$1" "$1" "$LG_DIR/machine-id-$1" "$ipc"
+}
+
+# lt_authority_serve [ENV=VALUE...]: an authority in LT_AUTH (the development
+# issuer key, so this build trusts its licenses) serving HTTPS on machine
+# LT_A at LT_URL, with a test CA in LT_CA; stopped at exit.
+lt_authority_serve() {
+    command -v openssl >/dev/null || _lg_skip "no openssl"
+    LT_AUTH="$LG_DIR/authority"
+    LT_CA="$LG_DIR/ca.pem"
+    "$LICGATE_AUTHORITY" init --dir "$LT_AUTH" --issuer-key "$LICGATE_DEV_KEY" >/dev/null ||
+        lg_fail "authority init"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$LG_DIR/ca.key" \
+        -out "$LT_CA" -days 2 -subj "/CN=licgate test CA" 2>/dev/null || lg_fail "test CA"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$LG_DIR/srv.key" \
+        -out "$LG_DIR/srv.csr" -subj "/CN=192.0.2.1" 2>/dev/null || lg_fail "server key"
+    printf 'subjectAltName=IP:192.0.2.1\n' >"$LG_DIR/srv.ext"
+    openssl x509 -req -in "$LG_DIR/srv.csr" -CA "$LT_CA" -CAkey "$LG_DIR/ca.key" \
+        -CAcreateserial -out "$LG_DIR/srv.pem" -days 2 -extfile "$LG_DIR/srv.ext" 2>/dev/null ||
+        lg_fail "server certificate"
+    LT_URL="https://192.0.2.1:$LG_PORT"
+    ip netns exec "$LT_A" env "$@" "$LICGATE_AUTHORITY" serve --dir "$LT_AUTH" \
+        --listen "192.0.2.1:$LG_PORT" --cert "$LG_DIR/srv.pem" --key "$LG_DIR/srv.key" \
+        >"$LG_DIR/serve.log" 2>&1 &
+    LT_SERVE_PID=$!
+    lg_wait_log "$LG_DIR/serve.log" "serving activation API" 10 || lg_fail "serve did not start"
 }

@@ -85,6 +85,50 @@ ta_request "$TA_DIR/o2.txt" "$K2" inst-d c --offline
 out=$("$AUTH" activate-offline --dir "$D" "$TA_DIR/o2.txt" 2>&1) && ta_fail "offline twice"
 case $out in *"key already activated on another machine") ;; *) ta_fail "offline: $out" ;; esac
 
+# An offline license holds to the end of support: the server cannot renew it.
+support=$(sed -n 's/^support-until: //p' "$TA_DIR/o.lic")
+grep -qx "lease-not-after: $support" "$TA_DIR/o.lic" || ta_fail "offline lease: $(cat "$TA_DIR/o.lic")"
+# --out: a refused request leaves no file; a granted one is written whole; an
+# unwritable --out is refused before the request is spent.
+out=$("$AUTH" activate-offline --dir "$D" --out /nonexistent/x.lic "$TA_DIR/o.txt" 2>&1) &&
+    ta_fail "--out into a missing directory"
+[ "$out" = "licgate-authority: --out /nonexistent/x.lic: cannot write in /nonexistent: No such file or directory" ] ||
+    ta_fail "--out missing directory: $out"
+ta_request "$TA_DIR/o3.txt" "$K2" inst-d c --offline
+out=$("$AUTH" activate-offline --dir "$D" --out "$TA_DIR/o3.lic" "$TA_DIR/o3.txt" 2>&1) &&
+    ta_fail "offline on another installation"
+[ -e "$TA_DIR/o3.lic" ] && ta_fail "--out left a file for a refused request"
+K3=$("$AUTH" issue --dir "$D" --customer "Offline Ltd" --seats 10) || ta_fail "issue 3"
+ta_request "$TA_DIR/o4.txt" "$K3" inst-d d --offline
+(cd "$TA_DIR" && "$AUTH" activate-offline --dir "$D" --lease-days 90 --out o4.lic o4.txt) \
+    2>/dev/null || ta_fail "activate-offline --out (a relative path)"
+[ "$(tail -n 1 "$TA_DIR/o4.lic")" = "-----END LICGATE LICENSE-----" ] || ta_fail "--out: not whole"
+lease=$(sed -n 's/^lease-not-after: //p' "$TA_DIR/o4.lic")
+[ "$(date -u -d "$lease" +%s)" -gt $(($(date +%s) + 89 * 86400)) ] &&
+    [ "$(date -u -d "$lease" +%s)" -le $(($(date +%s) + 90 * 86400)) ] ||
+    ta_fail "--lease-days 90: lease $lease"
+
+# show names a split key's children, and the parent on each child.
+K4=$("$AUTH" issue --dir "$D" --customer "Split Co" --seats 20) || ta_fail "issue 4"
+parts=$("$AUTH" split --dir "$D" "$K4" 10 10) || ta_fail "split"
+c1=$(head -n 1 <<<"$parts") c2=$(tail -n 1 <<<"$parts")
+"$AUTH" show --dir "$D" "$K4" | grep -qx "children:        $c1, $c2" ||
+    ta_fail "children: $("$AUTH" show --dir "$D" "$K4")"
+"$AUTH" show --dir "$D" "$c2" | grep -qx "origin:          $K4" || ta_fail "origin on a child"
+[ "$("$AUTH" show --dir "$D" --json "$K4" | tr -d ' \n' | grep -o '"children":\[[^]]*\]')" = "\"children\":[\"$c1\",\"$c2\"]" ] ||
+    ta_fail "children in JSON: $("$AUTH" show --dir "$D" --json "$K4")"
+
+# serve on a busy port names the address and the cause; a bad certificate says so.
+port=${URL##*:}
+out=$("$AUTH" serve --dir "$D" --listen "127.0.0.1:$port" --cert "$TA_DIR/pki/server.pem" \
+    --key "$TA_DIR/pki/server.key" 2>&1) && ta_fail "serve on a busy port"
+[ "$out" = "licgate-authority: cannot listen on 127.0.0.1:$port: Address already in use (another process listens on that port)" ] ||
+    ta_fail "busy port: $out"
+out=$("$AUTH" serve --dir "$D" --listen 127.0.0.1:0 --cert "$TA_DIR/pki/server.key" \
+    --key "$TA_DIR/pki/server.key" 2>&1) && ta_fail "serve with a key for a certificate"
+case $out in *"cannot serve on 127.0.0.1:0: the certificate $TA_DIR/pki/server.key and key"*"do not load"*) ;;
+*) ta_fail "bad certificate: $out" ;; esac
+
 [ "$(sqlite3 "$D/ledger.sqlite" 'PRAGMA integrity_check')" = ok ] || ta_fail "integrity"
 
 # The directory is the service user's: root is refused rather than leaving it

@@ -19,9 +19,11 @@
 #include "keystring.h"
 #include "license.h"
 
-#define DAY  86400
-#define T0   1795910400LL /* 2026-11-29T00:00:00Z */
-#define WHO  "tester"
+#define DAY 86400
+#define T0  1795910400LL /* 2026-11-29T00:00:00Z */
+#define WHO "tester"
+static const struct activation_terms online = {.channel = ACTIVATION_ONLINE};
+
 #define HEXA "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 struct fixture {
@@ -141,16 +143,17 @@ static struct activation_request request(const uint8_t priv[32], const char *key
     return parsed;
 }
 
-/* Activates and returns the outcome; on success the license is verified
- * into *lic (when not NULL). */
-static enum activation_outcome activate(struct fixture *f, const struct activation_request *req,
-                                        int64_t now, struct license *lic, const char **what)
+/* Activates under terms and returns the outcome; on success the license is
+ * verified into *lic (when not NULL). */
+static enum activation_outcome activate_as(struct fixture *f, const struct activation_request *req,
+                                           const struct activation_terms *terms, int64_t now,
+                                           struct license *lic, const char **what)
 {
     struct activation_result res;
     struct license parsed;
     char err[256];
 
-    assert_int_equal(authority_activate(f->ledger, f->issuer_priv, req, now, WHO, &res), 0);
+    assert_int_equal(authority_activate(f->ledger, f->issuer_priv, req, terms, now, WHO, &res), 0);
     if (res.outcome == ACTIVATION_OK) {
         assert_int_equal(
             license_parse_verify(res.license, res.len, &f->issuer, 1, &parsed, err, sizeof(err)),
@@ -165,6 +168,12 @@ static enum activation_outcome activate(struct fixture *f, const struct activati
     }
     free(res.license);
     return res.outcome;
+}
+
+static enum activation_outcome activate(struct fixture *f, const struct activation_request *req,
+                                        int64_t now, struct license *lic, const char **what)
+{
+    return activate_as(f, req, &online, now, lic, what);
 }
 
 /* ------------------------------------------------------------ issue */
@@ -464,6 +473,145 @@ static void failover_key__standard__free_key_same_seats(void **state)
     assert_string_equal(lic.primary_key, key);
 }
 
+static void failover_key__primary_replaced__retired_with_its_sunset(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], fo[KEYSTRING_BUFSIZE], fresh[KEYSTRING_BUFSIZE];
+    char fo2[KEYSTRING_BUFSIZE], again[KEYSTRING_BUFSIZE], err[256], what_row[32];
+    struct activation_request req;
+    struct license lic;
+
+    issue(f, 10, false, NULL, key);
+    assert_int_equal(authority_failover_key(f->ledger, key, T0, WHO, fo, err, sizeof(err)), 0);
+    req = request(f->inst_b, fo, "f", NULL, false);
+    assert_int_equal(activate(f, &req, T0, &lic, NULL), ACTIVATION_OK);
+    assert_int_equal(lic.sunset, 0);
+    /* extending the primary extends its failover key */
+    assert_int_equal(
+        authority_extend(f->ledger, key, 1, T0, WHO, &lic.support_until, err, sizeof(err)), 0);
+    assert_int_equal(get(f, fo).support_until, get(f, key).support_until);
+    assert_int_equal(authority_replace(f->ledger, key, T0 + DAY, WHO, fresh, err, sizeof(err)), 0);
+    assert_string_equal(last_audit_what(f, what_row, sizeof(what_row)), "retire-failover");
+    assert_int_equal(get(f, fo).sunset, T0 + 8 * DAY);
+    /* it renews within the week, carrying the sunset, then never again */
+    assert_int_equal(activate(f, &req, T0 + 2 * DAY, &lic, NULL), ACTIVATION_OK);
+    assert_int_equal(lic.sunset, T0 + 8 * DAY);
+    assert_int_equal(activate(f, &req, T0 + 20 * DAY, NULL, NULL), ACTIVATION_RETIRED);
+    assert_int_equal(activation_http_status(ACTIVATION_RETIRED), 410);
+    /* the replacement gets one failover key of its own, and only one */
+    assert_int_equal(authority_failover_key(f->ledger, fresh, T0 + DAY, WHO, fo2, err, sizeof(err)),
+                     0);
+    assert_int_equal(
+        authority_failover_key(f->ledger, fresh, T0 + DAY, WHO, again, err, sizeof(err)), -EPERM);
+    assert_non_null(strstr(err, fo2));
+}
+
+static void failover_key__primary_refunded__retired_now(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], fo[KEYSTRING_BUFSIZE], err[256];
+    struct activation_request req;
+
+    issue(f, 10, false, NULL, key);
+    assert_int_equal(authority_failover_key(f->ledger, key, T0, WHO, fo, err, sizeof(err)), 0);
+    assert_int_equal(authority_refund(f->ledger, key, T0 + DAY, WHO, err, sizeof(err)), 0);
+    assert_int_equal(get(f, fo).sunset, T0 + DAY);
+    req = request(f->inst_b, fo, "f", NULL, false);
+    assert_int_equal(activate(f, &req, T0 + DAY, NULL, NULL), ACTIVATION_RETIRED);
+}
+
+static void activate__failover_on_primary_installation__refused_both_ways(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], fo[KEYSTRING_BUFSIZE], err[256];
+    char other[KEYSTRING_BUFSIZE], fo2[KEYSTRING_BUFSIZE];
+    struct activation_request req;
+    size_t rows;
+
+    issue(f, 10, false, NULL, key);
+    assert_int_equal(authority_failover_key(f->ledger, key, T0, WHO, fo, err, sizeof(err)), 0);
+    req = request(f->inst_a, key, "a", "b", false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_OK);
+    rows = audit_rows(f);
+    /* the primary's own installation */
+    req = request(f->inst_a, fo, "a", "b", false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_FAILOVER_ON_PRIMARY);
+    assert_int_equal(audit_rows(f), rows);
+    assert_int_equal(get(f, fo).activated, 0);
+    /* the standby server */
+    req = request(f->inst_b, fo, "s", "t", false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_OK);
+    /* the standby server's installation cannot take the primary either */
+    issue(f, 10, false, NULL, other);
+    assert_int_equal(authority_failover_key(f->ledger, other, T0, WHO, fo2, err, sizeof(err)), 0);
+    req = request(f->inst_b, fo2, "s", "t", false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_OK);
+    req = request(f->inst_b, other, "s", "t", false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_FAILOVER_ON_PRIMARY);
+}
+
+static void activate__fingerprint_returns__clone_marked_no_more_leases(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], fresh[KEYSTRING_BUFSIZE], err[256], what_row[32];
+    struct activation_request original, clone, req;
+    const char *what;
+
+    issue(f, 10, false, "all", key);
+    original = request(f->inst_a, key, "a", "a", false);
+    clone = request(f->inst_a, key, "c", "c", false); /* the same installation key */
+    assert_int_equal(activate(f, &original, T0, NULL, NULL), ACTIVATION_OK);
+    /* the clone's first refresh looks like a hardware change */
+    assert_int_equal(activate(f, &clone, T0 + DAY, NULL, &what), ACTIVATION_OK);
+    assert_string_equal(what, "re-bound");
+    /* the original comes back to the fingerprint the key left: a clone */
+    assert_int_equal(activate(f, &original, T0 + 2 * DAY, NULL, NULL), ACTIVATION_CLONED);
+    assert_string_equal(last_audit_what(f, what_row, sizeof(what_row)), "clone");
+    assert_int_equal(get(f, key).cloned, T0 + 2 * DAY);
+    assert_int_equal(activation_http_status(ACTIVATION_CLONED), 409);
+    /* from then on neither machine gets a lease */
+    assert_int_equal(activate(f, &clone, T0 + 3 * DAY, NULL, NULL), ACTIVATION_CLONED);
+    assert_int_equal(activate(f, &original, T0 + 3 * DAY, NULL, NULL), ACTIVATION_CLONED);
+    /* the replacement needs a fresh installation */
+    assert_int_equal(authority_replace(f->ledger, key, T0 + 3 * DAY, WHO, fresh, err, sizeof(err)),
+                     0);
+    req = request(f->inst_a, fresh, "a", "a", false);
+    assert_int_equal(activate(f, &req, T0 + 3 * DAY, NULL, NULL), ACTIVATION_CLONED);
+    req = request(f->inst_b, fresh, "a", "a", false);
+    assert_int_equal(activate(f, &req, T0 + 3 * DAY, NULL, NULL), ACTIVATION_OK);
+}
+
+static void activate__offline__lease_to_support_end_or_as_asked(void **state)
+{
+    struct activation_terms offline = {.channel = ACTIVATION_OFFLINE};
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], err[256];
+    struct activation_request req;
+    struct license lic;
+    int64_t until;
+
+    issue(f, 10, false, NULL, key);
+    req = request(f->inst_a, key, "a", "b", false);
+    assert_int_equal(activate_as(f, &req, &offline, T0, &lic, NULL), ACTIVATION_OK);
+    assert_int_equal(lic.lease_not_after, get(f, key).support_until);
+    offline.lease_days = 90;
+    assert_int_equal(activate_as(f, &req, &offline, T0, &lic, NULL), ACTIVATION_OK);
+    assert_int_equal(lic.lease_not_after, T0 + 90 * DAY);
+    /* never past the support end */
+    offline.lease_days = 3000;
+    assert_int_equal(activate_as(f, &req, &offline, T0, &lic, NULL), ACTIVATION_OK);
+    assert_int_equal(lic.lease_not_after, get(f, key).support_until);
+    /* after extend, one more round trip carries the new end */
+    assert_int_equal(authority_extend(f->ledger, key, 2, T0, WHO, &until, err, sizeof(err)), 0);
+    offline.lease_days = 0;
+    assert_int_equal(activate_as(f, &req, &offline, T0 + DAY, &lic, NULL), ACTIVATION_OK);
+    assert_int_equal(lic.lease_not_after, until);
+    assert_int_equal(lic.support_until, until);
+    /* online activations keep the 30-day lease */
+    assert_int_equal(activate(f, &req, T0 + DAY, &lic, NULL), ACTIVATION_OK);
+    assert_int_equal(lic.lease_not_after, T0 + 31 * DAY);
+}
+
 /* ------------------------------------------------------------ activation */
 
 static void activate__first__license_bound_leased_audited(void **state)
@@ -523,7 +671,8 @@ static void activate__other_installation__already_activated(void **state)
     rows = audit_rows(f);
     /* Even with the very same fingerprint: a key is for one installation. */
     req = request(f->inst_b, key, "a", "b", false);
-    assert_int_equal(authority_activate(f->ledger, f->issuer_priv, &req, T0, WHO, &res), 0);
+    assert_int_equal(authority_activate(f->ledger, f->issuer_priv, &req, &online, T0, WHO, &res),
+                     0);
     assert_int_equal(res.outcome, ACTIVATION_ALREADY_ACTIVATED);
     assert_string_equal(res.error, "License error: machine properties validation failed: verify "
                                    "fail: key already activated on another machine");
@@ -595,9 +744,6 @@ static void activate__changed_fingerprint__rebound_three_times_per_30_days(void 
     req = request(f->inst_a, key, "e", "e", false);
     assert_int_equal(activate(f, &req, T0 + 4 * DAY, NULL, NULL), ACTIVATION_REBIND_LIMIT);
     assert_int_equal(audit_rows(f), rows);
-    /* The old binding gets no more renewals: it would be a re-binding too. */
-    req = request(f->inst_a, key, "a", "a", false);
-    assert_int_equal(activate(f, &req, T0 + 4 * DAY, NULL, NULL), ACTIVATION_REBIND_LIMIT);
     /* The current binding still renews. */
     req = request(f->inst_a, key, "d", "d", false);
     assert_int_equal(activate(f, &req, T0 + 4 * DAY, NULL, &what), ACTIVATION_OK);
@@ -793,6 +939,11 @@ int main(void)
         T(replace__support_over__refused),
         T(replace__twice__refused),
         T(failover_key__standard__free_key_same_seats),
+        T(failover_key__primary_replaced__retired_with_its_sunset),
+        T(failover_key__primary_refunded__retired_now),
+        T(activate__failover_on_primary_installation__refused_both_ways),
+        T(activate__fingerprint_returns__clone_marked_no_more_leases),
+        T(activate__offline__lease_to_support_end_or_as_asked),
         T(activate__first__license_bound_leased_audited),
         T(activate__lowercase_key__same_key),
         T(activate__other_installation__already_activated),

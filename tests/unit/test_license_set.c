@@ -140,7 +140,7 @@ static void license_set_load__mixed_directory__good_ones_count(void **state)
     write_license(dir, "e-expired.lic", &lic, trusted_priv);
     make_license(&lic, "LG-FFFF-0011", 11);
     lic.kind = LICENSE_KIND_FAILOVER;
-    strcpy(lic.primary_key, "LG-AAAA-0003");
+    strcpy(lic.primary_key, "LG-ZZZZ-0099");
     write_license(dir, "f-failover.lic", &lic, trusted_priv);
     make_license(&lic, "LG-GGGG-0013", 13);
     lic.binding_rule = BINDING_ALL;
@@ -208,7 +208,7 @@ static void license_set_load__mixed_directory__good_ones_count(void **state)
     entry = find_entry(&set, "f-failover.lic");
     assert_int_equal(entry->loaded, 1);
     assert_int_equal(entry->state, LICENSE_ACTIVE);
-    assert_string_equal(entry->reason, "this node does not hold the failover address");
+    assert_non_null(strstr(entry->reason, "failover-vip is not set in licgate.conf"));
     assert_string_equal(license_entry_state(entry), "standby");
     entry = find_entry(&set, "g-bound.lic");
     assert_int_equal(entry->loaded, 1);
@@ -337,11 +337,52 @@ static void license_set_bind__mismatch_and_standby__do_not_count(void **state)
                                      "count 2 expected, 1 found");
     assert_string_equal(license_entry_state(&e[1]), "active");
     assert_string_equal(license_entry_state(&e[2]), "standby");
+    assert_string_equal(e[2].reason, "failover-vip is not set in licgate.conf: a failover "
+                                     "license counts only on the node that holds that address");
     assert_int_equal(license_set_seats(&set), 20);
+    set.failover_set = true;
+    license_set_evaluate(&set, T0);
+    assert_string_equal(e[2].reason, "this node does not hold the failover address");
     set.failover_active = true;
     license_set_evaluate(&set, T0);
     assert_string_equal(license_entry_state(&e[2]), "active");
     assert_int_equal(license_set_seats(&set), 60);
+}
+
+/* A failover key never counts on the machine of its primary (Q24): neither
+ * beside it in the set nor where another pool counts it. */
+static void license_set_evaluate__failover_beside_primary__does_not_count(void **state)
+{
+    struct license_entry e[2];
+    struct license_set set = {
+        .entries = e, .count = 2, .failover_set = true, .failover_active = true};
+
+    (void)state;
+    memset(e, 0, sizeof(e));
+    for (size_t i = 0; i < 2; i++) {
+        e[i].loaded = 1;
+        e[i].binding_ok = true;
+        e[i].lic.seats = 10;
+        e[i].lic.issued = T0 - DAY;
+        e[i].lic.support_until = T0 + 365 * DAY;
+        snprintf(e[i].lic.key_id, sizeof(e[i].lic.key_id), "LG-K-%zu", i);
+    }
+    e[1].lic.kind = LICENSE_KIND_FAILOVER;
+    snprintf(e[1].lic.primary_key, sizeof(e[1].lic.primary_key), "LG-K-0");
+    license_set_evaluate(&set, T0);
+    assert_string_equal(license_entry_state(&e[1]), "beside-primary");
+    assert_non_null(strstr(e[1].reason, "its primary key LG-K-0 is on this machine"));
+    assert_int_equal(license_set_seats(&set), 10);
+    /* the primary bound to another machine is not here */
+    e[0].binding_ok = false;
+    license_set_evaluate(&set, T0);
+    assert_string_equal(license_entry_state(&e[1]), "active");
+    assert_int_equal(license_set_seats(&set), 10);
+    /* a pool on this machine counts the primary */
+    e[1].primary_claimed = true;
+    license_set_evaluate(&set, T0);
+    assert_string_equal(license_entry_state(&e[1]), "beside-primary");
+    assert_int_equal(license_set_seats(&set), 0);
 }
 
 static void license_set_seats__huge_sum__saturates(void **state)
@@ -395,6 +436,7 @@ int main(void)
             dir_teardown),
         cmocka_unit_test(license_set_seats__huge_sum__saturates),
         cmocka_unit_test(license_set_bind__mismatch_and_standby__do_not_count),
+        cmocka_unit_test(license_set_evaluate__failover_beside_primary__does_not_count),
         cmocka_unit_test(license_set_next_change__several__earliest),
     };
 
