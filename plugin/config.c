@@ -19,6 +19,7 @@ enum config_key {
     KEY_REASON_TO_CLIENT,
     KEY_STATE_DIR,
     KEY_FAILOVER_VIP,
+    KEY_AUTHORITY,
     KEY_COUNT,
 };
 
@@ -33,6 +34,7 @@ static const char *const key_names[KEY_COUNT] = {
     [KEY_REASON_TO_CLIENT] = "reason-to-client",
     [KEY_STATE_DIR] = "state-dir",
     [KEY_FAILOVER_VIP] = "failover-vip",
+    [KEY_AUTHORITY] = "authority",
 };
 
 void config_defaults(struct gate_config *cfg)
@@ -81,6 +83,52 @@ static int valid_account_name(const char *s)
             return 0;
     }
     return 1;
+}
+
+static bool in_set(char c, const char *set)
+{
+    return c != '\0' && strchr(set, c) != NULL;
+}
+
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+/* https://HOST[:PORT][/PATH], as config.h says: licgatectl appends the API's
+ * paths ("/v1/activate") to it, so a query or fragment would break them. */
+static bool valid_authority(const char *s)
+{
+    const char *p = s + 8, *end;
+    unsigned long port = 0;
+
+    if (strlen(s) > CONFIG_AUTHORITY_MAX || strncmp(s, "https://", 8) != 0)
+        return false;
+    if (*p == '[') {
+        end = strchr(p, ']');
+        if (end == NULL || end == p + 1)
+            return false;
+        for (p++; p < end; p++)
+            if (!in_set(*p, "0123456789abcdefABCDEF:."))
+                return false;
+        p++;
+    } else {
+        for (end = p; in_set(*end, ALNUM ".-"); end++)
+            ;
+        if (end == p)
+            return false;
+        p = end;
+    }
+    if (*p == ':') {
+        for (end = ++p; *end >= '0' && *end <= '9' && end - p < 5; end++)
+            port = port * 10 + (unsigned long)(*end - '0');
+        if (end == p || port < 1 || port > 65535)
+            return false;
+        p = end;
+    }
+    if (*p != '\0' && *p != '/')
+        return false;
+    for (; *p != '\0'; p++)
+        if (!in_set(*p, ALNUM "._~%/-"))
+            return false;
+    return true;
 }
 
 /* Strict decimal: no sign, no leading zeros, no trailing bytes. */
@@ -151,6 +199,15 @@ int config_set(struct gate_config *cfg, const char *key, const char *value, char
         snprintf(cfg->failover_vip, sizeof(cfg->failover_vip), "%s", value);
         break;
     }
+    case KEY_AUTHORITY:
+        if (!valid_authority(value)) {
+            snprintf(err, errlen,
+                     "%s: '%s' is not an https://HOST[:PORT][/PATH] URL of at most %d bytes", key,
+                     value, CONFIG_AUTHORITY_MAX);
+            return -EINVAL;
+        }
+        snprintf(cfg->authority, sizeof(cfg->authority), "%s", value);
+        break;
     case KEY_POOL:
         if (!valid_pool_name(value)) {
             snprintf(err, errlen, "%s: '%s' is not 1..%d of [A-Za-z0-9_.-] (no leading '.')", key,

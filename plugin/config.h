@@ -13,6 +13,8 @@
 #define CONFIG_NAME_MAX     32
 #define CONFIG_CAPACITY_MAX 1000000
 #define CONFIG_FILE_MAX     (64 * 1024)
+/* authority=: "https://" and at most this many bytes in all */
+#define CONFIG_AUTHORITY_MAX 512
 
 #ifndef LICGATE_SYSCONFDIR
 #define LICGATE_SYSCONFDIR "/etc"
@@ -38,17 +40,22 @@ struct gate_config {
     bool reason_to_client;                      /* decide in AUTH_USER_PASS_VERIFY too */
     char state_dir[CONFIG_PATH_MAX];            /* the clock high-water mark lives here */
     char failover_vip[64];                      /* "" = no failover role */
+    char authority[CONFIG_AUTHORITY_MAX + 1];   /* licgatectl's; the plugin ignores it */
     unsigned set_mask;                          /* which keys were given, to refuse repeats */
 };
 
 /* Fills the defaults: license-dir SYSCONFDIR/licgate/licenses, pool "default",
  * capacity 4096, no user or group, the control socket at RUNDIR/<pool>/control.sock
  * readable by root only, no reason to clients, state-dir LOCALSTATEDIR/lib/licgate,
- * no failover address. */
+ * no failover address, no authority. */
 void config_defaults(struct gate_config *cfg);
 
 /* Sets one key. Returns 0, or -EINVAL with a one-line reason in err naming the
- * key and quoting the value; cfg is unchanged on error. */
+ * key and quoting the value; cfg is unchanged on error. "authority" (the
+ * activation authority licgatectl asks; the plugin accepts and ignores it)
+ * must be https://HOST[:PORT][/PATH] of at most CONFIG_AUTHORITY_MAX bytes:
+ * HOST a name or address of [A-Za-z0-9.-] or a bracketed IPv6 address, PORT
+ * 1..65535, PATH of [A-Za-z0-9._~%/-]; no user, query or fragment. */
 int config_set(struct gate_config *cfg, const char *key, const char *value, char *err,
                size_t errlen);
 

@@ -197,6 +197,59 @@ static void add_warnings(const struct control_snapshot *s, json_object *o)
     json_object_object_add(o, "warnings", w);
 }
 
+/* Whether e would count at time t, the rest of its state (binding, standby,
+ * other pool) as it is now: license_entry_counts() is the one rule. */
+static bool counts_at(const struct license_entry *e, int64_t t)
+{
+    struct license_entry at = *e;
+
+    if (!e->loaded)
+        return false;
+    at.state = license_evaluate(&e->lic, t, NULL, 0);
+    return license_entry_counts(&at);
+}
+
+int control_next_change(const struct license_set *set, int64_t now, int64_t *at, uint32_t *limit)
+{
+    uint64_t seats = 0;
+
+    *at = INT64_MAX;
+    *limit = 0;
+    for (size_t i = 0; i < set->count; i++) {
+        const struct license_entry *e = &set->entries[i];
+        int64_t t;
+
+        /* once a counting license's state changes, it has stopped counting */
+        if (!counts_at(e, now) || (t = license_next_change(&e->lic, now)) == INT64_MAX)
+            continue;
+        if (t < *at)
+            *at = t;
+    }
+    if (*at == INT64_MAX)
+        return 0;
+    for (size_t i = 0; i < set->count; i++)
+        if (counts_at(&set->entries[i], *at))
+            seats += set->entries[i].lic.seats;
+    *limit = seats == 0 ? GATE_EVALUATION_SEATS : seats > UINT32_MAX ? UINT32_MAX : (uint32_t)seats;
+    return 1;
+}
+
+static void add_next_change(const struct control_snapshot *s, json_object *o)
+{
+    json_object *x;
+    uint32_t limit;
+    int64_t at;
+
+    if (control_next_change(&s->licenses, s->now, &at, &limit) == 0) {
+        json_object_object_add(o, "next_change", NULL);
+        return;
+    }
+    x = json_object_new_object();
+    add_time(x, "at", at);
+    add_int(x, "limit", limit);
+    json_object_object_add(o, "next_change", x);
+}
+
 static json_object *reply_status(const struct control_snapshot *s)
 {
     json_object *o = response_new(true), *procs = json_object_new_array(), *x;
@@ -241,6 +294,7 @@ static json_object *reply_status(const struct control_snapshot *s)
     add_time(x, "high_water_mark", s->mark);
     add_bool(x, "rollback_detected", s->rollback);
     json_object_object_add(o, "clock", x);
+    add_next_change(s, o);
     add_warnings(s, o);
     return o;
 }

@@ -40,6 +40,15 @@ struct control_snapshot {
 int control_snapshot_take(struct gate *gate, enum control_command cmd, struct control_snapshot *s);
 void control_snapshot_free(struct control_snapshot *s);
 
+/* When the limit next changes because a license that counts at now stops
+ * counting (its support ends unless perpetual, its lease ends, its sunset
+ * comes): 1 with *at the earliest such time after now and *limit the limit
+ * right after it (the seats of the licenses that count then, the machine
+ * binding, standby and other-pool states as they are now; the evaluation
+ * seats when none does, UINT32_MAX at most). 0 when no counting license
+ * will stop (*at INT64_MAX, *limit 0). The status answer's "next_change". */
+int control_next_change(const struct license_set *set, int64_t now, int64_t *at, uint32_t *limit);
+
 /* The answer to cmd (not reload) from the snapshot: one line of JSON ending in a newline,
  * malloc'd, its length in *len. NULL when out of memory. */
 char *control_reply(const struct control_snapshot *s, enum control_command cmd, size_t *len);

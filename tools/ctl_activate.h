@@ -21,8 +21,10 @@
  * but travels JSON-escaped, so a real answer is a few KiB. */
 #define CTL_ANSWER_MAX (64 * 1024)
 
-#ifndef CTL_DEFAULT_AUTHORITY
-#define CTL_DEFAULT_AUTHORITY "https://licensing.licgate.invalid"
+/* The authority this build asks when neither --authority nor the config's
+ * "authority" names one: ./configure --with-authority-url=URL, "" for none. */
+#ifndef LICGATE_AUTHORITY_URL
+#define LICGATE_AUTHORITY_URL ""
 #endif
 #define CTL_CONNECT_TIMEOUT 10 /* seconds */
 #define CTL_TOTAL_TIMEOUT   30 /* seconds */

@@ -32,13 +32,53 @@ static const char *source_name(enum fingerprint_source s)
     }
 }
 
+/* The license parser is the one judge of a rule: it is asked with a binding
+ * that has enough distinct components for any rule it accepts (a machine-id
+ * and LICENSE_MAX_COMPONENTS - 1 NICs), so only the rule can make it fail.
+ * probe gets the parsed rule. */
+static int rule_parse(const char *rule, struct license *probe)
+{
+    char line[LICENSE_MAX_COMPONENTS * 80 + 64];
+    size_t used;
+
+    memset(probe, 0, sizeof(*probe));
+    if (strlen(rule) > 32 || strchr(rule, ' ') != NULL)
+        return -EINVAL;
+    used = (size_t)snprintf(line, sizeof(line), "%s machine-id=%064x", rule, 0);
+    for (unsigned i = 1; i < LICENSE_MAX_COMPONENTS && used < sizeof(line); i++)
+        used += (size_t)snprintf(line + used, sizeof(line) - used, " nic=%064x", i);
+    if (used >= sizeof(line) || license_parse_binding(line, probe, NULL, 0) != 0)
+        return -EINVAL;
+    return 0;
+}
+
+int ctl_fingerprint_rule_check(const char *rule, char *err, size_t errlen)
+{
+    struct license probe;
+    unsigned max = 0;
+    char n[32];
+
+    if (rule_parse(rule, &probe) == 0)
+        return 0;
+    /* the largest N of all-but-N, from the parser rather than a copy of its limit */
+    do
+        snprintf(n, sizeof(n), "all-but-%u", max + 1);
+    while (rule_parse(n, &probe) == 0 && ++max < 100);
+    snprintf(err, errlen,
+             "'%.64s' is not a binding rule: all, all-but-N (N from 1 to %u) or machine-id-only, "
+             "each optionally followed by +virtual (e.g. all-but-1+virtual)",
+             rule, max);
+    return -EINVAL;
+}
+
 /* The binding line for key_id: "<rule> machine-id=<hex> ... nic=<hex>". */
 static int binding_line(const struct fingerprint *fp, const char *key_id, const char *rule,
-                        char *buf, size_t len, char *err, size_t errlen)
+                        const struct license *parsed, char *buf, size_t len, char *err,
+                        size_t errlen)
 {
     struct binding_component comps[LICENSE_MAX_COMPONENTS];
     struct license check;
-    size_t n = 0, used;
+    size_t n = 0, used, machine_ids = 0;
     char h[65];
     int r;
 
@@ -46,6 +86,24 @@ static int binding_line(const struct fingerprint *fp, const char *key_id, const 
     if (r < 0) {
         snprintf(err, errlen, "cannot compute the digests: %s", strerror(-r));
         return r;
+    }
+    for (size_t i = 0; i < n; i++)
+        machine_ids += comps[i].type == COMPONENT_MACHINE_ID;
+    if (n == 0) {
+        snprintf(err, errlen, "this machine has no binding components%s",
+                 parsed->binding_virtual ? "" : " (no machine-id and no physical NIC: +virtual?)");
+        return -ENODEV;
+    }
+    if (parsed->binding_rule == BINDING_ALL_BUT && parsed->binding_tolerance >= n) {
+        snprintf(err, errlen,
+                 "rule %s tolerates %u mismatches, but this machine has %zu binding %s: use a "
+                 "smaller N or all",
+                 rule, parsed->binding_tolerance, n, n == 1 ? "component" : "components");
+        return -EINVAL;
+    }
+    if (parsed->binding_rule == BINDING_MACHINE_ID_ONLY && machine_ids == 0) {
+        snprintf(err, errlen, "rule %s: this machine has no readable machine-id", rule);
+        return -EINVAL;
     }
     used = (size_t)snprintf(buf, len, "%s", rule);
     for (size_t i = 0; i < n && used < len; i++) {
@@ -63,18 +121,22 @@ int ctl_fingerprint(FILE *out, bool json, const char *key_id, const char *rule, 
                     size_t errlen)
 {
     struct fingerprint fp;
+    struct license parsed;
     char h[65], line[LICENSE_MAX_COMPONENTS * 80 + 64];
     json_object *o = NULL, *list;
     int r;
 
     memset(&fp, 0, sizeof(fp));
-    r = strstr(rule, "+virtual") != NULL ? fingerprint_read_virtual(&fp) : fingerprint_read(&fp);
+    if ((r = ctl_fingerprint_rule_check(rule, err, errlen)) < 0)
+        return r;
+    rule_parse(rule, &parsed);
+    r = parsed.binding_virtual ? fingerprint_read_virtual(&fp) : fingerprint_read(&fp);
     if (r < 0) {
         snprintf(err, errlen, "cannot read this machine's properties: %s", strerror(-r));
         goto out;
     }
     if (key_id != NULL) {
-        r = binding_line(&fp, key_id, rule, line, sizeof(line), err, errlen);
+        r = binding_line(&fp, key_id, rule, &parsed, line, sizeof(line), err, errlen);
         if (r < 0)
             goto out;
     }

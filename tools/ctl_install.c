@@ -453,7 +453,7 @@ static void describe(FILE *out, const struct license *lic)
 
 int ctl_cmd_activate(const struct ctl_context *ctx, const char *key_input, char *err, size_t errlen)
 {
-    const char *authority = ctx->authority ? ctx->authority : CTL_DEFAULT_AUTHORITY;
+    const char *authority = ctx->authority;
     char key[KEYSTRING_BUFSIZE], code[64], path[PATH_BUF], note[512];
     char *license = NULL;
     size_t license_len = 0;
@@ -463,6 +463,10 @@ int ctl_cmd_activate(const struct ctl_context *ctx, const char *key_input, char 
 
     if ((r = canonical_key(key_input, key, err, errlen)) < 0)
         return r;
+    if (!authority) {
+        errbuf_set(err, errlen, "no authority is configured");
+        return -EDESTADDRREQ;
+    }
     r = exchange(ctx, authority, "/v1/activate", key, ctx->rule_virtual, &license, &license_len,
                  code, sizeof(code), err, errlen);
     if (r < 0)
@@ -536,41 +540,81 @@ out:
     return r;
 }
 
-/* Refreshes one installed license; 0 when it is current (renewed or not),
- * else -errno with the reason. */
-static int refresh_one(const struct ctl_context *ctx, const struct license *installed,
-                       bool *changed, char *err, size_t errlen)
+/* Whether two licenses carry the same binding line: rule, tolerance,
+ * +virtual and the components in order. */
+static bool same_binding(const struct license *a, const struct license *b)
 {
-    char url[CTL_URL_MAX], code[64], note[512];
+    if (a->binding_rule != b->binding_rule || a->binding_tolerance != b->binding_tolerance ||
+        a->binding_virtual != b->binding_virtual || a->ncomponents != b->ncomponents)
+        return false;
+    for (size_t i = 0; i < a->ncomponents; i++)
+        if (a->components[i].type != b->components[i].type ||
+            memcmp(a->components[i].digest, b->components[i].digest,
+                   sizeof(a->components[i].digest)) != 0)
+            return false;
+    return true;
+}
+
+/* "<what>, lease until DATE" (the support term when there is no lease),
+ * then the sunset and whether the license counts now, into line. */
+static void refresh_line(const char *what, const struct license *lic, char *line, size_t len)
+{
+    char when[LICENSE_TIME_BUFSIZE], why[128];
+    size_t used;
+
+    if (lic->lease_not_after || !lic->perpetual) {
+        license_format_time(lic->lease_not_after ? lic->lease_not_after : lic->support_until, when,
+                            sizeof(when));
+        used = (size_t)snprintf(line, len, "%s, %s %s", what,
+                                lic->lease_not_after ? "lease until" : "support until", when);
+    } else {
+        used = (size_t)snprintf(line, len, "%s, perpetual", what);
+    }
+    if (lic->sunset && used < len) {
+        license_format_time(lic->sunset, when, sizeof(when));
+        used += (size_t)snprintf(line + used, len - used, ", sunset %s", when);
+    }
+    if (used < len && license_evaluate(lic, time(NULL), why, sizeof(why)) != LICENSE_ACTIVE)
+        snprintf(line + used, len - used, " (it does not count now: %s)", why);
+}
+
+/* Asks url (or ctx->authority) to renew the installed license and installs
+ * the answer. 0 with *line the outcome for stdout; else -EREMOTEIO for the
+ * authority's refusal or another -errno, with the reason in err. */
+static int refresh_one(const struct ctl_context *ctx, const struct license *installed,
+                       const char *url, bool recorded_virtual, bool *changed, char *line,
+                       size_t linelen, char *err, size_t errlen)
+{
+    char code[64], note[512];
     char *license = NULL;
     size_t license_len = 0;
-    bool recorded_virtual = false, binding_virtual;
+    bool binding_virtual;
     struct license lic;
     int r;
 
     *changed = false;
-    r = ctl_authority_lookup(ctx->state_dir, installed->key_id, url, sizeof(url), &recorded_virtual,
-                             err, errlen);
-    if (r < 0)
-        return r;
+    line[0] = '\0';
     binding_virtual =
         installed->binding_rule != BINDING_NONE ? installed->binding_virtual : recorded_virtual;
     r = exchange(ctx, ctx->authority ? ctx->authority : url, "/v1/refresh", installed->key_id,
                  binding_virtual, &license, &license_len, code, sizeof(code), err, errlen);
-    if (r == -EREMOTEIO) {
-        snprintf(note, sizeof(note), "%s", err);
-        errbuf_set(err, errlen, "%s (the installed license is kept)", note);
-    }
     if (r < 0)
         goto out;
     r = ctl_license_check(license, license_len, installed->key_id, ctx->state_dir, &lic, note,
                           sizeof(note));
     if (r < 0) {
-        errbuf_set(err, errlen, "the renewed license was not installed: %s", note);
+        errbuf_set(err, errlen, "the authority's license was not installed: %s", note);
         goto out;
     }
     r = ctl_license_install(ctx->license_dir, license, license_len, &lic, changed, NULL, 0, err,
                             errlen);
+    if (r < 0)
+        goto out;
+    /* The answer says renewed or re-bound only through the license it carries. */
+    refresh_line(!*changed                       ? "nothing to do: the installed license is current"
+                 : same_binding(installed, &lic) ? "renewed"
+                                                 : "re-bound to this machine's changed hardware",
+                 &lic, line, linelen);
 out:
     free(license);
     return r;
@@ -584,17 +628,20 @@ int ctl_cmd_refresh(const struct ctl_context *ctx, char *err, size_t errlen)
 
     errbuf_set(err, errlen, "%s", "");
     r = fs_list_dir(ctx->license_dir, "", ".lic", true, &names, &count, LICENSE_DIR_MAX_FILES);
-    if (r == -ENOENT)
-        return 0; /* nothing installed, nothing to renew */
+    if (r == -ENOENT) {
+        errbuf_set(err, errlen, "license-dir %s does not exist (see --config, --license-dir)",
+                   ctx->license_dir);
+        return r;
+    }
     if (r < 0) {
         errbuf_set(err, errlen, "license-dir %s: %s", ctx->license_dir, strerror(-r));
         return r;
     }
     for (size_t i = 0; i < count; i++) {
-        char url[CTL_URL_MAX], why[512], *text = NULL;
+        char url[CTL_URL_MAX], why[512], line[512], *text = NULL;
         struct license lic;
         size_t len = 0;
-        bool dup = false, changed = false, v;
+        bool dup = false, changed = false, v = false;
 
         if (join_path(path, sizeof(path), ctx->license_dir, names[i]) < 0 ||
             fs_read_bounded(path, LICENSE_MAX_TEXT, &text, &len) < 0)
@@ -611,25 +658,30 @@ int ctl_cmd_refresh(const struct ctl_context *ctx, char *err, size_t errlen)
         memcpy(seen[nseen++], lic.key_id, sizeof(seen[0]));
         r = ctl_authority_lookup(ctx->state_dir, lic.key_id, url, sizeof(url), &v, why,
                                  sizeof(why));
-        if (r == -ENOENT)
-            continue; /* installed offline: no authority to ask */
-        if (r == 0)
-            r = refresh_one(ctx, &lic, &changed, why, sizeof(why));
+        if (r == -ENOENT) {
+            snprintf(line, sizeof(line), "nothing to do (offline license: no authority recorded)");
+            r = 0;
+        } else if (r == 0) {
+            r = refresh_one(ctx, &lic, url, v, &changed, line, sizeof(line), why, sizeof(why));
+        }
         if (r < 0) {
-            fprintf(ctx->errout, "licgatectl: refresh %s: %s\n", lic.key_id, why);
+            fflush(ctx->out);
+            fprintf(ctx->errout, "licgatectl: %s: %s%s%s\n", lic.key_id,
+                    r == -EREMOTEIO ? "refused: " : "not renewed: ", why,
+                    r == -ESTALE ? "" : " (the installed license is kept)");
             failed++;
+        } else if (!ctx->quiet) {
+            fprintf(ctx->out, "%s: %s\n", lic.key_id, line);
         }
         renewed += changed;
     }
     fs_free_list(names, count);
-    if (failed > 0) {
-        errbuf_set(err, errlen, "%zu of the installed licenses could not be refreshed", failed);
-        r = -EREMOTEIO;
-    } else {
-        r = 0;
-    }
+    if (nseen == 0 && !ctx->quiet)
+        fprintf(ctx->out, "nothing to do: no valid license in %s\n", ctx->license_dir);
+    fflush(ctx->out);
+    r = failed > 0 ? -EREMOTEIO : 0; /* each failure has had its line */
     /* The renewed ones are installed even when another key failed. */
-    if (renewed > 0 && ctx->reload && ctx->reload(ctx->reload_arg, true) < 0 && r == 0) {
+    if (renewed > 0 && ctx->reload && ctx->reload(ctx->reload_arg, ctx->quiet) < 0 && r == 0) {
         errbuf_set(err, errlen, "the renewed licenses are installed, but the reload failed");
         r = -EIO;
     }

@@ -27,10 +27,12 @@ typedef int (*ctl_reload_fn)(void *arg, bool quiet);
 struct ctl_context {
     const char *license_dir;
     const char *state_dir;
-    const char
-        *authority; /* activate: NULL is CTL_DEFAULT_AUTHORITY; refresh: overrides the record */
+    /* activate: the authority to ask (NULL: none is configured, an error);
+     * refresh: NULL asks each key's recorded authority, else this one */
+    const char *authority;
     struct ctl_http_options http;
     bool rule_virtual; /* activate: bind to virtual links too ("+virtual") */
+    bool quiet;        /* refresh: nothing on out, failures only */
     FILE *out;         /* results */
     FILE *errout;      /* refresh: one line per failed key */
     ctl_reload_fn reload;
@@ -69,9 +71,11 @@ int ctl_authority_record(const char *state_dir, const char *key, const char *url
                          bool binding_virtual, char *err, size_t errlen);
 
 /* licgatectl activate KEY: canonical key (a typo is -EINVAL before any
- * network), request signed by this installation, POST /v1/activate, the
- * answer checked with ctl_license_check(), installed, the authority
- * recorded, then ctx->reload. Prints the result to ctx->out. */
+ * network), request signed by this installation, POST /v1/activate to
+ * ctx->authority (NULL is -EDESTADDRREQ, "no authority is configured",
+ * before anything is made or sent), the answer checked with
+ * ctl_license_check(), installed, the authority recorded, then ctx->reload.
+ * Prints the result to ctx->out. */
 int ctl_cmd_activate(const struct ctl_context *ctx, const char *key_input, char *err,
                      size_t errlen);
 
@@ -83,11 +87,21 @@ int ctl_cmd_offline_request(const struct ctl_context *ctx, const char *key_input
 /* licgatectl install FILE: ctl_license_check(), ctl_license_install(), reload. */
 int ctl_cmd_install(const struct ctl_context *ctx, const char *file, char *err, size_t errlen);
 
-/* licgatectl refresh: for every license in license-dir whose key has a
- * recorded authority, POST /v1/refresh and install the renewed license.
- * Quiet when all went well; each failure is one line "KEY: why" on
- * ctx->errout and leaves the installed license as it was. Returns 0, or
- * -EREMOTEIO (some key failed) / -errno (nothing could be tried: err). */
+/* licgatectl refresh: for every license in license-dir (the first file of
+ * each key, as the plugin counts them) whose key has a recorded authority,
+ * POST /v1/refresh and install the answer. One line per license on ctx->out
+ * unless ctx->quiet: "KEY: renewed, lease until DATE", "KEY: re-bound to
+ * this machine's changed hardware, lease until DATE" (the new license's
+ * binding differs from the installed one), "KEY: nothing to do (offline
+ * license: no authority recorded)", or "nothing to do: no valid license in
+ * DIR" when there is none. Each failure is one line on ctx->errout,
+ * "licgatectl: KEY: refused: <the authority's reason> (the installed license
+ * is kept)" or "licgatectl: KEY: not renewed: <why> (...)", and leaves that
+ * license as it was; the other keys are still refreshed, and ctx->reload
+ * (quiet with ctx->quiet) follows when any license changed. Returns 0;
+ * -EREMOTEIO when some key failed (err is "": each has had its line); or
+ * -errno with err when nothing could be tried (a license-dir that does not
+ * exist is -ENOENT) or the reload failed. */
 int ctl_cmd_refresh(const struct ctl_context *ctx, char *err, size_t errlen);
 
 #endif

@@ -337,7 +337,8 @@ static void table_free(struct table *t)
     t->nrows = t->caprows = 0;
 }
 
-/* A sanitized "key:   value" line, keys padded to one column. */
+/* A sanitized "key:   value" line, keys padded to one column (a key of 12
+ * characters or more gets one space). */
 static int print_kv(FILE *out, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -356,7 +357,7 @@ static int print_kv(FILE *out, const char *key, const char *fmt, ...)
     free(raw);
     if (!clean)
         return -ENOMEM;
-    fprintf(out, "%-12s%s\n", key, clean);
+    fprintf(out, "%-11s %s\n", key, clean);
     free(clean);
     return 0;
 }
@@ -373,7 +374,7 @@ static int render_status(json_object *resp, FILE *out, struct render_ctx *ctx)
     int64_t in_use, limit, capacity, served_by, admissions, releases, reclaimed, ref_limit,
         ref_capacity;
     bool evaluation, development;
-    json_object *processes, *refusals, *warnings, *failover, *machine;
+    json_object *processes, *refusals, *warnings, *failover, *machine, *next;
     char prefix[CTL_NAME_MAX];
     size_t n;
     int rc;
@@ -393,7 +394,9 @@ static int render_status(json_object *resp, FILE *out, struct render_ctx *ctx)
         (rc = get_count(ctx, refusals, "refusals.", "capacity", false, &ref_capacity, NULL)) < 0 ||
         (rc = get_count(ctx, resp, "", "releases", false, &releases, NULL)) < 0 ||
         (rc = get_count(ctx, resp, "", "reclaimed", false, &reclaimed, NULL)) < 0 ||
-        (rc = get_array(ctx, resp, "warnings", &warnings)) < 0)
+        (rc = get_array(ctx, resp, "warnings", &warnings)) < 0 ||
+        (rc = get_member(ctx, resp, "", "next_change", json_type_object, true, "an object",
+                         &next)) < 0)
         return rc;
 
     n = json_object_array_length(processes);
@@ -430,6 +433,17 @@ static int render_status(json_object *resp, FILE *out, struct render_ctx *ctx)
                       plural(limit, "seat", "seats"));
     else
         rc = print_kv(out, "mode:", "licensed");
+    /* null when nothing will change; absent from an older plugin's answer */
+    if (rc == 0 && next) {
+        const char *at;
+        int64_t next_limit;
+
+        if ((rc = get_string(ctx, next, "next_change.", "at", false, &at)) < 0 ||
+            (rc = get_count(ctx, next, "next_change.", "limit", false, &next_limit, NULL)) < 0 ||
+            (rc = print_kv(out, "next change:", "%s: limit %" PRId64 " -> %" PRId64 " %s", at,
+                           limit, next_limit, plural(next_limit, "seat", "seats"))) < 0)
+            goto out;
+    }
     if (rc < 0 || (rc = print_kv(out, "capacity:", "%" PRId64 " sessions", capacity)) < 0 ||
         (rc = print_kv(out, "served by:", "pid %" PRId64, served_by)) < 0 ||
         (rc = print_kv(out, "admissions:", "%" PRId64, admissions)) < 0 ||

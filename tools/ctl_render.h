@@ -33,7 +33,9 @@ int ctl_parse_response(const char *buf, size_t len, json_object **out, char *err
  * to out only when all are well-formed: on -EBADMSG (err names the field)
  * or -ENOMEM nothing has been written. Strings from the server have their
  * control bytes replaced (ctl_sanitize). Absent or null optional fields of a
- * license are shown as "-". */
+ * license are shown as "-". status shows "next change: AT: limit N -> M
+ * seats" when next_change is an object, nothing when it is null or absent
+ * (an older plugin). */
 int ctl_render_status(json_object *resp, FILE *out, char *err, size_t errlen);
 int ctl_render_sessions(json_object *resp, FILE *out, char *err, size_t errlen);
 int ctl_render_licenses(json_object *resp, FILE *out, char *err, size_t errlen);

@@ -59,7 +59,8 @@ enum {
     OPT_CA_FILE,
     OPT_TIMEOUT,
     OPT_RULE_VIRTUAL,
-    OPT_OFFLINE_REQUEST
+    OPT_OFFLINE_REQUEST,
+    OPT_QUIET
 };
 
 static const struct option long_options[] = {
@@ -78,16 +79,18 @@ static const struct option long_options[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"rule-virtual", no_argument, NULL, OPT_RULE_VIRTUAL},
     {"offline-request", no_argument, NULL, OPT_OFFLINE_REQUEST},
+    {"quiet", no_argument, NULL, OPT_QUIET},
     {NULL, 0, NULL, 0},
 };
 
+/* The help, in two parts around the line naming this build's authority. */
 static const char usage_text[] =
     "usage: " PROGRAM " [-s|--socket PATH] [--pool NAME] [--json] COMMAND\n"
     "       " PROGRAM
     " [options] activate [--authority URL] [--ca-file FILE] [--rule-virtual] KEY\n"
     "       " PROGRAM " [options] activate --offline-request [--rule-virtual] KEY > request.txt\n"
     "       " PROGRAM " [options] install FILE\n"
-    "       " PROGRAM " [options] refresh\n"
+    "       " PROGRAM " [options] refresh [--quiet]\n"
     "       " PROGRAM " -h|--help | -V|--version\n"
     "\n"
     "Asks the licgate plugin of a running openvpn server over its control socket.\n"
@@ -106,8 +109,9 @@ static const char usage_text[] =
     "            signed request for the vendor instead\n"
     "  install FILE  verify a license file (signature, key, installation, machine) and\n"
     "            install it into license-dir\n"
-    "  refresh   renew every installed license that was activated online (quiet on\n"
-    "            success; run daily by a timer)\n"
+    "  refresh   renew every installed license that was activated online: one line\n"
+    "            per license (renewed, re-bound, nothing to do), failures on stderr;\n"
+    "            the daily timer runs it with --quiet\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH  the control socket (default: the one --config names, else\n"
@@ -115,17 +119,23 @@ static const char usage_text[] =
     "      --pool NAME    the seat pool (default: the config's pool, else 'default')\n"
     "      --json         print the server's JSON response instead of text\n"
     "      --key KEY-ID   fingerprint: salt the digests for this license key\n"
-    "      --rule RULE    fingerprint: all (default), all-but-N or machine-id-only\n"
-    "      --config FILE  the plugin's config file, for license-dir, state-dir, pool and\n"
-    "                     control-socket (default " DEFAULT_CONFIG " if it exists)\n"
+    "      --rule RULE    fingerprint --key: all (default), all-but-N or machine-id-only,\n"
+    "                     each optionally with +virtual\n"
+    "      --config FILE  the plugin's config file, for license-dir, state-dir, pool,\n"
+    "                     control-socket and authority (default, if it exists:\n"
+    "                     " DEFAULT_CONFIG ")\n"
     "      --license-dir DIR  where licenses are installed (overrides the config)\n"
     "      --state-dir DIR    where the installation key and authorities live\n"
-    "      --authority URL    activate/refresh: the authority (default\n"
-    "                         " CTL_DEFAULT_AUTHORITY ")\n"
+    "      --authority URL    activate: the authority (default: the config's authority,\n"
+    "                         else this build's: ";
+static const char usage_text_tail[] =
+    ");\n"
+    "                         refresh: ask URL instead of each key's recorded one\n"
     "      --ca-file FILE     activate/refresh: trust this CA for the authority's certificate\n"
     "      --timeout S        activate/refresh: give up after S seconds (default 30)\n"
     "      --rule-virtual     activate: count virtual links (containers, namespaces) as NICs\n"
     "      --offline-request  activate: print the signed request instead of sending it\n"
+    "      --quiet            refresh: print nothing but failures\n"
     "  -h, --help         print this help\n"
     "  -V, --version      print the version of licgatectl\n"
     "\n"
@@ -291,7 +301,7 @@ static int query(const char *path, const char *pool, const char *command, json_o
 struct license_options {
     const char *config, *license_dir, *state_dir, *authority, *ca_file;
     long timeout;
-    bool rule_virtual, offline_request, given;
+    bool rule_virtual, offline_request, quiet, given;
 };
 
 /* Where the reload after an install goes. */
@@ -404,6 +414,33 @@ static int control_target(const struct license_options *lo, const char *socket_p
     return EXIT_SUCCESS;
 }
 
+/* The authority activate asks: --authority, else the config's authority,
+ * else this build's (--with-authority-url). NULL after reporting that none
+ * is configured, or that the build's is not a valid URL. */
+static const char *activate_authority(const struct license_options *lo,
+                                      const struct gate_config *cfg)
+{
+    struct gate_config scratch;
+    char err[1024];
+
+    if (lo->authority)
+        return lo->authority;
+    if (cfg->authority[0])
+        return cfg->authority;
+    if (LICGATE_AUTHORITY_URL[0]) {
+        config_defaults(&scratch);
+        if (config_set(&scratch, "authority", LICGATE_AUTHORITY_URL, err, sizeof(err)) < 0) {
+            cli_fail("this build's authority (--with-authority-url): %s", err);
+            return NULL;
+        }
+        return LICGATE_AUTHORITY_URL;
+    }
+    cli_fail("no authority is configured: set 'authority https://...' in %s, give --authority "
+             "URL, or activate offline (" PROGRAM " activate --offline-request KEY)",
+             lo->config ? lo->config : DEFAULT_CONFIG);
+    return NULL;
+}
+
 static int license_command(const char *command, int nargs, char **args,
                            const struct license_options *lo, const char *socket_path,
                            const char *pool)
@@ -414,6 +451,7 @@ static int license_command(const char *command, int nargs, char **args,
         .authority = lo->authority,
         .http = {.ca_file = lo->ca_file, .timeout = lo->timeout},
         .rule_virtual = lo->rule_virtual,
+        .quiet = lo->quiet,
         .out = stdout,
         .errout = stderr,
         .reload = reload_after_install,
@@ -431,6 +469,8 @@ static int license_command(const char *command, int nargs, char **args,
     if (!activate && (lo->rule_virtual || lo->offline_request))
         return cli_usage_error("--%s is only for activate",
                                lo->rule_virtual ? "rule-virtual" : "offline-request");
+    if (lo->quiet && strcmp(command, "refresh") != 0)
+        return cli_usage_error("--quiet is only for refresh");
     if (install && (lo->authority || lo->ca_file || lo->timeout))
         return cli_usage_error("install: --authority, --ca-file and --timeout are for activate and "
                                "refresh");
@@ -441,6 +481,8 @@ static int license_command(const char *command, int nargs, char **args,
         return status;
     ctx.license_dir = cfg.license_dir;
     ctx.state_dir = cfg.state_dir;
+    if (activate && !lo->offline_request && !(ctx.authority = activate_authority(lo, &cfg)))
+        return EXIT_FAILURE;
     if ((status = control_target(lo, socket_path, pool, &target)) != EXIT_SUCCESS)
         return status;
     if (!lo->offline_request && !install && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -477,7 +519,7 @@ static bool is_license_command(const char *command)
 
 int main(int argc, char **argv)
 {
-    const char *socket_path = NULL, *pool = NULL, *command, *name, *key = NULL, *rule = "all";
+    const char *socket_path = NULL, *pool = NULL, *command, *name, *key = NULL, *rule = NULL;
     char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
     struct license_options lo = {0};
     struct reload_target target = {0};
@@ -539,8 +581,14 @@ int main(int argc, char **argv)
             lo.offline_request = true;
             lo.given = true;
             break;
+        case OPT_QUIET:
+            lo.quiet = true;
+            lo.given = true;
+            break;
         case 'h':
             fputs(usage_text, stdout);
+            fputs(LICGATE_AUTHORITY_URL[0] ? LICGATE_AUTHORITY_URL : "none", stdout);
+            fputs(usage_text_tail, stdout);
             return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_SUCCESS : EXIT_FAILURE;
         case 'V':
             printf(PROGRAM " (licgate) %s\n", PACKAGE_VERSION);
@@ -562,9 +610,9 @@ int main(int argc, char **argv)
         return cli_usage_error("missing command (status, sessions, licenses, reload, metrics, "
                                "version, fingerprint, activate, install or refresh)");
     command = argv[optind];
+    if (strcmp(command, "fingerprint") != 0 && (key != NULL || rule != NULL))
+        return cli_usage_error("--%s is only for the fingerprint command", key ? "key" : "rule");
     if (is_license_command(command)) {
-        if (key != NULL)
-            return cli_usage_error("--key is only for the fingerprint command");
         if (json)
             return cli_usage_error("--json is not for %s", command);
         if (pool && !valid_pool_name(pool))
@@ -577,20 +625,23 @@ int main(int argc, char **argv)
     }
     if (lo.given)
         return cli_usage_error("%s: --license-dir, --state-dir, --authority, --ca-file, "
-                               "--timeout, --rule-virtual and --offline-request are for activate, "
-                               "install and refresh",
+                               "--timeout, --rule-virtual, --offline-request and --quiet are for "
+                               "activate, install and refresh",
                                command);
     if (strcmp(command, "fingerprint") == 0) {
         if (argc - optind > 1)
             return cli_usage_error("%s: unexpected argument '%s'", command, argv[optind + 1]);
-        if (ctl_fingerprint(stdout, json, key, rule, err, sizeof(err)) < 0) {
+        if (rule != NULL && key == NULL)
+            return cli_usage_error("fingerprint: --rule needs --key KEY-ID (the rule shapes the "
+                                   "binding line of a license for that key)");
+        if (rule != NULL && ctl_fingerprint_rule_check(rule, err, sizeof(err)) < 0)
+            return cli_usage_error("--rule: %s", err);
+        if (ctl_fingerprint(stdout, json, key, rule ? rule : "all", err, sizeof(err)) < 0) {
             cli_fail("fingerprint: %s", err);
             return EXIT_FAILURE;
         }
         return EXIT_SUCCESS;
     }
-    if (key != NULL)
-        return cli_usage_error("--key is only for the fingerprint command");
     if (!ctl_command_known(command))
         return cli_usage_error("unknown command '%s'", command);
     if (argc - optind > 1)

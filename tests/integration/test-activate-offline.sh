@@ -5,6 +5,7 @@
 # it into a license, licgatectl install verifies and installs it. install
 # never installs a license that fails verification: a changed byte, another
 # installation's license, another machine's binding, an older document.
+# refresh leaves the offline license alone and says why.
 set -euo pipefail
 . "$(dirname "$0")/licgate.sh"
 "$LICGATE_AUTHORITY" --help 2>&1 | grep -q 'activate-offline' || _lg_skip "licgate-authority has no activate-offline yet"
@@ -47,6 +48,14 @@ grep -q "no openvpn serves the pool now" "$LG_DIR/install.out" || lg_fail "no no
 cmp -s "$LG_DIR/license.lic" "$LT_LICENSES/$KEY.lic" || lg_fail "installed file differs"
 ctl "$a" install "$LG_DIR/license.lic" >"$LG_DIR/install2.out" 2>&1 || lg_fail "second install failed"
 grep -q "^already installed " "$LG_DIR/install2.out" || lg_fail "a second install is not idempotent"
+
+# refresh has no authority to ask for an offline license, and says so.
+ctl "$a" refresh >"$LG_DIR/refresh.out" 2>&1 || lg_fail "refresh failed: $(cat "$LG_DIR/refresh.out")"
+[ "$(cat "$LG_DIR/refresh.out")" = "$KEY: nothing to do (offline license: no authority recorded)" ] ||
+    lg_fail "refresh said: $(cat "$LG_DIR/refresh.out")"
+cmp -s "$LG_DIR/license.lic" "$LT_LICENSES/$KEY.lic" || lg_fail "refresh changed the offline license"
+out=$(ctl "$a" refresh --quiet 2>&1) || lg_fail "refresh --quiet failed: $out"
+[ -z "$out" ] || lg_fail "refresh --quiet said: $out"
 
 # Refused, each with its reason, and nothing changes in the license dir.
 refused() {   # refused NS FILE REASON [OPTION...]

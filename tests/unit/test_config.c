@@ -218,6 +218,102 @@ static void config_parse_text__nul_and_long_line__error(void **state)
     assert_non_null(strstr(err, "longer than"));
 }
 
+/* licgatectl's authority: the plugin accepts the key (it parses the same file)
+ * and keeps it as given; no default. */
+static void config_parse_text__authority__accepted_as_given(void **state)
+{
+    static const char *const good[] = {
+        "https://licensing.example.com",
+        "https://licensing.example.com/",
+        "https://192.0.2.1:8443",
+        "https://[2001:db8::1]:443/licgate/v-2",
+        "https://a",
+    };
+    struct gate_config cfg;
+    char text[700], err[256];
+
+    config_defaults(&cfg);
+    assert_string_equal(cfg.authority, "");
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        config_defaults(&cfg);
+        snprintf(text, sizeof(text), "pool p\nauthority   %s\n", good[i]);
+        assert_int_equal(config_parse_text(text, strlen(text), "f", &cfg, err, sizeof(err)), 0);
+        assert_string_equal(cfg.authority, good[i]);
+        assert_string_equal(cfg.pool, "p");
+    }
+}
+
+/* Anything licgatectl could not append "/v1/activate" to and reach over
+ * https is refused with the key and the value, and cfg stays as it was. */
+static void config_set__bad_authority__error_names_it_cfg_unchanged(void **state)
+{
+    static const char *const bad[] = {
+        "http://licensing.example.com",
+        "licensing.example.com",
+        "https://",
+        "https:///v1",
+        "https://:443",
+        "https://host:",
+        "https://host:0",
+        "https://host:65536",
+        "https://host:123456",
+        "https://host:8x",
+        "https://user@host",
+        "https://host/path?query",
+        "https://host/#fragment",
+        "https://host name",
+        "https://[::1",
+        "https://[]",
+        "https://[::1]x",
+        "HTTPS://host",
+    };
+    char long_url[CONFIG_AUTHORITY_MAX + 2];
+    struct gate_config cfg, before;
+    char err[1024];
+
+    for (size_t i = 0; i <= sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *value = bad[0];
+
+        if (i < sizeof(bad) / sizeof(bad[0])) {
+            value = bad[i];
+        } else { /* one byte too long */
+            memset(long_url, 'a', sizeof(long_url) - 1);
+            memcpy(long_url, "https://", 8);
+            long_url[sizeof(long_url) - 1] = '\0';
+            value = long_url;
+        }
+        config_defaults(&cfg);
+        before = cfg;
+        err[0] = '\0';
+        assert_int_equal(config_set(&cfg, "authority", value, err, sizeof(err)), -EINVAL);
+        assert_non_null(strstr(err, "authority: '"));
+        assert_non_null(strstr(err, value));
+        assert_non_null(
+            strstr(err, "is not an https://HOST[:PORT][/PATH] URL of at most 512 bytes"));
+        assert_memory_equal(&cfg, &before, sizeof(cfg));
+    }
+    /* the longest that fits is fine */
+    memset(long_url, 'a', CONFIG_AUTHORITY_MAX);
+    memcpy(long_url, "https://", 8);
+    long_url[CONFIG_AUTHORITY_MAX] = '\0';
+    config_defaults(&cfg);
+    assert_int_equal(config_set(&cfg, "authority", long_url, err, sizeof(err)), 0);
+    assert_string_equal(cfg.authority, long_url);
+    assert_int_equal(config_set(&cfg, "authority", "https://b", err, sizeof(err)), -EINVAL);
+    assert_string_equal(err, "authority: given more than once");
+}
+
+/* The plugin line may carry it too (authority=URL): accepted, not used. */
+static void config_parse_argv__authority__accepted(void **state)
+{
+    const char *argv[] = {"p.so", "authority=https://licensing.example.com:8443", NULL};
+    struct gate_config cfg;
+    char err[256];
+
+    assert_int_equal(config_parse_argv(argv, &cfg, err, sizeof(err)), 0);
+    assert_string_equal(cfg.authority, "https://licensing.example.com:8443");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +328,9 @@ int main(void)
         cmocka_unit_test(config_parse_argv__config_symlink__followed_only_where_no_one_else_writes),
         cmocka_unit_test(config_parse_text__bad_line__error_has_line_number),
         cmocka_unit_test(config_parse_text__nul_and_long_line__error),
+        cmocka_unit_test(config_parse_text__authority__accepted_as_given),
+        cmocka_unit_test(config_set__bad_authority__error_names_it_cfg_unchanged),
+        cmocka_unit_test(config_parse_argv__authority__accepted),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

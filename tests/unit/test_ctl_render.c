@@ -277,6 +277,78 @@ static void ctl_render_status__bad_fields__ebadmsg_nothing_written(void **state)
     }
 }
 
+/* The next change of the limit, right after the mode; null (nothing will
+ * change) and absent (an older plugin) print nothing. */
+static void ctl_render_status__next_change__one_line_or_none(void **state)
+{
+    static const char head[] = "pool:       default\n"
+                               "seats:      3/10 in use\n"
+                               "mode:       licensed\n";
+    static const char tail[] =
+        "capacity:   4096 sessions\n"
+        "served by:  pid 1234\n"
+        "admissions: 17\n"
+        "refusals:   4 at the limit, 0 at capacity\n"
+        "releases:   14\n"
+        "reclaimed:  0\n"
+        "\n"
+        "PID     SEATS\n"
+        "1234    2\n"
+        "123456  1\n"
+        "\n"
+        "warning: license 'a.lic' (key LG-7KQ2-MX4P): support ends in 6 days "
+        "(2026-12-05T00:00:00Z)\n";
+    char *json, *expected;
+
+    json = status_with("\"reclaimed\":0,",
+                       "\"reclaimed\":0,\"next_change\":{\"at\":\"2027-11-29T00:00:00Z\","
+                       "\"limit\":2},");
+    assert_true(asprintf(&expected, "%snext change: 2027-11-29T00:00:00Z: limit 10 -> 2 seats\n%s",
+                         head, tail) > 0);
+    assert_renders(ctl_render_status, json, expected);
+    free(json);
+    free(expected);
+    json = status_with("\"reclaimed\":0,", "\"reclaimed\":0,\"next_change\":{\"limit\":1,"
+                                           "\"at\":\"2027-01-01T00:00:00Z\"},");
+    assert_true(asprintf(&expected, "%snext change: 2027-01-01T00:00:00Z: limit 10 -> 1 seat\n%s",
+                         head, tail) > 0);
+    assert_renders(ctl_render_status, json, expected);
+    free(json);
+    free(expected);
+    json = status_with("\"reclaimed\":0,", "\"reclaimed\":0,\"next_change\":null,");
+    assert_true(asprintf(&expected, "%s%s", head, tail) > 0);
+    assert_renders(ctl_render_status, json, expected);
+    assert_renders(ctl_render_status, status_json, expected);
+    free(json);
+    free(expected);
+}
+
+static void ctl_render_status__bad_next_change__ebadmsg_nothing_written(void **state)
+{
+    static const struct {
+        const char *to, *err;
+    } cases[] = {
+        {"\"next_change\":\"soon\",", "field 'next_change' is a string, not an object"},
+        {"\"next_change\":{\"limit\":2},", "field 'next_change.at' is missing"},
+        {"\"next_change\":{\"at\":7,\"limit\":2},",
+         "field 'next_change.at' is an int, not a string"},
+        {"\"next_change\":{\"at\":\"2027-11-29T00:00:00Z\"},",
+         "field 'next_change.limit' is missing"},
+        {"\"next_change\":{\"at\":\"2027-11-29T00:00:00Z\",\"limit\":-1},",
+         "field 'next_change.limit' is -1, not a count"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *to, *json;
+
+        assert_true(asprintf(&to, "\"reclaimed\":0,%s", cases[i].to) > 0);
+        json = status_with("\"reclaimed\":0,", to);
+        assert_malformed(ctl_render_status, json, cases[i].err);
+        free(json);
+        free(to);
+    }
+}
+
 /* ------------------------------------------------------------------ sessions */
 
 static void ctl_render_sessions__two_sessions__aligned_table(void **state)
@@ -482,6 +554,8 @@ int main(void)
         cmocka_unit_test(ctl_render_status__licensed__key_values_table_warnings),
         cmocka_unit_test(ctl_render_status__evaluation_development__says_so),
         cmocka_unit_test(ctl_render_status__bad_fields__ebadmsg_nothing_written),
+        cmocka_unit_test(ctl_render_status__next_change__one_line_or_none),
+        cmocka_unit_test(ctl_render_status__bad_next_change__ebadmsg_nothing_written),
         cmocka_unit_test(ctl_render_sessions__two_sessions__aligned_table),
         cmocka_unit_test(ctl_render_sessions__empty__no_sessions),
         cmocka_unit_test(ctl_render_sessions__control_characters__replaced_alignment_kept),
