@@ -13,6 +13,7 @@
 #include "errbuf.h"
 #include "cursor.h"
 #include "crypto.h"
+#include "hex.h"
 
 /* sizeof includes the NUL, which is part of the signed domain prefix. */
 static const char SIGNATURE_DOMAIN[] = "licgate-license-v1";
@@ -76,40 +77,6 @@ static int field_error(char *err, size_t errlen, const char *field, const char *
 static bool value_is(const char *value, size_t n, const char *literal)
 {
     return strlen(literal) == n && memcmp(value, literal, n) == 0;
-}
-
-static int hex_value(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    return -1;
-}
-
-/* Decodes exactly 2 * outlen lowercase hex digits. */
-static int lower_hex_decode(const char *s, size_t n, uint8_t *out, size_t outlen)
-{
-    if (n != 2 * outlen)
-        return -EINVAL;
-    for (size_t i = 0; i < outlen; i++) {
-        int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -EINVAL;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
-}
-
-static void lower_hex_encode(const uint8_t *in, size_t n, char *out)
-{
-    static const char hexdigits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hexdigits[in[i] >> 4];
-        out[2 * i + 1] = hexdigits[in[i] & 0xf];
-    }
-    out[2 * n] = '\0';
 }
 
 static bool is_key_id(const char *value, size_t n)
@@ -361,7 +328,7 @@ static int parse_installation_id(const char *field, const char *value, size_t n,
         lic->installation_id[0] = '\0';
         return 0;
     }
-    if (lower_hex_decode(value, n, raw, sizeof(raw)) != 0)
+    if (hex_decode(value, n, raw, sizeof(raw)) != 0)
         return field_error(err, errlen, field, value, n,
                            "is not 'none' or 32 lowercase hex digits");
     memcpy(lic->installation_id, value, n);
@@ -414,7 +381,7 @@ static int parse_binding_component(const char *token, size_t n, struct binding_c
         if (!value_is(token, namelen, component_names[i].name))
             continue;
         comp->type = component_names[i].type;
-        return lower_hex_decode(equals + 1, n - namelen - 1, comp->digest, sizeof(comp->digest));
+        return hex_decode(equals + 1, n - namelen - 1, comp->digest, sizeof(comp->digest));
     }
     return -EINVAL;
 }
@@ -489,7 +456,7 @@ int license_parse_binding(const char *text, struct license *lic, char *err, size
 static int parse_issuer(const char *field, const char *value, size_t n, struct license *lic,
                         char *err, size_t errlen)
 {
-    if (lower_hex_decode(value, n, lic->issuer_id, sizeof(lic->issuer_id)) != 0)
+    if (hex_decode(value, n, lic->issuer_id, sizeof(lic->issuer_id)) != 0)
         return field_error(err, errlen, field, value, n, "is not 16 lowercase hex digits");
     return 0;
 }
@@ -611,7 +578,7 @@ static bool claims_trusted_issuer(const struct armored_license *doc, const uint8
     cursor_init(&c, doc->payload, doc->payload_len);
     while (cursor_take_line(&c, &line, &linelen) == 0) {
         if (linelen != prefixlen + 16 || memcmp(line, "issuer: ", prefixlen) != 0 ||
-            lower_hex_decode(line + prefixlen, 16, claimed, sizeof(claimed)) != 0)
+            hex_decode(line + prefixlen, 16, claimed, sizeof(claimed)) != 0)
             continue;
         for (size_t k = 0; k < nkeys; k++) {
             if (memcmp(ids[k], claimed, sizeof(claimed)) == 0)
@@ -840,12 +807,12 @@ static int format_payload(const struct license *lic, const uint8_t issuer_id[8],
     } else {
         text_append(&tb, "binding: %s", binding_rule_text(lic, rule, sizeof(rule)));
         for (size_t i = 0; i < lic->ncomponents; i++) {
-            lower_hex_encode(lic->components[i].digest, 32, hex);
+            hex_encode(lic->components[i].digest, 32, hex);
             text_append(&tb, " %s=%s", license_component_name(lic->components[i].type), hex);
         }
         text_append(&tb, "\n");
     }
-    lower_hex_encode(issuer_id, 8, hex);
+    hex_encode(issuer_id, 8, hex);
     text_append(&tb, "issuer: %s\n", hex);
     if (tb.overflow)
         return -EINVAL;

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #endif
 #include "activation_request.h"
+#include "hex.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,41 +19,7 @@
 #define PUBKEY_B64_LEN CRYPTO_BASE64_LEN(32) /* 44 */
 #define SIG_B64_LEN    CRYPTO_BASE64_LEN(64) /* 88 */
 
-/* ------------------------------------------------------------ hex, the id */
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-void activation_hex_encode(const uint8_t *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-int activation_hex_decode(const char *s, size_t slen, uint8_t *out, size_t n)
-{
-    if (slen != 2 * n)
-        return -EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            return -EINVAL;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
-}
+/* ------------------------------------------------------------ the id */
 
 int activation_installation_id(const uint8_t pub[32], char id[ACTIVATION_INSTALLATION_ID_HEX + 1])
 {
@@ -62,7 +29,7 @@ int activation_installation_id(const uint8_t pub[32], char id[ACTIVATION_INSTALL
     id[0] = '\0';
     if ((r = crypto_sha256(pub, 32, digest)) < 0)
         return r;
-    activation_hex_encode(digest, ACTIVATION_INSTALLATION_ID_HEX / 2, id);
+    hex_encode(digest, ACTIVATION_INSTALLATION_ID_HEX / 2, id);
     return 0;
 }
 
@@ -87,7 +54,7 @@ int activation_request_message(const struct activation_request *req, char **msg,
     fwrite(ACTIVATION_DOMAIN, 1, sizeof(ACTIVATION_DOMAIN), f); /* with its NUL */
     fprintf(f, "%d\n%s\n%s\n%s\n", ACTIVATION_API_VERSION, req->key, req->installation_id, pub);
     for (size_t i = 0; i < req->ncomponents; i++) {
-        activation_hex_encode(req->components[i].digest, 32, digest);
+        hex_encode(req->components[i].digest, 32, digest);
         fprintf(f, "%s=%s\n", license_component_name(req->components[i].type), digest);
     }
     fprintf(f, "%s\n%s\n%s\n", req->is_virtual ? "true" : "false", req->nonce, req->time);
@@ -169,7 +136,7 @@ int activation_request_to_json(const struct activation_request *req, char **json
 
         if (!c)
             break;
-        activation_hex_encode(req->components[i].digest, 32, digest);
+        hex_encode(req->components[i].digest, 32, digest);
         json_object_object_add(
             c, "type", json_object_new_string(license_component_name(req->components[i].type)));
         json_object_object_add(c, "digest", json_object_new_string(digest));
@@ -342,7 +309,7 @@ static bool lower_hex_field(json_object *o, const char *name, char out[33], char
 
     if (!s)
         return false;
-    if (activation_hex_decode(s, strlen(s), raw, sizeof(raw)) < 0) {
+    if (hex_decode(s, strlen(s), raw, sizeof(raw)) < 0) {
         errbuf_set(err, errlen, "request: field '%s' is not 32 lowercase hex digits", name);
         return false;
     }
@@ -389,9 +356,8 @@ static int component_from_json(json_object *c, size_t i, struct binding_componen
                    where, printable(s, safe, sizeof(safe)));
         return -EBADMSG;
     }
-    if (activation_hex_decode(json_object_get_string(digest),
-                              (size_t)json_object_get_string_len(digest), comp->digest,
-                              sizeof(comp->digest)) < 0) {
+    if (hex_decode(json_object_get_string(digest), (size_t)json_object_get_string_len(digest),
+                   comp->digest, sizeof(comp->digest)) < 0) {
         errbuf_set(err, errlen, "%s: digest is not 64 lowercase hex digits", where);
         return -EBADMSG;
     }

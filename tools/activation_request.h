@@ -39,13 +39,6 @@ struct activation_request {
     uint8_t signature[64];
 };
 
-/* Writes the n bytes of in as 2 * n lowercase hex digits and a NUL to out. */
-void activation_hex_encode(const uint8_t *in, size_t n, char *out);
-
-/* Decodes exactly 2 * n lowercase hex digits (slen of them) into n bytes;
- * -EINVAL for another length or any other character. */
-int activation_hex_decode(const char *s, size_t slen, uint8_t *out, size_t n);
-
 /* The installation id of a raw public key: the first 16 bytes of its
  * SHA-256 as 32 lowercase hex digits. id is "" on failure. */
 int activation_installation_id(const uint8_t pub[32], char id[ACTIVATION_INSTALLATION_ID_HEX + 1]);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "authority_lifecycle.h"
+#include "hex.h"
 
 #define SECONDS_PER_DAY 86400
 #define NEW_KEY_TRIES   8
@@ -582,10 +583,11 @@ static void binding_text(const struct key_record *rec, const struct activation_r
         snprintf(rule, sizeof(rule), "%s", rec->rule);
     used = (size_t)snprintf(out, outlen, "%s%s", rule, req->is_virtual ? "+virtual" : "");
     for (size_t i = 0; i < req->ncomponents && used < outlen; i++) {
-        used += (size_t)snprintf(out + used, outlen - used,
-                                 " %s=", license_component_name(sorted[i].type));
-        for (size_t j = 0; j < sizeof(sorted[i].digest) && used < outlen; j++)
-            used += (size_t)snprintf(out + used, outlen - used, "%02x", sorted[i].digest[j]);
+        char hex[2 * sizeof(sorted[i].digest) + 1];
+
+        hex_encode(sorted[i].digest, sizeof(sorted[i].digest), hex);
+        used += (size_t)snprintf(out + used, outlen - used, " %s=%s",
+                                 license_component_name(sorted[i].type), hex);
     }
 }
 

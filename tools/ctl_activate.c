@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #endif
 #include "ctl_activate.h"
+#include "hex.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -170,7 +171,7 @@ int ctl_request_build(struct activation_request *req, const char *key,
     memcpy(req->components, comps, n * sizeof(*comps));
     req->ncomponents = n;
     req->is_virtual = binding_virtual;
-    activation_hex_encode(nonce, 16, req->nonce);
+    hex_encode(nonce, 16, req->nonce);
     if (license_format_time(now, req->time, sizeof(req->time)) < 0 ||
         (r = activation_request_sign(req, inst->priv)) < 0) {
         memset(req, 0, sizeof(*req));

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hex.h"
 #include "license.h"
 #include "crypto.h"
 #include "fs.h"
@@ -1249,7 +1250,7 @@ static int parse_component_arg(const char *text, struct binding_component *comp)
 
     if (eq == NULL || license_component_type(text, (size_t)(eq - text), &comp->type) != 0)
         return -EINVAL;
-    return activation_hex_decode(eq + 1, strlen(eq + 1), comp->digest, sizeof(comp->digest));
+    return hex_decode(eq + 1, strlen(eq + 1), comp->digest, sizeof(comp->digest));
 }
 
 static int command_make_request(int argc, char **argv)
@@ -1317,8 +1318,7 @@ static int command_make_request(int argc, char **argv)
         cli_fail("getentropy: %s", strerror(errno));
         goto out;
     }
-    for (size_t i = 0; i < sizeof(nonce); i++)
-        snprintf(req.nonce + 2 * i, 3, "%02x", nonce[i]);
+    hex_encode(nonce, sizeof(nonce), req.nonce);
     if (a.time != NULL)
         snprintf(req.time, sizeof(req.time), "%s", a.time);
     else
