@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "errbuf.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -55,19 +57,19 @@ static int has_control(const char *s)
     return 0;
 }
 
-static int valid_pool_name(const char *s)
+bool config_pool_name_valid(const char *s)
 {
     size_t n = strlen(s);
 
     if (n == 0 || n > CONFIG_POOL_MAX || s[0] == '.')
-        return 0;
+        return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '.' || c == '-'))
-            return 0;
+            return false;
     }
-    return 1;
+    return true;
 }
 
 static int valid_account_name(const char *s)
@@ -160,114 +162,135 @@ static int key_lookup(const char *key)
     return -1;
 }
 
+/* One setter per key: the value is checked and stored, or refused with the key's own words. */
+typedef int key_setter(struct gate_config *cfg, enum config_key k, const char *key,
+                       const char *value, char *err, size_t errlen);
+
+static int set_dir(struct gate_config *cfg, enum config_key k, const char *key, const char *value,
+                   char *err, size_t errlen)
+{
+    if (value[0] != '/' || strlen(value) >= sizeof(cfg->license_dir))
+        return errbuf_fail(err, errlen, -EINVAL,
+                           "%s: '%s' is not an absolute path shorter than %zu bytes", key, value,
+                           sizeof(cfg->license_dir));
+    snprintf(k == KEY_LICENSE_DIR ? cfg->license_dir : cfg->state_dir, sizeof(cfg->license_dir),
+             "%s", value);
+    return 0;
+}
+
+static int set_failover_vip(struct gate_config *cfg, enum config_key k, const char *key,
+                            const char *value, char *err, size_t errlen)
+{
+    unsigned char addr[16];
+
+    if (strlen(value) >= sizeof(cfg->failover_vip) ||
+        (inet_pton(AF_INET, value, addr) != 1 && inet_pton(AF_INET6, value, addr) != 1))
+        return errbuf_fail(err, errlen, -EINVAL, "%s: '%s' is not an IPv4 or IPv6 address", key,
+                           value);
+    snprintf(cfg->failover_vip, sizeof(cfg->failover_vip), "%s", value);
+    return 0;
+}
+
+static int set_authority(struct gate_config *cfg, enum config_key k, const char *key,
+                         const char *value, char *err, size_t errlen)
+{
+    if (!valid_authority(value))
+        return errbuf_fail(err, errlen, -EINVAL,
+                           "%s: '%s' is not an https://HOST[:PORT][/PATH] URL of at most %d bytes",
+                           key, value, CONFIG_AUTHORITY_MAX);
+    snprintf(cfg->authority, sizeof(cfg->authority), "%s", value);
+    return 0;
+}
+
+static int set_pool(struct gate_config *cfg, enum config_key k, const char *key, const char *value,
+                    char *err, size_t errlen)
+{
+    if (!config_pool_name_valid(value))
+        return errbuf_fail(err, errlen, -EINVAL,
+                           "%s: '%s' is not 1..%d of [A-Za-z0-9_.-] (no leading '.')", key, value,
+                           CONFIG_POOL_MAX);
+    snprintf(cfg->pool, sizeof(cfg->pool), "%s", value);
+    return 0;
+}
+
+static int set_capacity(struct gate_config *cfg, enum config_key k, const char *key,
+                        const char *value, char *err, size_t errlen)
+{
+    if (parse_u32(value, 1, CONFIG_CAPACITY_MAX, &cfg->capacity) != 0)
+        return errbuf_fail(err, errlen, -EINVAL, "%s: '%s' is not a number in 1..%d", key, value,
+                           CONFIG_CAPACITY_MAX);
+    return 0;
+}
+
+static int set_account(struct gate_config *cfg, enum config_key k, const char *key,
+                       const char *value, char *err, size_t errlen)
+{
+    char *field = k == KEY_USER ? cfg->user : k == KEY_GROUP ? cfg->group : cfg->control_group;
+
+    if (!valid_account_name(value))
+        return errbuf_fail(err, errlen, -EINVAL, "%s: '%s' is not a valid %s name", key, value,
+                           k == KEY_CONTROL_GROUP ? "group" : "account");
+    size_t n = strnlen(value, CONFIG_NAME_MAX); /* valid_account_name bounds it */
+
+    memcpy(field, value, n);
+    field[n] = '\0';
+    return 0;
+}
+
+static int set_control_socket(struct gate_config *cfg, enum config_key k, const char *key,
+                              const char *value, char *err, size_t errlen)
+{
+    if (strcmp(value, "none") == 0) {
+        cfg->control_disabled = true;
+        return 0;
+    }
+    if (value[0] != '/' || strlen(value) > CONFIG_SOCKET_MAX || strcmp(value, "/") == 0 ||
+        value[strlen(value) - 1] == '/')
+        return errbuf_fail(err, errlen, -EINVAL,
+                           "%s: '%s' is not 'none' or an absolute file path of at most %d bytes",
+                           key, value, CONFIG_SOCKET_MAX);
+    snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s", value);
+    return 0;
+}
+
+static int set_reason_to_client(struct gate_config *cfg, enum config_key k, const char *key,
+                                const char *value, char *err, size_t errlen)
+{
+    if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+        return errbuf_fail(err, errlen, -EINVAL, "%s: '%s' is not yes or no", key, value);
+    cfg->reason_to_client = strcmp(value, "yes") == 0;
+    return 0;
+}
+
+static key_setter *const setters[KEY_COUNT] = {
+    [KEY_LICENSE_DIR] = set_dir,
+    [KEY_STATE_DIR] = set_dir,
+    [KEY_FAILOVER_VIP] = set_failover_vip,
+    [KEY_AUTHORITY] = set_authority,
+    [KEY_POOL] = set_pool,
+    [KEY_CAPACITY] = set_capacity,
+    [KEY_USER] = set_account,
+    [KEY_GROUP] = set_account,
+    [KEY_CONTROL_GROUP] = set_account,
+    [KEY_CONTROL_SOCKET] = set_control_socket,
+    [KEY_REASON_TO_CLIENT] = set_reason_to_client,
+};
+
 int config_set(struct gate_config *cfg, const char *key, const char *value, char *err,
                size_t errlen)
 {
-    int k = key_lookup(key);
-    uint32_t u;
+    int k = key_lookup(key), r;
 
-    if (k < 0) {
-        snprintf(err, errlen, "unknown key '%s'", key);
-        return -EINVAL;
-    }
-    if (cfg->set_mask & (1u << k)) {
-        snprintf(err, errlen, "%s: given more than once", key);
-        return -EINVAL;
-    }
-    if (has_control(value)) {
-        snprintf(err, errlen, "%s: value contains control characters", key);
-        return -EINVAL;
-    }
-    switch ((enum config_key)k) {
-    case KEY_LICENSE_DIR:
-    case KEY_STATE_DIR:
-        if (value[0] != '/' || strlen(value) >= sizeof(cfg->license_dir)) {
-            snprintf(err, errlen, "%s: '%s' is not an absolute path shorter than %zu bytes", key,
-                     value, sizeof(cfg->license_dir));
-            return -EINVAL;
-        }
-        snprintf(k == KEY_LICENSE_DIR ? cfg->license_dir : cfg->state_dir, sizeof(cfg->license_dir),
-                 "%s", value);
-        break;
-    case KEY_FAILOVER_VIP: {
-        unsigned char addr[16];
-        if (strlen(value) >= sizeof(cfg->failover_vip) ||
-            (inet_pton(AF_INET, value, addr) != 1 && inet_pton(AF_INET6, value, addr) != 1)) {
-            snprintf(err, errlen, "%s: '%s' is not an IPv4 or IPv6 address", key, value);
-            return -EINVAL;
-        }
-        snprintf(cfg->failover_vip, sizeof(cfg->failover_vip), "%s", value);
-        break;
-    }
-    case KEY_AUTHORITY:
-        if (!valid_authority(value)) {
-            snprintf(err, errlen,
-                     "%s: '%s' is not an https://HOST[:PORT][/PATH] URL of at most %d bytes", key,
-                     value, CONFIG_AUTHORITY_MAX);
-            return -EINVAL;
-        }
-        snprintf(cfg->authority, sizeof(cfg->authority), "%s", value);
-        break;
-    case KEY_POOL:
-        if (!valid_pool_name(value)) {
-            snprintf(err, errlen, "%s: '%s' is not 1..%d of [A-Za-z0-9_.-] (no leading '.')", key,
-                     value, CONFIG_POOL_MAX);
-            return -EINVAL;
-        }
-        snprintf(cfg->pool, sizeof(cfg->pool), "%s", value);
-        break;
-    case KEY_CAPACITY:
-        if (parse_u32(value, 1, CONFIG_CAPACITY_MAX, &u) != 0) {
-            snprintf(err, errlen, "%s: '%s' is not a number in 1..%d", key, value,
-                     CONFIG_CAPACITY_MAX);
-            return -EINVAL;
-        }
-        cfg->capacity = u;
-        break;
-    case KEY_USER:
-    case KEY_GROUP:
-        if (!valid_account_name(value)) {
-            snprintf(err, errlen, "%s: '%s' is not a valid account name", key, value);
-            return -EINVAL;
-        }
-        snprintf(k == KEY_USER ? cfg->user : cfg->group, sizeof(cfg->user), "%s", value);
-        break;
-    case KEY_CONTROL_GROUP:
-        if (!valid_account_name(value)) {
-            snprintf(err, errlen, "%s: '%s' is not a valid group name", key, value);
-            return -EINVAL;
-        }
-        snprintf(cfg->control_group, sizeof(cfg->control_group), "%s", value);
-        break;
-    case KEY_CONTROL_SOCKET:
-        if (strcmp(value, "none") == 0) {
-            cfg->control_disabled = true;
-            break;
-        }
-        if (value[0] != '/' || strlen(value) > CONFIG_SOCKET_MAX || strcmp(value, "/") == 0 ||
-            value[strlen(value) - 1] == '/') {
-            snprintf(err, errlen,
-                     "%s: '%s' is not 'none' or an absolute file path of at most %d bytes", key,
-                     value, CONFIG_SOCKET_MAX);
-            return -EINVAL;
-        }
-        snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s", value);
-        break;
-    case KEY_REASON_TO_CLIENT:
-        if (strcmp(value, "yes") == 0)
-            cfg->reason_to_client = true;
-        else if (strcmp(value, "no") == 0)
-            cfg->reason_to_client = false;
-        else {
-            snprintf(err, errlen, "%s: '%s' is not yes or no", key, value);
-            return -EINVAL;
-        }
-        break;
-    case KEY_COUNT:
-        break;
-    }
-    cfg->set_mask |= 1u << k;
-    return 0;
+    if (k < 0)
+        return errbuf_fail(err, errlen, -EINVAL, "unknown key '%s'", key);
+    if (cfg->set_mask & (1u << k))
+        return errbuf_fail(err, errlen, -EINVAL, "%s: given more than once", key);
+    if (has_control(value))
+        return errbuf_fail(err, errlen, -EINVAL, "%s: value contains control characters", key);
+    r = setters[k](cfg, (enum config_key)k, key, value, err, errlen);
+    if (r == 0)
+        cfg->set_mask |= 1u << k;
+    return r;
 }
 
 /* Splits "key=value" in place into buffers; -EINVAL without '='. */
@@ -294,11 +317,11 @@ static int config_load_file(const char *path, struct gate_config *cfg, char *err
     r = fs_read_config(path, CONFIG_FILE_MAX, &text, &len, why, sizeof(why));
     if (r < 0) {
         if (why[0] != '\0')
-            snprintf(err, errlen, "config=%s", why);
+            errbuf_set(err, errlen, "config=%s", why);
         else if (r == -EFBIG)
-            snprintf(err, errlen, "config=%s: larger than %d bytes", path, CONFIG_FILE_MAX);
+            errbuf_set(err, errlen, "config=%s: larger than %d bytes", path, CONFIG_FILE_MAX);
         else
-            snprintf(err, errlen, "config=%s: %s", path, strerror(-r));
+            errbuf_set(err, errlen, "config=%s: %s", path, strerror(-r));
         return r;
     }
     r = config_parse_text(text, len, path, cfg, err, errlen);
@@ -318,8 +341,8 @@ int config_parse_argv(const char *const argv[], struct gate_config *cfg, char *e
         goto done;
     if (argv[1] != NULL && strncmp(argv[1], "config=", 7) == 0) {
         if (argv[2] != NULL) {
-            snprintf(err, errlen, "plugin argument '%s': config= must be the only argument",
-                     argv[2]);
+            errbuf_set(err, errlen, "plugin argument '%s': config= must be the only argument",
+                       argv[2]);
             return -EINVAL;
         }
         r = config_load_file(argv[1] + 7, &next, err, errlen);
@@ -329,17 +352,17 @@ int config_parse_argv(const char *const argv[], struct gate_config *cfg, char *e
     }
     for (size_t i = 1; argv[i] != NULL; i++) {
         if (split_assignment(argv[i], key, sizeof(key), &value) != 0) {
-            snprintf(err, errlen, "plugin argument '%s': expected key=value", argv[i]);
+            errbuf_set(err, errlen, "plugin argument '%s': expected key=value", argv[i]);
             return -EINVAL;
         }
         if (strcmp(key, "config") == 0) {
-            snprintf(err, errlen, "plugin argument '%s': config= must be the only argument",
-                     argv[i]);
+            errbuf_set(err, errlen, "plugin argument '%s': config= must be the only argument",
+                       argv[i]);
             return -EINVAL;
         }
         r = config_set(&next, key, value, reason, sizeof(reason));
         if (r < 0) {
-            snprintf(err, errlen, "plugin argument '%s': %s", argv[i], reason);
+            errbuf_set(err, errlen, "plugin argument '%s': %s", argv[i], reason);
             return r;
         }
     }
@@ -364,12 +387,12 @@ int config_parse_text(const char *text, size_t len, const char *origin, struct g
         lineno++;
         used += n + (nl != NULL ? 1 : 0);
         if (n >= sizeof(line)) {
-            snprintf(err, errlen, "%s:%zu: line longer than %zu bytes", origin, lineno,
-                     sizeof(line) - 1);
+            errbuf_set(err, errlen, "%s:%zu: line longer than %zu bytes", origin, lineno,
+                       sizeof(line) - 1);
             return -EINVAL;
         }
         if (memchr(start, '\0', n) != NULL) {
-            snprintf(err, errlen, "%s:%zu: NUL byte in line", origin, lineno);
+            errbuf_set(err, errlen, "%s:%zu: NUL byte in line", origin, lineno);
             return -EINVAL;
         }
         memcpy(line, start, n);
@@ -382,7 +405,7 @@ int config_parse_text(const char *text, size_t len, const char *origin, struct g
             continue;
         value = key + strcspn(key, " \t");
         if (*value == '\0') {
-            snprintf(err, errlen, "%s:%zu: '%s' has no value", origin, lineno, key);
+            errbuf_set(err, errlen, "%s:%zu: '%s' has no value", origin, lineno, key);
             return -EINVAL;
         }
         *value++ = '\0';
@@ -390,7 +413,7 @@ int config_parse_text(const char *text, size_t len, const char *origin, struct g
             value++;
         r = config_set(&next, key, value, reason, sizeof(reason));
         if (r < 0) {
-            snprintf(err, errlen, "%s:%zu: %s", origin, lineno, reason);
+            errbuf_set(err, errlen, "%s:%zu: %s", origin, lineno, reason);
             return r;
         }
     }
@@ -398,14 +421,22 @@ int config_parse_text(const char *text, size_t len, const char *origin, struct g
     return 0;
 }
 
+int config_pool_socket(const char *pool, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s/%s/control.sock", LICGATE_RUNDIR, pool);
+
+    if (n < 0 || (size_t)n >= len || n > CONFIG_SOCKET_MAX)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
 int config_control_socket(const struct gate_config *cfg, char *buf, size_t len)
 {
     int n;
 
-    if (cfg->control_socket[0] != '\0')
-        n = snprintf(buf, len, "%s", cfg->control_socket);
-    else
-        n = snprintf(buf, len, "%s/%s/control.sock", LICGATE_RUNDIR, cfg->pool);
+    if (cfg->control_socket[0] == '\0')
+        return config_pool_socket(cfg->pool, buf, len);
+    n = snprintf(buf, len, "%s", cfg->control_socket);
     if (n < 0 || (size_t)n >= len || n > CONFIG_SOCKET_MAX)
         return -ENAMETOOLONG;
     return 0;

@@ -72,4 +72,11 @@ int config_parse_text(const char *text, size_t len, const char *origin, struct g
  * Returns 0, or -ENAMETOOLONG when it does not fit a socket address. */
 int config_control_socket(const struct gate_config *cfg, char *buf, size_t len);
 
+/* A pool's default control socket, RUNDIR/<pool>/control.sock: 0, or -ENAMETOOLONG. */
+int config_pool_socket(const char *pool, char *buf, size_t len);
+
+/* The rule for a pool name, wherever one is read (pool=, licgatectl --pool, the machine
+ * registry): 1..CONFIG_POOL_MAX of [A-Za-z0-9_.-], not starting with '.'. */
+bool config_pool_name_valid(const char *name);
+
 #endif

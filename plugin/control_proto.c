@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "license.h"
 #include "text.h"
 
@@ -33,26 +34,26 @@ int control_parse_request(const char *buf, size_t len, bool eof, enum control_co
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)buf[i];
         if (c < 0x20 || c >= 0x7f) {
-            snprintf(err, errlen, "request contains a control or non-ASCII byte");
+            errbuf_set(err, errlen, "request contains a control or non-ASCII byte");
             return -EBADMSG;
         }
     }
     if (n > CONTROL_REQUEST_MAX) {
-        snprintf(err, errlen, "request too long (max %d bytes)", CONTROL_REQUEST_MAX);
+        errbuf_set(err, errlen, "request too long (max %d bytes)", CONTROL_REQUEST_MAX);
         return -EBADMSG;
     }
     if (nl == NULL) {
         if (!eof)
             return -EAGAIN;
-        snprintf(err, errlen, "request incomplete: no newline before end of input");
+        errbuf_set(err, errlen, "request incomplete: no newline before end of input");
         return -EBADMSG;
     }
     if (len - n > 1) {
-        snprintf(err, errlen, "one request per connection: data after the newline");
+        errbuf_set(err, errlen, "one request per connection: data after the newline");
         return -EBADMSG;
     }
     if (n == 0) {
-        snprintf(err, errlen, "empty request");
+        errbuf_set(err, errlen, "empty request");
         return -EBADMSG;
     }
     space = memchr(buf, ' ', n);
@@ -62,13 +63,13 @@ int control_parse_request(const char *buf, size_t len, bool eof, enum control_co
         if (strcmp(word, command_names[i]) != 0)
             continue;
         if (space != NULL) {
-            snprintf(err, errlen, "%s takes no arguments", word);
+            errbuf_set(err, errlen, "%s takes no arguments", word);
             return -EBADMSG;
         }
         *cmd = (enum control_command)i;
         return 0;
     }
-    snprintf(err, errlen, "unknown command '%s'", word);
+    errbuf_set(err, errlen, "unknown command '%s'", word);
     return -EBADMSG;
 }
 

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "control_proto.h"
 #include "control_reply.h"
+#include "errbuf.h"
 #include "fs.h"
 #include "pool.h"
 #include "thread.h"
@@ -449,7 +450,7 @@ static int server_setup(struct control_server *s, char *err, size_t errlen)
 
     r = config_control_socket(cfg, s->path, sizeof(s->path));
     if (r < 0 || socket_dir(s->path, dir, sizeof(dir)) < 0) {
-        snprintf(err, errlen, "control socket path too long or without a directory");
+        errbuf_set(err, errlen, "control socket path too long or without a directory");
         return -EINVAL;
     }
     snprintf(s->lock_path, sizeof(s->lock_path), "%s%s", s->path, SERVER_LOCK_SUFFIX);
@@ -458,8 +459,8 @@ static int server_setup(struct control_server *s, char *err, size_t errlen)
     if (cfg->control_group[0] != '\0') {
         r = account_group(cfg->control_group, &s->read_gid);
         if (r < 0) {
-            snprintf(err, errlen, "control-group=%s: %s", cfg->control_group,
-                     r == -ENOENT ? "no such group" : strerror(-r));
+            errbuf_set(err, errlen, "control-group=%s: %s", cfg->control_group,
+                       r == -ENOENT ? "no such group" : strerror(-r));
             return r;
         }
         s->have_group = true;
@@ -471,7 +472,7 @@ static int server_setup(struct control_server *s, char *err, size_t errlen)
      * root's, 0755. */
     r = fs_mkdir_parents(dir);
     if (r < 0) {
-        snprintf(err, errlen, "mkdir parents of %s: %s", dir, strerror(-r));
+        errbuf_set(err, errlen, "mkdir parents of %s: %s", dir, strerror(-r));
         return r;
     }
     return usock_prepare_dir(dir, &s->owner, err, errlen);
@@ -486,7 +487,7 @@ int control_server_start(struct gate *gate, struct maintenance *maint, struct co
     *out = NULL;
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return -ENOMEM;
     }
     s->gate = gate;
@@ -496,9 +497,9 @@ int control_server_start(struct gate *gate, struct maintenance *maint, struct co
         s->conns[i].fd = -1;
     r = server_setup(s, err, errlen);
     if (r == 0 && (r = wake_init(&s->stop_wake)) < 0)
-        snprintf(err, errlen, "pipe: %s", strerror(-r));
+        errbuf_set(err, errlen, "pipe: %s", strerror(-r));
     if (r == 0 && (r = thread_start(&s->thread, server_main, s)) < 0) {
-        snprintf(err, errlen, "control thread: %s", strerror(-r));
+        errbuf_set(err, errlen, "control thread: %s", strerror(-r));
         wake_close(&s->stop_wake);
     }
     if (r < 0) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "account.h"
+#include "errbuf.h"
 #include "gate_internal.h"
 #include "netlink.h"
 #include "pool.h"
@@ -32,8 +33,8 @@ static int gate_identity(const struct gate_config *cfg, struct machine_identity 
     if (cfg->user[0] != '\0') {
         r = account_user(cfg->user, &id->uid);
         if (r < 0) {
-            snprintf(err, errlen, "user=%s: %s", cfg->user,
-                     r == -ENOENT ? "no such user" : strerror(-r));
+            errbuf_set(err, errlen, "user=%s: %s", cfg->user,
+                       r == -ENOENT ? "no such user" : strerror(-r));
             return r;
         }
         id->set_uid = true;
@@ -41,8 +42,8 @@ static int gate_identity(const struct gate_config *cfg, struct machine_identity 
     if (cfg->group[0] != '\0') {
         r = account_group(cfg->group, &id->gid);
         if (r < 0) {
-            snprintf(err, errlen, "group=%s: %s", cfg->group,
-                     r == -ENOENT ? "no such group" : strerror(-r));
+            errbuf_set(err, errlen, "group=%s: %s", cfg->group,
+                       r == -ENOENT ? "no such group" : strerror(-r));
             return r;
         }
         id->set_gid = true;
@@ -62,7 +63,7 @@ int gate_open(const struct gate_config *cfg, const struct gate_env *env, struct 
     *out = NULL;
     gate = calloc(1, sizeof(*gate));
     if (gate == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return -ENOMEM;
     }
     gate->cfg = *cfg;
@@ -76,7 +77,7 @@ int gate_open(const struct gate_config *cfg, const struct gate_env *env, struct 
     r = machine_attach(LICGATE_RUNDIR, cfg->pool, cfg->capacity, cfg->license_dir, &id, env->now(),
                        &gate->machine, reason, sizeof(reason));
     if (r < 0) {
-        snprintf(err, errlen, "pool '%s': %s", cfg->pool, reason);
+        errbuf_set(err, errlen, "pool '%s': %s", cfg->pool, reason);
         goto fail;
     }
     gate->pool = machine_pool(gate->machine);
@@ -85,7 +86,7 @@ int gate_open(const struct gate_config *cfg, const struct gate_env *env, struct 
         int held = 0;
         r = netlink_has_address(cfg->failover_vip, &held);
         if (r < 0) {
-            snprintf(err, errlen, "failover-vip %s: %s", cfg->failover_vip, strerror(-r));
+            errbuf_set(err, errlen, "failover-vip %s: %s", cfg->failover_vip, strerror(-r));
             goto fail;
         }
         atomic_store_explicit(&gate->failover_active, held != 0, memory_order_relaxed);
@@ -94,7 +95,7 @@ int gate_open(const struct gate_config *cfg, const struct gate_env *env, struct 
     }
     r = gate_open_clock(gate, reason, sizeof(reason));
     if (r < 0) {
-        snprintf(err, errlen, "state-dir: %s", reason);
+        errbuf_set(err, errlen, "state-dir: %s", reason);
         goto fail;
     }
     if (env->development_keys)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "account.h"
+#include "errbuf.h"
 #include "fs.h"
 #include "gate_internal.h"
 #include "license.h"
@@ -120,7 +121,7 @@ int gate_open_clock(struct gate *gate, char *err, size_t errlen)
     snprintf(dir, sizeof(dir), "%s%s%s", gate->cfg.state_dir, GATE_CLOCK_DIR, gate->cfg.pool);
     r = fs_mkdir_parents(dir);
     if (r < 0) {
-        snprintf(err, errlen, "%.200s: %s", gate->cfg.state_dir, strerror(-r));
+        errbuf_set(err, errlen, "%.200s: %s", gate->cfg.state_dir, strerror(-r));
         return r;
     }
     r = usock_prepare_dir(dir, &owner, err, errlen);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "account.h"
+#include "errbuf.h"
 #include "fingerprint.h"
 #include "fs.h"
 #include "gate_internal.h"
@@ -168,7 +169,7 @@ int gate_load_licenses(struct gate *gate, struct license_set *out, bool at_open,
         r = 0;
     }
     if (r < 0) {
-        snprintf(err, errlen, "license-dir %s: %s", gate->cfg.license_dir, strerror(-r));
+        errbuf_set(err, errlen, "license-dir %s: %s", gate->cfg.license_dir, strerror(-r));
         return r;
     }
     if (out->skipped > 0)

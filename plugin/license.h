@@ -75,18 +75,6 @@ int license_issuer_id(const struct issuer_key *key, uint8_t id[8]);
 int license_parse_verify(const char *text, size_t len, const struct issuer_key *keys, size_t nkeys,
                          struct license *out, char *err, size_t errlen);
 
-/* Checks that every field of lic can be encoded and would be accepted by
- * license_parse_verify (issuer_id is not checked). -EINVAL with a reason in
- * err, the same wording the parser uses, e.g. "field 'key-id': ...". */
-int license_validate(const struct license *lic, char *err, size_t errlen);
-
-/* Builds and signs the canonical document for lic with priv; lic->issuer_id
- * is ignored and computed from priv. The document is re-verified before it
- * is handed out. *doc is malloc'd and NUL-terminated, *len excludes the NUL;
- * the caller frees it. -EINVAL if lic does not pass license_validate(). On
- * failure *doc is NULL and *len 0. */
-int license_sign(const struct license *lic, const uint8_t priv[32], char **doc, size_t *len);
-
 /* The time state at effective time now, checked in this order:
  * NOT_YET_VALID if issued > now + LICENSE_CLOCK_SKEW; EXPIRED if !perpetual
  * and now >= support_until; LEASE_OVER if lease_not_after and now >=
@@ -111,18 +99,18 @@ int license_format_time(int64_t t, char *buf, size_t len);
 /* Parses exactly len bytes of YYYY-MM-DDTHH:MM:SSZ (len must be 20) with
  * real calendar ranges (no 24:00:00, no leap second, no Feb 30), years
  * 1971..2199. -EINVAL otherwise, *out is 0 then. */
+int license_parse_time(const char *s, size_t len, int64_t *out);
+
 /* Parses a binding in the document's syntax ("none", "all machine-id=<hex> nic=<hex>",
  * "all-but-1 ...", "machine-id-only machine-id=<hex>") into lic's binding fields. Returns 0,
  * or -EINVAL with a reason in err (lic unchanged). */
+int license_parse_binding(const char *text, struct license *lic, char *err, size_t errlen);
+
 /* The document's name of a component type: "machine-id", "dmi-uuid", "nic" ("?" for
  * anything else). */
 const char *license_component_name(enum component_type type);
 
 /* The type a name of len bytes stands for: 0, or -EINVAL for an unknown name. */
 int license_component_type(const char *name, size_t len, enum component_type *type);
-
-int license_parse_binding(const char *text, struct license *lic, char *err, size_t errlen);
-
-int license_parse_time(const char *s, size_t len, int64_t *out);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "crypto.h"
 #include "errbuf.h"
 #include "fs.h"
@@ -43,7 +44,7 @@ static void identity_setup(struct machine *m, const struct machine_identity *id)
 /* Whether the runtime identity can still write segment info after openvpn drops root. */
 static bool runtime_can_write(const struct machine *m, const struct sysv_info *info)
 {
-    uid_t uid = m->id.set_uid ? m->id.uid : geteuid();
+    uid_t uid = m->id.set_uid ? m->id.uid : account_euid();
 
     return uid == 0 || (info->uid == uid && (info->mode & 0600) == 0600) ||
            (m->id.set_gid && info->gid == m->id.gid && (info->mode & 0060) == 0060);
@@ -64,7 +65,7 @@ static int registry_access(struct machine *m, char *err, size_t errlen)
     }
     if (runtime_can_write(m, &info))
         return 0;
-    if (geteuid() == 0 && info.uid == 0 && (m->id.set_uid || m->id.set_gid)) {
+    if (account_euid() == 0 && info.uid == 0 && (m->id.set_uid || m->id.set_gid)) {
         r = sysv_set_owner(m->reg_seg.id, &m->owner);
         if (r == 0)
             return 0;
@@ -162,7 +163,7 @@ static int registry_open(struct machine *m, const char *run_dir, char *err, size
     char lock_path[1100];
     int lock_fd = -1, r;
 
-    if (geteuid() == 0) {
+    if (account_euid() == 0) {
         snprintf(lock_path, sizeof(lock_path), "%s%s", run_dir, MACHINE_LOCK_FILE);
         r = fs_lock_file(lock_path, MACHINE_LOCK_MS, &lock_fd, err, errlen);
         if (r < 0)
@@ -258,7 +259,7 @@ static int refuse_older_layout(const char *pool, char *err, size_t errlen)
     char path[sizeof(MACHINE_OLD_SHM_DIR) + REGISTRY_POOL_MAX];
     pid_t pid;
 
-    if (geteuid() != 0)
+    if (account_euid() != 0)
         return 0;
     snprintf(path, sizeof(path), "%s%s", MACHINE_OLD_SHM_DIR, pool);
     if (proc_find_mapping(path, &pid) != 1)
@@ -293,7 +294,7 @@ int machine_attach(const char *run_dir, const char *pool, uint32_t capacity,
     snprintf(m->license_dir, sizeof(m->license_dir), "%s", license_dir);
     identity_setup(m, id);
     r = refuse_older_layout(pool, err, errlen);
-    if (r == 0 && geteuid() == 0)
+    if (r == 0 && account_euid() == 0)
         r = fs_check_private_dir(run_dir, err, errlen);
     if (r == 0)
         r = registry_open(m, run_dir, err, errlen);
@@ -366,7 +367,7 @@ static bool segment_perms(struct machine *m, int id, bool ours, bool *removed)
         return true;
     if (removed != NULL)
         *removed = info.removed;
-    ok = (info.mode & 0007) == 0 && (!ours || info.uid == 0 || info.uid == geteuid() ||
+    ok = (info.mode & 0007) == 0 && (!ours || info.uid == 0 || info.uid == account_euid() ||
                                      (m->id.set_uid && info.uid == m->id.uid));
     if ((info.mode & 0007) != 0)
         sysv_restrict(id);

@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "control_proto.h"
+#include "errbuf.h"
 #include "license.h"
 #include "netlink.h"
 #include "pool.h"
@@ -157,7 +158,7 @@ int maintenance_start(struct gate *gate, struct maintenance **out, char *err, si
     *out = NULL;
     m = calloc(1, sizeof(*m));
     if (m == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return -ENOMEM;
     }
     m->gate = gate;
@@ -168,7 +169,7 @@ int maintenance_start(struct gate *gate, struct maintenance **out, char *err, si
     if (r == 0)
         r = thread_start(&m->thread, maintenance_main, m);
     if (r < 0) {
-        snprintf(err, errlen, "maintenance thread: %s", strerror(-r));
+        errbuf_set(err, errlen, "maintenance thread: %s", strerror(-r));
         wake_close(&m->wake);
         pthread_mutex_destroy(&m->lock);
         free(m);

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "control_server.h"
 #include "env.h"
+#include "fs.h"
 #include "gate.h"
 #include "issuer_keys.h"
 #include "maintenance.h"
@@ -56,17 +57,14 @@ static int plugin_auth(struct plugin_handle *h, struct gate_client *client, cons
     const char *cn = env_get(envp, "common_name");
     const char *reason_file = env_get(envp, "auth_failed_reason_file");
     char addr[96], reason[256];
-    FILE *f;
 
     if (cn == NULL || cn[0] == '\0')
         cn = env_get(envp, "username");
     env_client_address(envp, addr, sizeof(addr));
     if (gate_client_auth(h->gate, client, cn != NULL ? cn : "?", addr, reason, sizeof(reason)) == 0)
         return OPENVPN_PLUGIN_FUNC_SUCCESS;
-    if (reason_file != NULL && (f = fopen(reason_file, "we")) != NULL) {
-        fputs(reason, f);
-        fclose(f);
-    }
+    if (reason_file != NULL)
+        fs_write_file(reason_file, reason, strlen(reason)); /* best effort: the refusal stands */
     return OPENVPN_PLUGIN_FUNC_ERROR;
 }
 

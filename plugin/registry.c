@@ -7,9 +7,10 @@
 #include <string.h>
 
 #include "clock.h"
+#include "config.h"
 #include "errbuf.h"
 #include "proc.h"
-#include "registry_layout.h"
+#include "registry_internal.h"
 
 _Static_assert(sizeof(struct reg_proc) == 24 + REG_NAME_LEN + REG_DIR_LEN, "reg_proc layout");
 _Static_assert(sizeof(struct reg_pool) == 16 + REG_TOKEN_LEN + REG_NAME_LEN, "reg_pool layout");
@@ -21,19 +22,6 @@ _Static_assert(REGISTRY_DIR_MAX < REG_DIR_LEN && REGISTRY_POOL_MAX < REG_NAME_LE
                    REGISTRY_KEY_MAX < REG_KEY_LEN && REGISTRY_TOKEN_LEN == REG_TOKEN_LEN,
                "field sizes");
 
-#define REG_NONE UINT32_MAX
-
-struct registry {
-    struct reg_header *hdr;
-    uint32_t self; /* this process's entry, REG_NONE before registering */
-    pid_t pid;
-    uint64_t start;
-    uint32_t nonce;
-    uint64_t lock_word; /* the word this handle holds the lock with, 0 when not held */
-    uint32_t ticket;
-    char pool[REG_NAME_LEN], license_dir[REG_DIR_LEN]; /* as registered */
-};
-
 static uint64_t reg_magic(void)
 {
     uint64_t v;
@@ -42,8 +30,7 @@ static uint64_t reg_magic(void)
     return v;
 }
 
-/* A field of the segment as a string: its copy when it holds a NUL within len, else "". */
-static const char *field(const char *f, size_t len, char *copy)
+const char *registry_field(const char *f, size_t len, char *copy)
 {
     const char *nul = memchr(f, '\0', len);
 
@@ -53,7 +40,7 @@ static const char *field(const char *f, size_t len, char *copy)
     return copy;
 }
 
-static void bump(struct registry *reg)
+void registry_bump(struct registry *reg)
 {
     atomic_fetch_add_explicit(&reg->hdr->generation, 1, memory_order_acq_rel);
 }
@@ -213,7 +200,7 @@ int registry_reclaim_dead(struct registry *reg)
             n++;
     }
     if (n > 0)
-        bump(reg);
+        registry_bump(reg);
     return n;
 }
 
@@ -246,7 +233,7 @@ int registry_register(struct registry *reg, const char *pool, const char *licens
         reg->start = start;
         memcpy(reg->pool, p->pool, REG_NAME_LEN);
         memcpy(reg->license_dir, p->license_dir, REG_DIR_LEN);
-        bump(reg);
+        registry_bump(reg);
         return 0;
     }
     return -EUSERS;
@@ -274,7 +261,7 @@ void registry_release(struct registry *reg)
         if (registry_self_ok(reg)) {
             free_holdings(reg, reg->self);
             memset(&reg->hdr->procs[reg->self], 0, sizeof(reg->hdr->procs[0]));
-            bump(reg);
+            registry_bump(reg);
         }
         if (locked)
             registry_unlock(reg);
@@ -292,7 +279,7 @@ int registry_find_pool(struct registry *reg, const char *name, struct registry_p
     for (uint32_t i = 0; i < REG_MAX_POOLS; i++) {
         const struct reg_pool *p = &reg->hdr->pools[i];
 
-        if (p->state != REG_LIVE || strcmp(field(p->name, REG_NAME_LEN, copy), name) != 0)
+        if (p->state != REG_LIVE || strcmp(registry_field(p->name, REG_NAME_LEN, copy), name) != 0)
             continue;
         out->shmid = p->shmid;
         out->capacity = p->capacity;
@@ -314,7 +301,8 @@ int registry_set_pool(struct registry *reg, const char *name, const struct regis
     for (uint32_t i = 0; i < REG_MAX_POOLS; i++) {
         const struct reg_pool *p = &reg->hdr->pools[i];
 
-        if (p->state == REG_LIVE && strcmp(field(p->name, REG_NAME_LEN, copy), name) == 0) {
+        if (p->state == REG_LIVE &&
+            strcmp(registry_field(p->name, REG_NAME_LEN, copy), name) == 0) {
             use = i;
             break;
         }
@@ -330,164 +318,8 @@ int registry_set_pool(struct registry *reg, const char *name, const struct regis
     memcpy(p->token, e->token, REG_TOKEN_LEN);
     memcpy(p->name, name, len);
     p->state = REG_LIVE;
-    bump(reg);
+    registry_bump(reg);
     return 0;
-}
-
-/* ------------------------------------------------------------------ claims */
-
-/* The earliest since among the claims of key by live entries of pool, other than ours. */
-static int64_t pool_since(struct registry *reg, const char *pool, const char *key)
-{
-    struct reg_header *hdr = reg->hdr;
-    char k[REG_KEY_LEN], p[REG_NAME_LEN];
-    int64_t best = INT64_MAX;
-
-    for (uint32_t c = 0; c < REG_MAX_CLAIMS; c++) {
-        const struct reg_claim *cl = &hdr->claims[c];
-        uint32_t owner = cl->proc - 1;
-
-        if (cl->proc == 0 || owner >= REG_MAX_PROCS || owner == reg->self ||
-            hdr->procs[owner].state != REG_LIVE || cl->since <= 0 || cl->since >= best ||
-            strcmp(field(cl->key_id, REG_KEY_LEN, k), key) != 0 ||
-            strcmp(field(hdr->procs[owner].pool, REG_NAME_LEN, p), pool) != 0)
-            continue;
-        best = cl->since;
-    }
-    return best;
-}
-
-int registry_publish_claims(struct registry *reg, const char *const *keys, size_t n, int64_t now,
-                            int64_t *since)
-{
-    struct reg_header *hdr = reg->hdr;
-    struct reg_claim *old;
-    char pool[REG_NAME_LEN], k[REG_KEY_LEN];
-    size_t nold = 0, free_at = 0;
-    bool changed = false;
-
-    if (reg->self >= REG_MAX_PROCS || (keys == NULL && n > 0))
-        return -EINVAL;
-    old = calloc(REG_MAX_CLAIMS, sizeof(*old));
-    if (old == NULL)
-        return -ENOMEM;
-    memcpy(pool, reg->pool, sizeof(pool));
-    for (uint32_t c = 0; c < REG_MAX_CLAIMS; c++) {
-        if (hdr->claims[c].proc != reg->self + 1)
-            continue;
-        old[nold++] = hdr->claims[c];
-        memset(&hdr->claims[c], 0, sizeof(hdr->claims[c]));
-    }
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strnlen(keys[i], REG_KEY_LEN);
-        int64_t s = INT64_MAX;
-
-        if (since != NULL)
-            since[i] = INT64_MAX;
-        if (len == 0 || len > REGISTRY_KEY_MAX)
-            continue;
-        for (size_t o = 0; o < nold && s == INT64_MAX; o++)
-            if (strcmp(field(old[o].key_id, REG_KEY_LEN, k), keys[i]) == 0 && old[o].since > 0)
-                s = old[o].since;
-        if (s == INT64_MAX) {
-            s = pool_since(reg, pool, keys[i]);
-            if (s == INT64_MAX || s > now)
-                s = now;
-            changed = true;
-        }
-        while (free_at < REG_MAX_CLAIMS && hdr->claims[free_at].proc != 0)
-            free_at++;
-        if (free_at == REG_MAX_CLAIMS)
-            continue;
-        memcpy(hdr->claims[free_at].key_id, keys[i], len);
-        hdr->claims[free_at].since = s;
-        hdr->claims[free_at].proc = reg->self + 1;
-        if (since != NULL)
-            since[i] = s;
-    }
-    if (changed || nold != n)
-        bump(reg);
-    free(old);
-    return 0;
-}
-
-void registry_view_free(struct registry_view *view)
-{
-    free(view->procs);
-    free(view->claims);
-    memset(view, 0, sizeof(*view));
-}
-
-int registry_snapshot(struct registry *reg, struct registry_view *view)
-{
-    struct reg_header *hdr = reg->hdr;
-    uint32_t *index; /* entry -> position in view->procs + 1 */
-
-    memset(view, 0, sizeof(*view));
-    view->procs = calloc(REG_MAX_PROCS, sizeof(*view->procs));
-    view->claims = calloc(REG_MAX_CLAIMS, sizeof(*view->claims));
-    index = calloc(REG_MAX_PROCS, sizeof(*index));
-    if (view->procs == NULL || view->claims == NULL || index == NULL) {
-        free(index);
-        registry_view_free(view);
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < REG_MAX_PROCS; i++) {
-        const struct reg_proc *p = &hdr->procs[i];
-        struct registry_proc_view *v = &view->procs[view->nprocs];
-
-        if (p->state != REG_LIVE || p->pid == 0 || p->pid > INT32_MAX || p->start_time == 0)
-            continue;
-        field(p->pool, REG_NAME_LEN, v->pool);
-        field(p->license_dir, REG_DIR_LEN, v->license_dir);
-        if (v->pool[0] == '\0' || strlen(v->pool) > REGISTRY_POOL_MAX ||
-            strlen(v->license_dir) > REGISTRY_DIR_MAX)
-            continue;
-        v->pid = (pid_t)p->pid;
-        v->self = i == reg->self;
-        index[i] = (uint32_t)++view->nprocs;
-    }
-    for (uint32_t c = 0; c < REG_MAX_CLAIMS; c++) {
-        const struct reg_claim *cl = &hdr->claims[c];
-        struct registry_claim_view *v = &view->claims[view->nclaims];
-        uint32_t owner = cl->proc - 1;
-
-        if (cl->proc == 0 || owner >= REG_MAX_PROCS || index[owner] == 0 || cl->since <= 0)
-            continue;
-        field(cl->key_id, REG_KEY_LEN, v->key_id);
-        if (v->key_id[0] == '\0' || strlen(v->key_id) > REGISTRY_KEY_MAX)
-            continue;
-        memcpy(v->pool, view->procs[index[owner] - 1].pool, sizeof(v->pool));
-        v->pid = view->procs[index[owner] - 1].pid;
-        v->since = cl->since;
-        view->nclaims++;
-    }
-    free(index);
-    return 0;
-}
-
-const char *registry_view_winner(const struct registry_view *view, const char *key)
-{
-    const struct registry_claim_view *best = NULL;
-
-    for (size_t i = 0; i < view->nclaims; i++) {
-        const struct registry_claim_view *c = &view->claims[i];
-
-        if (strcmp(c->key_id, key) != 0)
-            continue;
-        if (best == NULL || c->since < best->since ||
-            (c->since == best->since && strcmp(c->pool, best->pool) < 0))
-            best = c;
-    }
-    return best != NULL ? best->pool : NULL;
-}
-
-bool registry_view_claimed_by(const struct registry_view *view, const char *key, const char *pool)
-{
-    for (size_t i = 0; i < view->nclaims; i++)
-        if (strcmp(view->claims[i].key_id, key) == 0 && strcmp(view->claims[i].pool, pool) == 0)
-            return true;
-    return false;
 }
 
 /* ------------------------------------------------------------------ lock-free */

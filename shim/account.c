@@ -40,3 +40,8 @@ uid_t account_euid(void)
 {
     return geteuid();
 }
+
+uid_t account_uid(void)
+{
+    return getuid();
+}

@@ -15,4 +15,7 @@ int account_group(const char *name, gid_t *gid);
 /* This process's effective uid. */
 uid_t account_euid(void);
 
+/* This process's real uid (who ran it). */
+uid_t account_uid(void);
+
 #endif

@@ -9,4 +9,8 @@
 void errbuf_set(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* errbuf_set, then returns ret: for "return errbuf_fail(err, errlen, -EINVAL, ...)". */
+int errbuf_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

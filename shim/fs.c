@@ -315,6 +315,37 @@ int fs_list_dir(const char *dir, const char *prefix, const char *suffix, bool re
     return r;
 }
 
+/* Writes all of data[0..len) to fd: 0 or -errno. */
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int fs_write_file(const char *path, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int r;
+
+    if (fd < 0)
+        return -errno;
+    r = write_all(fd, data, len);
+    if (close(fd) != 0 && r == 0)
+        r = -errno;
+    return r;
+}
+
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
     return fs_write_atomic_owned(path, data, len, mode, (uid_t)-1);
@@ -324,7 +355,6 @@ int fs_write_atomic_owned(const char *path, const void *data, size_t len, mode_t
 {
     char tmp[4096], dir[4096];
     const char *slash = strrchr(path, '/');
-    const char *p = data;
     int fd, dfd, r = 0;
 
     if ((slash != NULL && (size_t)(slash - path) >= sizeof(dir)) ||
@@ -342,17 +372,7 @@ int fs_write_atomic_owned(const char *path, const void *data, size_t len, mode_t
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
         return -errno;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            r = -errno;
-            break;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
+    r = write_all(fd, data, len);
     if (r == 0 && uid != (uid_t)-1 && geteuid() == 0 && fchown(fd, uid, (gid_t)-1) != 0)
         r = -errno;
     if (r == 0 && fchmod(fd, mode) != 0)
@@ -494,4 +514,39 @@ void fs_unlock_file(int fd)
 {
     if (fd >= 0)
         close(fd);
+}
+
+int fs_info(const char *path, bool follow, struct fs_info *info)
+{
+    struct stat st;
+
+    if ((follow ? stat(path, &st) : lstat(path, &st)) != 0)
+        return -errno;
+    info->mode = st.st_mode;
+    info->uid = st.st_uid;
+    info->gid = st.st_gid;
+    return 0;
+}
+
+int fs_dir_writable(const char *dir)
+{
+    return access(dir, W_OK | X_OK) == 0 ? 0 : -errno;
+}
+
+bool fs_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+int fs_mkdir_mode(const char *path, mode_t mode)
+{
+    struct stat st;
+
+    if (mkdir(path, mode) != 0 && errno != EEXIST)
+        return -errno;
+    if (lstat(path, &st) != 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    return chmod(path, mode) == 0 ? 0 : -errno;
 }

@@ -42,9 +42,36 @@ int fs_read_config(const char *path, size_t max, char **out, size_t *len, char *
 /* Frees a list from fs_list_dir(). NULL is fine. */
 void fs_free_list(char **names, size_t count);
 
+/* What fs_info tells of a path. */
+struct fs_info {
+    mode_t mode; /* type and permission bits, as st_mode */
+    uid_t uid;
+    gid_t gid;
+};
+
+/* The path's type, mode and owner: through a final symbolic link when follow,
+ * else of the link itself. 0, or -errno (-ENOENT: nothing there). */
+int fs_info(const char *path, bool follow, struct fs_info *info);
+
+/* Whether this process may create files in dir (write and search, by its
+ * real ids as access(2) checks): 0 or -errno. */
+int fs_dir_writable(const char *dir);
+
+/* Whether anything exists at path, by its real ids (access(2) F_OK). */
+bool fs_exists(const char *path);
+
+/* Makes the directory path with exactly mode (a directory already there is
+ * given mode); 0, -ENOTDIR when something else is there, or -errno. */
+int fs_mkdir_mode(const char *path, mode_t mode);
+
 /* Creates the missing parent directories of path (not path itself), 0755.
  * Returns 0 or -errno. */
 int fs_mkdir_parents(const char *path);
+
+/* Writes len bytes of data to path in place: created (mode 0600) or
+ * truncated, never through a symbolic link. For files another program made
+ * for us to fill (openvpn's auth_failed_reason_file). 0 or -errno. */
+int fs_write_file(const char *path, const void *data, size_t len);
 
 /* Replaces path with data atomically and durably: writes a temporary file in
  * the same directory (mode, O_EXCL, O_NOFOLLOW), fsyncs it, renames it over

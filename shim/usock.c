@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "errbuf.h"
+
 /* 0 or -errno. Only root can give files away; an unprivileged re-open
  * (after SIGHUP) keeps what the setgid directory gives it. */
 static int owner_apply_path(const char *path, const struct usock_owner *owner)
@@ -45,38 +48,38 @@ int usock_prepare_dir(const char *dir, const struct usock_owner *owner, char *er
             r = -EPERM;
         if (r < 0) {
             rmdir(dir);
-            snprintf(err, errlen,
-                     "%s: cannot give it to the runtime user and group (%s): openvpn needs "
-                     "CAP_CHOWN, CAP_FOWNER and CAP_FSETID at start-up",
-                     dir, strerror(-r));
+            errbuf_set(err, errlen,
+                       "%s: cannot give it to the runtime user and group (%s): openvpn needs "
+                       "CAP_CHOWN, CAP_FOWNER and CAP_FSETID at start-up",
+                       dir, strerror(-r));
             return r;
         }
     } else if (errno != EEXIST) {
         r = -errno;
-        snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+        errbuf_set(err, errlen, "mkdir %s: %s", dir, strerror(errno));
         return r;
     }
     /* An existing directory is left as it is (several pools may share it);
      * it only has to be safe. */
     if (lstat(dir, &st) != 0) {
         r = -errno;
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        errbuf_set(err, errlen, "%s: %s", dir, strerror(errno));
         return r;
     }
     if (!S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a directory", dir);
+        errbuf_set(err, errlen, "%s: not a directory", dir);
         return -ENOTDIR;
     }
     /* The same for root as for anyone: a directory another user owns is one where that user
      * can replace the socket and answer for licgate. */
     if (st.st_uid != 0 && st.st_uid != geteuid() && !(owner->set_uid && st.st_uid == owner->uid)) {
-        snprintf(err, errlen, "%s: owned by uid %u, not by root or the runtime user", dir,
-                 (unsigned)st.st_uid);
+        errbuf_set(err, errlen, "%s: owned by uid %u, not by root or the runtime user", dir,
+                   (unsigned)st.st_uid);
         return -EPERM;
     }
     if (st.st_mode & (S_IWOTH | S_IWGRP)) {
-        snprintf(err, errlen, "%s: writable by other users (mode %04o)", dir,
-                 (unsigned)(st.st_mode & 07777));
+        errbuf_set(err, errlen, "%s: writable by other users (mode %04o)", dir,
+                   (unsigned)(st.st_mode & 07777));
         return -EPERM;
     }
     return 0;
@@ -115,13 +118,13 @@ int usock_listen(const char *path, const struct usock_owner *owner, int *fd, cha
 
     *fd = -1;
     if (strlen(path) >= sizeof(sa.sun_path)) {
-        snprintf(err, errlen, "%s: path too long for a socket", path);
+        errbuf_set(err, errlen, "%s: path too long for a socket", path);
         return -ENAMETOOLONG;
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
-            snprintf(err, errlen, "%s: exists and is not a socket", path);
+            errbuf_set(err, errlen, "%s: exists and is not a socket", path);
             return -EEXIST;
         }
         unlink(path);
@@ -129,12 +132,12 @@ int usock_listen(const char *path, const struct usock_owner *owner, int *fd, cha
     s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0) {
         r = -errno;
-        snprintf(err, errlen, "socket: %s", strerror(errno));
+        errbuf_set(err, errlen, "socket: %s", strerror(errno));
         return r;
     }
     if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         r = -errno;
-        snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+        errbuf_set(err, errlen, "bind %s: %s", path, strerror(errno));
         goto fail;
     }
     /* Nobody can connect before listen(): fix owner and mode first. */
@@ -142,13 +145,13 @@ int usock_listen(const char *path, const struct usock_owner *owner, int *fd, cha
     if (r == 0)
         r = chmod_socket(path, owner->set_gid ? 0660 : 0600);
     if (r < 0) {
-        snprintf(err, errlen, "chown/chmod %s: %s", path, strerror(-r));
+        errbuf_set(err, errlen, "chown/chmod %s: %s", path, strerror(-r));
         unlink(path);
         goto fail;
     }
     if (listen(s, 64) != 0) {
         r = -errno;
-        snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
+        errbuf_set(err, errlen, "listen %s: %s", path, strerror(errno));
         unlink(path);
         goto fail;
     }
@@ -260,20 +263,11 @@ void usock_close(int fd)
         close(fd);
 }
 
-static long elapsed_ms(const struct timespec *start)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
 int usock_write_all(int fd, const void *buf, size_t len, int timeout_ms)
 {
     const char *p = buf;
-    struct timespec start;
+    int64_t start = clock_monotonic_ms();
 
-    clock_gettime(CLOCK_MONOTONIC, &start);
     while (len > 0) {
         ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
@@ -284,7 +278,7 @@ int usock_write_all(int fd, const void *buf, size_t len, int timeout_ms)
         }
         if (n < 0 && errno != EAGAIN && errno != EINTR)
             return -errno;
-        long left = timeout_ms - elapsed_ms(&start);
+        int64_t left = timeout_ms - (clock_monotonic_ms() - start);
         if (left <= 0)
             return -ETIMEDOUT;
         struct pollfd pfd = {.fd = fd, .events = POLLOUT};
@@ -326,17 +320,9 @@ void usock_unlink_if(const char *path, const struct usock_id *id)
         unlink(path);
 }
 
-static int64_t usock_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int remaining(int64_t deadline)
 {
-    int64_t left = deadline - usock_now_ms();
+    int64_t left = deadline - clock_monotonic_ms();
 
     return left > 0 ? (int)left : 0;
 }
@@ -461,7 +447,7 @@ fail:
 int usock_request(const char *path, const char *request, int timeout_ms, size_t max, char **resp,
                   size_t *len, enum usock_stage *stage)
 {
-    int64_t deadline = usock_now_ms() + timeout_ms;
+    int64_t deadline = clock_monotonic_ms() + timeout_ms;
     int fd, rc;
 
     *resp = NULL;

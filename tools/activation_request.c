@@ -254,13 +254,6 @@ json_object *activation_json_member(json_object *o, const char *name, json_type 
     return v;
 }
 
-/* s as clean text (text.h) cut to fit outsize, to quote in a reason. */
-static const char *printable(const char *s, char *out, size_t outsize)
-{
-    text_clean(s, strlen(s), out, outsize, 0);
-    return out;
-}
-
 /* Only the fields in names (NULL-terminated) may be in o. */
 static bool only_fields(json_object *o, const char *const *names, const char *where, char *err,
                         size_t errlen)
@@ -275,7 +268,8 @@ static bool only_fields(json_object *o, const char *const *names, const char *wh
             known |= strcmp(*n, k) == 0;
         if (known)
             continue;
-        errbuf_set(err, errlen, "%s: unknown field '%s'", where, printable(k, safe, sizeof(safe)));
+        text_clean(k, strlen(k), safe, sizeof(safe), 0);
+        errbuf_set(err, errlen, "%s: unknown field '%s'", where, safe);
         return false;
     }
     return true;
@@ -352,8 +346,9 @@ static int component_from_json(json_object *c, size_t i, struct binding_componen
         return -EBADMSG;
     s = json_object_get_string(type);
     if (license_component_type(s, (size_t)json_object_get_string_len(type), &comp->type) != 0) {
+        text_clean(s, strlen(s), safe, sizeof(safe), 0);
         errbuf_set(err, errlen, "%s: unknown type '%s' (it is not machine-id, dmi-uuid or nic)",
-                   where, printable(s, safe, sizeof(safe)));
+                   where, safe);
         return -EBADMSG;
     }
     if (hex_decode(json_object_get_string(digest), (size_t)json_object_get_string_len(digest),

@@ -1,8 +1,9 @@
 /* See authority_clock.h. */
+#include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "authority_clock.h"
+#include "clock.h"
 
 int64_t authority_now(void)
 {
@@ -16,5 +17,12 @@ int64_t authority_now(void)
             return t;
     }
 #endif
-    return (int64_t)time(NULL);
+    return clock_wall_now();
+}
+
+const char *authority_time_text(int64_t t, char buf[LICENSE_TIME_BUFSIZE])
+{
+    if (license_format_time(t, buf, LICENSE_TIME_BUFSIZE) != 0)
+        snprintf(buf, LICENSE_TIME_BUFSIZE, "%lld", (long long)t);
+    return buf;
 }

@@ -16,8 +16,9 @@
 
 #include "authority_clock.h"
 #include "authority_http.h"
-#include "authority_lifecycle.h"
+#include "authority_activation.h"
 #include "crypto.h"
+#include "errbuf.h"
 #include "fs.h"
 
 #define PEM_MAX (256 * 1024)
@@ -298,7 +299,7 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, char *err
     freeaddrinfo(ai);
     return 0;
 bad:
-    snprintf(err, errlen, "--listen: '%s' is not ADDR:PORT or [ADDR]:PORT (numeric)", spec);
+    errbuf_set(err, errlen, "--listen: '%s' is not ADDR:PORT or [ADDR]:PORT (numeric)", spec);
     return -EINVAL;
 }
 
@@ -311,19 +312,19 @@ static int listen_on(const struct sockaddr_storage *ss, const char *spec, char *
 
     fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
-        return -errno;
+        e = errno;
+        return errbuf_fail(err, errlen, -e, "cannot listen on %s: %s", spec, strerror(e));
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, (const struct sockaddr *)ss, len) == 0 && listen(fd, SOMAXCONN) == 0)
         return fd;
     e = errno;
     close(fd);
-    snprintf(err, errlen, "cannot listen on %s: %s%s", spec, strerror(e),
-             e == EADDRINUSE      ? " (another process listens on that port)"
-             : e == EACCES        ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
-             : e == EADDRNOTAVAIL ? " (no interface of this machine has that address)"
-                                  : "");
+    errbuf_set(err, errlen, "cannot listen on %s: %s%s", spec, strerror(e),
+               e == EADDRINUSE      ? " (another process listens on that port)"
+               : e == EACCES        ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+               : e == EADDRNOTAVAIL ? " (no interface of this machine has that address)"
+                                    : "");
     return -e;
 }
 
@@ -343,12 +344,12 @@ int authority_serve(const struct serve_config *cfg, char *err, size_t errlen)
         return ret;
     ret = fs_read_bounded(cfg->cert_path, PEM_MAX, &cert, &certlen);
     if (ret != 0) {
-        snprintf(err, errlen, "%s: %s", cfg->cert_path, strerror(-ret));
+        errbuf_set(err, errlen, "%s: %s", cfg->cert_path, strerror(-ret));
         goto out;
     }
     ret = fs_read_bounded(cfg->key_path, PEM_MAX, &key, &keylen);
     if (ret != 0) {
-        snprintf(err, errlen, "%s: %s", cfg->key_path, strerror(-ret));
+        errbuf_set(err, errlen, "%s: %s", cfg->key_path, strerror(-ret));
         goto out;
     }
     fd = listen_on(&ss, cfg->listen, err, errlen);
@@ -376,10 +377,10 @@ int authority_serve(const struct serve_config *cfg, char *err, size_t errlen)
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREAD_POOL_SIZE, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, NULL, MHD_OPTION_END);
     if (daemon == NULL) {
-        snprintf(err, errlen,
-                 "cannot serve on %s: the certificate %s and key %s do not load (PEM, and a "
-                 "matching pair?)",
-                 cfg->listen, cfg->cert_path, cfg->key_path);
+        errbuf_set(err, errlen,
+                   "cannot serve on %s: the certificate %s and key %s do not load (PEM, and a "
+                   "matching pair?)",
+                   cfg->listen, cfg->cert_path, cfg->key_path);
         close(fd);
         ret = -EINVAL;
         pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "authority_ledger.h"
+#include "errbuf.h"
 
 #define BUSY_TIMEOUT_MS 10000
 
@@ -77,7 +78,7 @@ _Static_assert(NMIGRATIONS == LEDGER_SCHEMA_VERSION, "one migration per schema v
 
 static int db_fail(struct ledger *ledger)
 {
-    snprintf(ledger->error, sizeof(ledger->error), "%s", sqlite3_errmsg(ledger->db));
+    errbuf_set(ledger->error, sizeof(ledger->error), "%s", sqlite3_errmsg(ledger->db));
     return -EIO;
 }
 
@@ -91,8 +92,8 @@ static int exec(struct ledger *ledger, const char *sql)
     char *msg = NULL;
 
     if (sqlite3_exec(ledger->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(ledger->error, sizeof(ledger->error), "%s",
-                 msg != NULL ? msg : sqlite3_errmsg(ledger->db));
+        errbuf_set(ledger->error, sizeof(ledger->error), "%s",
+                   msg != NULL ? msg : sqlite3_errmsg(ledger->db));
         sqlite3_free(msg);
         return -EIO;
     }
@@ -151,20 +152,20 @@ static int migrate(struct ledger *ledger, char *err, size_t errlen)
 
     ret = user_version(ledger, &version);
     if (ret != 0) {
-        snprintf(err, errlen, "cannot read the schema version: %s", ledger->error);
+        errbuf_set(err, errlen, "cannot read the schema version: %s", ledger->error);
         return ret;
     }
     if (version > LEDGER_SCHEMA_VERSION) {
-        snprintf(err, errlen,
-                 "ledger schema version %d is newer than this program's (%d): upgrade "
-                 "licgate-authority",
-                 version, LEDGER_SCHEMA_VERSION);
+        errbuf_set(err, errlen,
+                   "ledger schema version %d is newer than this program's (%d): upgrade "
+                   "licgate-authority",
+                   version, LEDGER_SCHEMA_VERSION);
         return -EPROTO;
     }
     for (int v = version + 1; v <= LEDGER_SCHEMA_VERSION; v++) {
         ret = apply_migration(ledger, v);
         if (ret != 0) {
-            snprintf(err, errlen, "schema migration %d failed: %s", v, ledger->error);
+            errbuf_set(err, errlen, "schema migration %d failed: %s", v, ledger->error);
             return ret;
         }
     }
@@ -180,7 +181,7 @@ int ledger_open(const char *dir, bool create, struct ledger **out, char *err, si
 
     *out = NULL;
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, LEDGER_FILE) >= sizeof(path)) {
-        snprintf(err, errlen, "%s: path too long", dir);
+        errbuf_set(err, errlen, "%s: path too long", dir);
         return -ENAMETOOLONG;
     }
     if (create) {
@@ -188,29 +189,29 @@ int ledger_open(const char *dir, bool create, struct ledger **out, char *err, si
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0) {
             ret = -errno;
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
             return ret;
         }
         close(fd);
     } else if (access(path, F_OK) != 0) {
         ret = -errno;
         if (ret == -ENOENT)
-            snprintf(err, errlen,
-                     "%s: no ledger (run '"
-                     "licgate-authority init --dir %s')",
-                     path, dir);
+            errbuf_set(err, errlen,
+                       "%s: no ledger (run '"
+                       "licgate-authority init --dir %s')",
+                       path, dir);
         else
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
         return ret;
     }
     ledger = calloc(1, sizeof(*ledger));
     if (ledger == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return -ENOMEM;
     }
     if (sqlite3_open_v2(path, &ledger->db, flags, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", path,
-                 ledger->db != NULL ? sqlite3_errmsg(ledger->db) : "cannot open");
+        errbuf_set(err, errlen, "%s: %s", path,
+                   ledger->db != NULL ? sqlite3_errmsg(ledger->db) : "cannot open");
         ret = -EIO;
         goto fail;
     }
@@ -219,7 +220,7 @@ int ledger_open(const char *dir, bool create, struct ledger **out, char *err, si
     ret = exec(ledger, "PRAGMA journal_mode = WAL;PRAGMA synchronous = FULL;"
                        "PRAGMA foreign_keys = ON;");
     if (ret != 0) {
-        snprintf(err, errlen, "%s: %s", path, ledger->error);
+        errbuf_set(err, errlen, "%s: %s", path, ledger->error);
         goto fail;
     }
     ret = migrate(ledger, err, errlen);
@@ -303,8 +304,8 @@ static int read_key_row(struct ledger *ledger, sqlite3_stmt *st, struct key_reco
     column_text(st, 4, rec->primary_key, sizeof(rec->primary_key));
     column_text(st, 5, text, sizeof(text));
     if (state_from_name(text, &rec->state) != 0) {
-        snprintf(ledger->error, sizeof(ledger->error), "key %s: unknown state '%s'", rec->key,
-                 text);
+        errbuf_set(ledger->error, sizeof(ledger->error), "key %s: unknown state '%s'", rec->key,
+                   text);
         return -EIO;
     }
     rec->perpetual = sqlite3_column_int(st, 6) != 0;
@@ -473,75 +474,55 @@ out:
     return 0;
 }
 
-int ledger_failover_of(struct ledger *ledger, const char *primary, char out[KEYSTRING_BUFSIZE])
+/* The first row of sql, run with one text parameter: 0 with its column 0 as
+ * text in out and, when second is not NULL, its column 1 in *second; -ENOENT
+ * when there is no row. */
+static int first_row(struct ledger *ledger, const char *sql, const char *param, char *out,
+                     size_t outlen, int64_t *second)
 {
     sqlite3_stmt *st;
     int rc, ret;
 
     out[0] = '\0';
-    if (sqlite3_prepare_v2(
-            ledger->db,
-            "SELECT key FROM keys WHERE primary_key = ?1 AND state NOT IN ('refunded', 'replaced') "
-            "LIMIT 1",
-            -1, &st, NULL) != SQLITE_OK)
+    if (second != NULL)
+        *second = 0;
+    if (sqlite3_prepare_v2(ledger->db, sql, -1, &st, NULL) != SQLITE_OK)
         return db_fail(ledger);
-    sqlite3_bind_text(st, 1, primary, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        column_text(st, 0, out, KEYSTRING_BUFSIZE);
+        column_text(st, 0, out, outlen);
+        if (second != NULL)
+            *second = sqlite3_column_int64(st, 1);
         ret = 0;
     } else {
         ret = rc == SQLITE_DONE ? -ENOENT : db_fail(ledger);
     }
     sqlite3_finalize(st);
     return ret;
+}
+
+int ledger_failover_of(struct ledger *ledger, const char *primary, char out[KEYSTRING_BUFSIZE])
+{
+    return first_row(ledger,
+                     "SELECT key FROM keys WHERE primary_key = ?1 AND state NOT IN ('refunded', "
+                     "'replaced') LIMIT 1",
+                     primary, out, KEYSTRING_BUFSIZE, NULL);
 }
 
 int ledger_installation_cloned(struct ledger *ledger, const char *installation_id,
                                char key[KEYSTRING_BUFSIZE], int64_t *cloned)
 {
-    sqlite3_stmt *st;
-    int rc, ret;
-
-    key[0] = '\0';
-    *cloned = 0;
-    if (sqlite3_prepare_v2(ledger->db,
-                           "SELECT key, cloned FROM keys WHERE installation_id = ?1 AND cloned IS "
-                           "NOT NULL ORDER BY cloned LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_fail(ledger);
-    sqlite3_bind_text(st, 1, installation_id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        column_text(st, 0, key, KEYSTRING_BUFSIZE);
-        *cloned = sqlite3_column_int64(st, 1);
-        ret = 0;
-    } else {
-        ret = rc == SQLITE_DONE ? -ENOENT : db_fail(ledger);
-    }
-    sqlite3_finalize(st);
-    return ret;
+    return first_row(ledger,
+                     "SELECT key, cloned FROM keys WHERE installation_id = ?1 AND cloned IS NOT "
+                     "NULL ORDER BY cloned LIMIT 1",
+                     installation_id, key, KEYSTRING_BUFSIZE, cloned);
 }
 
 int ledger_binding_active(struct ledger *ledger, const char *key, char *out, size_t outlen)
 {
-    sqlite3_stmt *st;
-    int rc, ret;
-
-    out[0] = '\0';
-    if (sqlite3_prepare_v2(ledger->db, "SELECT binding FROM bindings WHERE key = ?1 AND active = 1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_fail(ledger);
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        column_text(st, 0, out, outlen);
-        ret = 0;
-    } else {
-        ret = rc == SQLITE_DONE ? -ENOENT : db_fail(ledger);
-    }
-    sqlite3_finalize(st);
-    return ret;
+    return first_row(ledger, "SELECT binding FROM bindings WHERE key = ?1 AND active = 1", key, out,
+                     outlen, NULL);
 }
 
 static int run_bound(struct ledger *ledger, const char *sql, const char *key, int64_t t,
@@ -746,6 +727,40 @@ int ledger_audit(struct ledger *ledger, int64_t at, const char *who, const char 
     if (sqlite3_step(st) != SQLITE_DONE)
         ret = db_fail(ledger);
     sqlite3_finalize(st);
+    return ret;
+}
+
+/* The record as compact JSON for the audit trail; NULL on allocation failure. */
+static char *record_text(const struct key_record *rec, const char *binding)
+{
+    json_object *obj = key_record_json(rec);
+    char *text;
+
+    if (obj == NULL)
+        return NULL;
+    if (binding != NULL)
+        json_object_object_add(obj, "binding", json_object_new_string(binding));
+    text = strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(obj);
+    return text;
+}
+
+int ledger_audit_change(struct ledger *ledger, int64_t at, const char *who, const char *what,
+                        const struct key_record *before, const struct key_record *after,
+                        const char *binding_before, const char *binding_after)
+{
+    char *btext = NULL, *atext = NULL;
+    int ret = -ENOMEM;
+
+    if (before != NULL && (btext = record_text(before, binding_before)) == NULL)
+        goto out;
+    if ((atext = record_text(after, binding_after)) == NULL)
+        goto out;
+    ret = ledger_audit(ledger, at, who, what, after->key, btext, atext);
+out:
+    free(btext);
+    free(atext);
     return ret;
 }
 

@@ -114,6 +114,13 @@ int ledger_nonce_use(struct ledger *ledger, const char *nonce, const char *key, 
 int ledger_audit(struct ledger *ledger, int64_t at, const char *who, const char *what,
                  const char *key, const char *before, const char *after);
 
+/* Appends the audit row of a change of one key at at, from before (NULL: the
+ * key was made) to after, each as the key's compact JSON with "binding" added
+ * when binding_before / binding_after is not NULL. -ENOMEM or -EIO. */
+int ledger_audit_change(struct ledger *ledger, int64_t at, const char *who, const char *what,
+                        const struct key_record *before, const struct key_record *after,
+                        const char *binding_before, const char *binding_after);
+
 /* The audit trail as a JSON array of {id, at, who, what, key, before, after}
  * (before/after parsed back into objects), oldest first. */
 int ledger_audit_json(struct ledger *ledger, json_object **out);

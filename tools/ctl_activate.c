@@ -38,7 +38,9 @@ static bool valid_key_id(const char *s)
     return true;
 }
 
-/* At most max bytes of s, as clean text (text.h) that fits outlen. */
+/* The first max bytes of s (cut between characters), as clean text
+ * (text.h) that fits outlen: a cap on what is read of a peer's text, not
+ * only on what is shown of it. */
 static void sanitize_copy(const char *s, char *out, size_t outlen, size_t max)
 {
     size_t n = strlen(s);
@@ -197,107 +199,108 @@ static const char *refusal_message(const char *code, const char *error)
     return NULL;
 }
 
-int ctl_parse_answer(const char *body, size_t len, long http_status, char **license,
-                     size_t *license_len, char *code, size_t codelen, char *err, size_t errlen)
+/* The answer as a JSON object of this API, with its "ok": 0 and *o (the
+ * caller puts it), or -errno with the reason in err. */
+static int answer_object(const char *body, size_t len, long http_status, json_object **o, bool *ok,
+                         char *err, size_t errlen)
 {
-    json_object *o = NULL, *v, *c;
+    json_object *api, *okv;
+    char why[256];
+    int r;
+
+    *o = NULL;
+    if ((r = activation_json_read(body, len, o, why, sizeof(why))) < 0)
+        return errbuf_fail(err, errlen, r, "unexpected answer from the authority (HTTP %ld): %s",
+                           http_status, r == -ENOMEM ? "out of memory" : why);
+    if (!json_object_is_type(*o, json_type_object))
+        return errbuf_fail(err, errlen, -EBADMSG,
+                           "unexpected answer from the authority (HTTP %ld): not a JSON object",
+                           http_status);
+    if (!(api = activation_json_member(*o, "api", json_type_int, "answer", why, sizeof(why))) ||
+        !(okv = activation_json_member(*o, "ok", json_type_boolean, "answer", why, sizeof(why))))
+        return errbuf_fail(err, errlen, -EBADMSG,
+                           "unexpected answer from the authority (HTTP %ld): %s", http_status, why);
+    if (json_object_get_int64(api) != ACTIVATION_API_VERSION)
+        return errbuf_fail(err, errlen, -EPROTONOSUPPORT,
+                           "the authority speaks API %lld, licgatectl speaks %d",
+                           (long long)json_object_get_int64(api), ACTIVATION_API_VERSION);
+    *ok = json_object_get_boolean(okv);
+    return 0;
+}
+
+/* The license of an answer that says ok: 0 and *license (malloc'd), or -errno. */
+static int answer_license(json_object *o, long http_status, char **license, size_t *license_len,
+                          char *err, size_t errlen)
+{
+    json_object *v;
+    char why[256];
+    size_t n;
+
+    if (http_status != 200)
+        return errbuf_fail(err, errlen, -EBADMSG,
+                           "unexpected answer from the authority: ok with HTTP %ld", http_status);
+    if (!(v = activation_json_member(o, "license", json_type_string, "answer", why, sizeof(why))))
+        return errbuf_fail(err, errlen, -EBADMSG, "unexpected answer from the authority: %s", why);
+    n = (size_t)json_object_get_string_len(v);
+    if (n == 0 || n > LICENSE_MAX_TEXT)
+        return errbuf_fail(err, errlen, -EBADMSG,
+                           "unexpected answer from the authority: empty or oversized license");
+    if (!(*license = strdup(json_object_get_string(v))))
+        return -ENOMEM;
+    *license_len = n;
+    return 0;
+}
+
+/* A refusal: its code into code and its message into err; -EREMOTEIO, or
+ * -EBADMSG when it does not say why. */
+static int answer_refusal(json_object *o, long http_status, char *code, size_t codelen, char *err,
+                          size_t errlen)
+{
+    json_object *c, *v;
     const char *fixed;
     char why[256], safe_code[65], safe_error[ERROR_TEXT_MAX + 1];
-    int r = -EBADMSG;
 
-    *license = NULL;
-    *license_len = 0;
-    if (code && codelen)
-        code[0] = '\0';
-    errbuf_set(err, errlen, "%s", "");
-    if (len > CTL_ANSWER_MAX) {
-        errbuf_set(err, errlen, "the authority's answer is larger than %d KiB",
-                   CTL_ANSWER_MAX / 1024);
-        return -EMSGSIZE;
-    }
-    if ((r = activation_json_read(body, len, &o, why, sizeof(why))) < 0) {
-        if (r == -ENOMEM)
-            snprintf(why, sizeof(why), "out of memory");
-        errbuf_set(err, errlen, "unexpected answer from the authority (HTTP %ld): %s", http_status,
-                   why);
-        return r;
-    }
-    r = -EBADMSG;
-    if (!json_object_is_type(o, json_type_object)) {
-        errbuf_set(err, errlen,
-                   "unexpected answer from the authority (HTTP %ld): not a JSON object",
-                   http_status);
-        goto out;
-    }
-    if (!(v = activation_json_member(o, "api", json_type_int, "answer", err, errlen)) ||
-        !(c = activation_json_member(o, "ok", json_type_boolean, "answer", err, errlen))) {
-        char inner[256];
-
-        snprintf(inner, sizeof(inner), "%s", err ? err : "");
-        errbuf_set(err, errlen, "unexpected answer from the authority (HTTP %ld): %s", http_status,
-                   inner);
-        goto out;
-    }
-    if (json_object_get_int64(v) != ACTIVATION_API_VERSION) {
-        errbuf_set(err, errlen, "the authority speaks API %lld, licgatectl speaks %d",
-                   (long long)json_object_get_int64(v), ACTIVATION_API_VERSION);
-        r = -EPROTONOSUPPORT;
-        goto out;
-    }
-    if (json_object_get_boolean(c)) {
-        if (http_status != 200) {
-            errbuf_set(err, errlen, "unexpected answer from the authority: ok with HTTP %ld",
-                       http_status);
-            goto out;
-        }
-        if (!(v = activation_json_member(o, "license", json_type_string, "answer", err, errlen))) {
-            char inner[256];
-
-            snprintf(inner, sizeof(inner), "%s", err ? err : "");
-            errbuf_set(err, errlen, "unexpected answer from the authority: %s", inner);
-            goto out;
-        }
-        if (json_object_get_string_len(v) == 0 ||
-            (size_t)json_object_get_string_len(v) > LICENSE_MAX_TEXT) {
-            errbuf_set(err, errlen,
-                       "unexpected answer from the authority: empty or oversized license");
-            goto out;
-        }
-        if (!(*license = strdup(json_object_get_string(v)))) {
-            r = -ENOMEM;
-            goto out;
-        }
-        *license_len = (size_t)json_object_get_string_len(v);
-        r = 0;
-        goto out;
-    }
-    /* A refusal: code and error, both strings. */
-    if (!(c = activation_json_member(o, "code", json_type_string, "answer", err, errlen)) ||
-        !(v = activation_json_member(o, "error", json_type_string, "answer", err, errlen))) {
-        char inner[256];
-
-        snprintf(inner, sizeof(inner), "%s", err ? err : "");
-        errbuf_set(err, errlen, "the authority refused (HTTP %ld) without saying why: %s",
-                   http_status, inner);
-        goto out;
-    }
+    if (!(c = activation_json_member(o, "code", json_type_string, "answer", why, sizeof(why))) ||
+        !(v = activation_json_member(o, "error", json_type_string, "answer", why, sizeof(why))))
+        return errbuf_fail(err, errlen, -EBADMSG,
+                           "the authority refused (HTTP %ld) without saying why: %s", http_status,
+                           why);
     sanitize_copy(json_object_get_string(c), safe_code, sizeof(safe_code), 64);
     sanitize_copy(json_object_get_string(v), safe_error, sizeof(safe_error), ERROR_TEXT_MAX);
     if (code && codelen)
         snprintf(code, codelen, "%s", safe_code);
     fixed = refusal_message(safe_code, safe_error);
     if (fixed)
-        errbuf_set(err, errlen, "%s", fixed);
-    else if (strcmp(safe_code, "bad-request") == 0)
-        errbuf_set(err, errlen, "the authority rejected the request: %s",
-                   safe_error[0] ? safe_error : "(no reason given)");
-    else if (safe_error[0])
-        errbuf_set(err, errlen, "%s", safe_error);
-    else
-        errbuf_set(err, errlen, "the authority refused (HTTP %ld, code '%s')", http_status,
-                   safe_code);
-    r = -EREMOTEIO;
-out:
+        return errbuf_fail(err, errlen, -EREMOTEIO, "%s", fixed);
+    if (strcmp(safe_code, "bad-request") == 0)
+        return errbuf_fail(err, errlen, -EREMOTEIO, "the authority rejected the request: %s",
+                           safe_error[0] ? safe_error : "(no reason given)");
+    if (safe_error[0])
+        return errbuf_fail(err, errlen, -EREMOTEIO, "%s", safe_error);
+    return errbuf_fail(err, errlen, -EREMOTEIO, "the authority refused (HTTP %ld, code '%s')",
+                       http_status, safe_code);
+}
+
+int ctl_parse_answer(const char *body, size_t len, long http_status, char **license,
+                     size_t *license_len, char *code, size_t codelen, char *err, size_t errlen)
+{
+    json_object *o = NULL;
+    bool ok = false;
+    int r;
+
+    *license = NULL;
+    *license_len = 0;
+    if (code && codelen)
+        code[0] = '\0';
+    errbuf_set(err, errlen, "%s", "");
+    if (len > CTL_ANSWER_MAX)
+        return errbuf_fail(err, errlen, -EMSGSIZE, "the authority's answer is larger than %d KiB",
+                           CTL_ANSWER_MAX / 1024);
+    r = answer_object(body, len, http_status, &o, &ok, err, errlen);
+    if (r == 0 && ok)
+        r = answer_license(o, http_status, license, license_len, err, errlen);
+    else if (r == 0)
+        r = answer_refusal(o, http_status, code, codelen, err, errlen);
     json_object_put(o);
     return r;
 }
@@ -334,59 +337,59 @@ void ctl_transfer_error_message(int curl_code, long os_errno, const char *host, 
 
     sanitize_copy(d, safe, sizeof(safe), sizeof(safe) - 1);
     if (curl_tls_failure(curl_code)) {
-        snprintf(buf, len, "TLS verification failed: %s", safe);
+        errbuf_set(buf, len, "TLS verification failed: %s", safe);
         return;
     }
     switch (curl_code) {
     case CURLE_COULDNT_RESOLVE_HOST:
-        snprintf(buf, len,
-                 "DNS lookup failed: cannot resolve '%s' (check the resolver, or use offline "
-                 "activation)",
-                 host);
+        errbuf_set(buf, len,
+                   "DNS lookup failed: cannot resolve '%s' (check the resolver, or use offline "
+                   "activation)",
+                   host);
         break;
     case CURLE_COULDNT_RESOLVE_PROXY: /* no proxy is ever used; kept for completeness */
-        snprintf(buf, len, "DNS lookup failed: %s", safe);
+        errbuf_set(buf, len, "DNS lookup failed: %s", safe);
         break;
     case CURLE_OPERATION_TIMEDOUT:
-        snprintf(buf, len,
-                 "connection to %s:%ld timed out (a firewall? the authority needs outbound TCP "
-                 "%ld, no proxy)",
-                 host, port, port);
+        errbuf_set(buf, len,
+                   "connection to %s:%ld timed out (a firewall? the authority needs outbound TCP "
+                   "%ld, no proxy)",
+                   host, port, port);
         break;
     case CURLE_COULDNT_CONNECT:
         if (os_errno == ECONNREFUSED)
-            snprintf(buf, len, "connection refused by %s:%ld", host, port);
+            errbuf_set(buf, len, "connection refused by %s:%ld", host, port);
         else if (os_errno == ETIMEDOUT)
-            snprintf(buf, len,
-                     "connection to %s:%ld timed out (a firewall? the authority needs outbound "
-                     "TCP %ld, no proxy)",
-                     host, port, port);
+            errbuf_set(buf, len,
+                       "connection to %s:%ld timed out (a firewall? the authority needs outbound "
+                       "TCP %ld, no proxy)",
+                       host, port, port);
         else if (os_errno == ENETUNREACH || os_errno == EHOSTUNREACH)
-            snprintf(buf, len, "cannot connect to %s:%ld: %s (check the route)", host, port,
-                     strerror((int)os_errno));
+            errbuf_set(buf, len, "cannot connect to %s:%ld: %s (check the route)", host, port,
+                       strerror((int)os_errno));
         else
-            snprintf(buf, len, "cannot connect to %s:%ld: %s", host, port, safe);
+            errbuf_set(buf, len, "cannot connect to %s:%ld: %s", host, port, safe);
         break;
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
-        snprintf(buf, len, "connection to %s:%ld lost: %s", host, port, safe);
+        errbuf_set(buf, len, "connection to %s:%ld lost: %s", host, port, safe);
         break;
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:
-        snprintf(buf, len, "the answer from %s:%ld is larger than %d KiB", host, port,
-                 CTL_ANSWER_MAX / 1024);
+        errbuf_set(buf, len, "the answer from %s:%ld is larger than %d KiB", host, port,
+                   CTL_ANSWER_MAX / 1024);
         break;
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
-        snprintf(buf, len, "bad authority URL: %s (use https://HOST[:PORT])", safe);
+        errbuf_set(buf, len, "bad authority URL: %s (use https://HOST[:PORT])", safe);
         break;
     case CURLE_OUT_OF_MEMORY:
-        snprintf(buf, len, "out of memory");
+        errbuf_set(buf, len, "out of memory");
         break;
     default:
-        snprintf(buf, len, "cannot reach the authority at %s:%ld: %s", host, port, safe);
+        errbuf_set(buf, len, "cannot reach the authority at %s:%ld: %s", host, port, safe);
         break;
     }
 }
@@ -461,39 +464,16 @@ out:
     return r;
 }
 
-int ctl_authority_post(const char *authority, const char *path, const char *body, size_t body_len,
-                       const struct ctl_http_options *opt, char **answer, size_t *answer_len,
-                       long *http_status, char *err, size_t errlen)
+/* The transfer's options: HTTPS only, TLS verified, no proxy (Q16: the
+ * authority is reached directly; proxy variables are ignored), no
+ * redirects, the timeouts, the answer into b and capped. */
+static void set_transfer_options(CURL *c, const char *url, const char *body, size_t body_len,
+                                 const struct ctl_http_options *opt, struct curl_slist *headers,
+                                 struct answer_buffer *b, char *detail)
 {
-    struct answer_buffer b = {NULL, 0};
-    struct curl_slist *headers = NULL;
-    char url[2048], host[256], detail[CURL_ERROR_SIZE] = "";
-    long port = 443, os_errno = 0, total, connect;
-    size_t alen = strlen(authority);
-    CURL *c;
-    CURLcode rc;
-    int r;
+    long total = opt && opt->timeout > 0 ? opt->timeout : CTL_TOTAL_TIMEOUT;
+    long connect = total < CTL_CONNECT_TIMEOUT ? total : CTL_CONNECT_TIMEOUT;
 
-    *answer = NULL;
-    *answer_len = 0;
-    *http_status = 0;
-    errbuf_set(err, errlen, "%s", "");
-    while (alen > 0 && authority[alen - 1] == '/')
-        alen--;
-    if ((size_t)snprintf(url, sizeof(url), "%.*s%s", (int)alen, authority, path) >= sizeof(url) ||
-        authority_endpoint(url, host, sizeof(host), &port) < 0) {
-        errbuf_set(err, errlen, "bad authority URL '%s' (use https://HOST[:PORT])", authority);
-        return -EINVAL;
-    }
-    total = opt && opt->timeout > 0 ? opt->timeout : CTL_TOTAL_TIMEOUT;
-    connect = total < CTL_CONNECT_TIMEOUT ? total : CTL_CONNECT_TIMEOUT;
-    if (!(c = curl_easy_init())) {
-        errbuf_set(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Accept: application/json");
-    headers = curl_slist_append(headers, "Expect:");
     curl_easy_setopt(c, CURLOPT_URL, url);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
@@ -502,7 +482,6 @@ int ctl_authority_post(const char *authority, const char *path, const char *body
     curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
 #endif
-    /* Q16: the authority is reached directly; proxy variables are ignored. */
     curl_easy_setopt(c, CURLOPT_PROXY, "");
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -519,8 +498,39 @@ int ctl_authority_post(const char *authority, const char *path, const char *body
     curl_easy_setopt(c, CURLOPT_USERAGENT, "licgatectl/" PACKAGE_VERSION);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CTL_ANSWER_MAX);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, answer_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
+}
+
+int ctl_authority_post(const char *authority, const char *path, const char *body, size_t body_len,
+                       const struct ctl_http_options *opt, char **answer, size_t *answer_len,
+                       long *http_status, char *err, size_t errlen)
+{
+    struct answer_buffer b = {NULL, 0};
+    struct curl_slist *headers = NULL;
+    char url[2048], host[256], detail[CURL_ERROR_SIZE] = "";
+    long port = 443, os_errno = 0;
+    size_t alen = strlen(authority);
+    CURL *c;
+    CURLcode rc;
+    int r;
+
+    *answer = NULL;
+    *answer_len = 0;
+    *http_status = 0;
+    errbuf_set(err, errlen, "%s", "");
+    while (alen > 0 && authority[alen - 1] == '/')
+        alen--;
+    if ((size_t)snprintf(url, sizeof(url), "%.*s%s", (int)alen, authority, path) >= sizeof(url) ||
+        authority_endpoint(url, host, sizeof(host), &port) < 0)
+        return errbuf_fail(err, errlen, -EINVAL, "bad authority URL '%s' (use https://HOST[:PORT])",
+                           authority);
+    if (!(c = curl_easy_init()))
+        return errbuf_fail(err, errlen, -ENOMEM, "out of memory");
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Accept: application/json");
+    headers = curl_slist_append(headers, "Expect:");
+    set_transfer_options(c, url, body, body_len, opt, headers, &b, detail);
     rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);

@@ -4,19 +4,10 @@
 #include <json-c/json.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "fingerprint.h"
+#include "hex.h"
 #include "license.h"
-
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
 
 static const char *source_name(enum fingerprint_source s)
 {
@@ -64,10 +55,10 @@ int ctl_fingerprint_rule_check(const char *rule, char *err, size_t errlen)
     do
         snprintf(n, sizeof(n), "all-but-%u", max + 1);
     while (rule_parse(n, &probe) == 0 && ++max < 100);
-    snprintf(err, errlen,
-             "'%.64s' is not a binding rule: all, all-but-N (N from 1 to %u) or machine-id-only, "
-             "each optionally followed by +virtual (e.g. all-but-1+virtual)",
-             rule, max);
+    errbuf_set(err, errlen,
+               "'%.64s' is not a binding rule: all, all-but-N (N from 1 to %u) or machine-id-only, "
+               "each optionally followed by +virtual (e.g. all-but-1+virtual)",
+               rule, max);
     return -EINVAL;
 }
 
@@ -84,30 +75,31 @@ static int binding_line(const struct fingerprint *fp, const char *key_id, const 
 
     r = fingerprint_digests_for_key(fp, key_id, comps, LICENSE_MAX_COMPONENTS, &n);
     if (r < 0) {
-        snprintf(err, errlen, "cannot compute the digests: %s", strerror(-r));
+        errbuf_set(err, errlen, "cannot compute the digests: %s", strerror(-r));
         return r;
     }
     for (size_t i = 0; i < n; i++)
         machine_ids += comps[i].type == COMPONENT_MACHINE_ID;
     if (n == 0) {
-        snprintf(err, errlen, "this machine has no binding components%s",
-                 parsed->binding_virtual ? "" : " (no machine-id and no physical NIC: +virtual?)");
+        errbuf_set(err, errlen, "this machine has no binding components%s",
+                   parsed->binding_virtual ? ""
+                                           : " (no machine-id and no physical NIC: +virtual?)");
         return -ENODEV;
     }
     if (parsed->binding_rule == BINDING_ALL_BUT && parsed->binding_tolerance >= n) {
-        snprintf(err, errlen,
-                 "rule %s tolerates %u mismatches, but this machine has %zu binding %s: use a "
-                 "smaller N or all",
-                 rule, parsed->binding_tolerance, n, n == 1 ? "component" : "components");
+        errbuf_set(err, errlen,
+                   "rule %s tolerates %u mismatches, but this machine has %zu binding %s: use a "
+                   "smaller N or all",
+                   rule, parsed->binding_tolerance, n, n == 1 ? "component" : "components");
         return -EINVAL;
     }
     if (parsed->binding_rule == BINDING_MACHINE_ID_ONLY && machine_ids == 0) {
-        snprintf(err, errlen, "rule %s: this machine has no readable machine-id", rule);
+        errbuf_set(err, errlen, "rule %s: this machine has no readable machine-id", rule);
         return -EINVAL;
     }
     used = (size_t)snprintf(buf, len, "%s", rule);
     for (size_t i = 0; i < n && used < len; i++) {
-        hex(comps[i].digest, sizeof(comps[i].digest), h);
+        hex_encode(comps[i].digest, sizeof(comps[i].digest), h);
         used += (size_t)snprintf(buf + used, len - used, " %s=%s",
                                  license_component_name(comps[i].type), h);
     }
@@ -117,13 +109,62 @@ static int binding_line(const struct fingerprint *fp, const char *key_id, const 
     return 0;
 }
 
+/* The components and their sources as JSON; with key_id, its binding line. */
+static void print_json(FILE *out, const struct fingerprint *fp, const char *key_id,
+                       const char *line)
+{
+    json_object *o = json_object_new_object(), *list = json_object_new_array();
+    char h[65];
+
+    for (size_t i = 0; i < fp->count; i++) {
+        json_object *c = json_object_new_object();
+        hex_encode(fp->components[i].raw_digest, 32, h);
+        json_object_object_add(c, "component", json_object_new_string(fp->components[i].label));
+        json_object_object_add(c, "sha256", json_object_new_string(h));
+        json_object_array_add(list, c);
+    }
+    json_object_object_add(o, "components", list);
+    json_object_object_add(o, "machine_id",
+                           json_object_new_string(source_name(fp->machine_id_source)));
+    json_object_object_add(o, "dmi_uuid", json_object_new_string(source_name(fp->dmi_uuid_source)));
+    json_object_object_add(o, "nics_found", json_object_new_int64((int64_t)fp->nics_found));
+    if (key_id != NULL) {
+        json_object_object_add(o, "key_id", json_object_new_string(key_id));
+        json_object_object_add(o, "binding", json_object_new_string(line));
+    }
+    fprintf(out, "%s\n",
+            json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+}
+
+/* The components as a table, what is missing; with key_id, its binding line. */
+static void print_text(FILE *out, const struct fingerprint *fp, const char *key_id,
+                       const char *line)
+{
+    char h[65];
+
+    fprintf(out, "%-16s  %s\n", "COMPONENT", "SHA-256 OF THE VALUE");
+    for (size_t i = 0; i < fp->count; i++) {
+        hex_encode(fp->components[i].raw_digest, 32, h);
+        fprintf(out, "%-16s  %s\n", fp->components[i].label, h);
+    }
+    if (fp->machine_id_source != FINGERPRINT_SOURCE_OK)
+        fprintf(out, "machine-id: %s\n", source_name(fp->machine_id_source));
+    if (fp->dmi_uuid_source != FINGERPRINT_SOURCE_OK)
+        fprintf(out, "dmi-uuid: %s\n", source_name(fp->dmi_uuid_source));
+    if (fp->nics_found == 0)
+        fprintf(out, "no physical network interface found\n");
+    if (key_id != NULL)
+        fprintf(out, "\nbinding for key %s:\n%s\n", key_id, line);
+}
+
 int ctl_fingerprint(FILE *out, bool json, const char *key_id, const char *rule, char *err,
                     size_t errlen)
 {
     struct fingerprint fp;
     struct license parsed;
-    char h[65], line[LICENSE_MAX_COMPONENTS * 80 + 64];
-    json_object *o = NULL, *list;
+    char line[LICENSE_MAX_COMPONENTS * 80 + 64];
     int r;
 
     memset(&fp, 0, sizeof(fp));
@@ -132,7 +173,7 @@ int ctl_fingerprint(FILE *out, bool json, const char *key_id, const char *rule, 
     rule_parse(rule, &parsed);
     r = parsed.binding_virtual ? fingerprint_read_virtual(&fp) : fingerprint_read(&fp);
     if (r < 0) {
-        snprintf(err, errlen, "cannot read this machine's properties: %s", strerror(-r));
+        errbuf_set(err, errlen, "cannot read this machine's properties: %s", strerror(-r));
         goto out;
     }
     if (key_id != NULL) {
@@ -140,49 +181,13 @@ int ctl_fingerprint(FILE *out, bool json, const char *key_id, const char *rule, 
         if (r < 0)
             goto out;
     }
-    if (json) {
-        o = json_object_new_object();
-        list = json_object_new_array();
-        for (size_t i = 0; i < fp.count; i++) {
-            json_object *c = json_object_new_object();
-            hex(fp.components[i].raw_digest, 32, h);
-            json_object_object_add(c, "component", json_object_new_string(fp.components[i].label));
-            json_object_object_add(c, "sha256", json_object_new_string(h));
-            json_object_array_add(list, c);
-        }
-        json_object_object_add(o, "components", list);
-        json_object_object_add(o, "machine_id",
-                               json_object_new_string(source_name(fp.machine_id_source)));
-        json_object_object_add(o, "dmi_uuid",
-                               json_object_new_string(source_name(fp.dmi_uuid_source)));
-        json_object_object_add(o, "nics_found", json_object_new_int64((int64_t)fp.nics_found));
-        if (key_id != NULL) {
-            json_object_object_add(o, "key_id", json_object_new_string(key_id));
-            json_object_object_add(o, "binding", json_object_new_string(line));
-        }
-        fprintf(out, "%s\n",
-                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                      JSON_C_TO_STRING_SPACED |
-                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(o);
-    } else {
-        fprintf(out, "%-16s  %s\n", "COMPONENT", "SHA-256 OF THE VALUE");
-        for (size_t i = 0; i < fp.count; i++) {
-            hex(fp.components[i].raw_digest, 32, h);
-            fprintf(out, "%-16s  %s\n", fp.components[i].label, h);
-        }
-        if (fp.machine_id_source != FINGERPRINT_SOURCE_OK)
-            fprintf(out, "machine-id: %s\n", source_name(fp.machine_id_source));
-        if (fp.dmi_uuid_source != FINGERPRINT_SOURCE_OK)
-            fprintf(out, "dmi-uuid: %s\n", source_name(fp.dmi_uuid_source));
-        if (fp.nics_found == 0)
-            fprintf(out, "no physical network interface found\n");
-        if (key_id != NULL)
-            fprintf(out, "\nbinding for key %s:\n%s\n", key_id, line);
-    }
+    if (json)
+        print_json(out, &fp, key_id, line);
+    else
+        print_text(out, &fp, key_id, line);
     r = ferror(out) ? -EIO : 0;
     if (r < 0)
-        snprintf(err, errlen, "write error");
+        errbuf_set(err, errlen, "write error");
 out:
     fingerprint_clear(&fp);
     return r;

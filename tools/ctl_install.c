@@ -8,10 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "account.h"
+#include "clock.h"
 #include "errbuf.h"
 #include "crypto.h"
 #include "fingerprint.h"
@@ -35,7 +34,7 @@ static int read_fingerprint(bool binding_virtual, struct fingerprint *fp, char *
     if (r < 0)
         errbuf_set(err, errlen, "cannot read this machine's properties: %s", strerror(-r));
     /* run unprivileged, the DMI UUID is unknown rather than missing, as the plugin judges it */
-    fp->dmi_unreadable_is_unknown = geteuid() != 0;
+    fp->dmi_unreadable_is_unknown = account_euid() != 0;
     return r;
 }
 
@@ -162,7 +161,7 @@ int ctl_license_install(const char *license_dir, const char *text, size_t len,
     struct license old;
     char *old_text = NULL;
     size_t old_len = 0;
-    int64_t now = time(NULL);
+    int64_t now = clock_wall_now();
     int r;
 
     *changed = false;
@@ -371,12 +370,11 @@ static int make_request(const struct ctl_context *ctx, const char *key, bool bin
                    binding_virtual ? "" : " (no machine-id and no physical NIC: --rule-virtual?)");
         goto out;
     }
-    if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
-        r = -EIO;
-        errbuf_set(err, errlen, "no random bytes: %s", strerror(errno));
+    if ((r = crypto_random(nonce, sizeof(nonce))) < 0) {
+        errbuf_set(err, errlen, "no random bytes: %s", strerror(-r));
         goto out;
     }
-    r = ctl_request_build(&req, key, &inst, comps, n, binding_virtual, time(NULL), nonce);
+    r = ctl_request_build(&req, key, &inst, comps, n, binding_virtual, clock_wall_now(), nonce);
     if (r == 0)
         r = activation_request_to_json(&req, json, jsonlen);
     if (r < 0)
@@ -433,7 +431,7 @@ static int report_installed(const struct ctl_context *ctx, const char *what,
 static void describe(FILE *out, const struct license *lic)
 {
     char support[LICENSE_TIME_BUFSIZE], lease[LICENSE_TIME_BUFSIZE], why[128];
-    enum license_state state = license_evaluate(lic, time(NULL), why, sizeof(why));
+    enum license_state state = license_evaluate(lic, clock_wall_now(), why, sizeof(why));
 
     license_format_time(lic->support_until, support, sizeof(support));
     fprintf(out, "%s: %u seats for %s, support until %s%s", lic->key_id, lic->seats, lic->customer,
@@ -574,7 +572,7 @@ static void refresh_line(const char *what, const struct license *lic, char *line
         license_format_time(lic->sunset, when, sizeof(when));
         used += (size_t)snprintf(line + used, len - used, ", sunset %s", when);
     }
-    if (used < len && license_evaluate(lic, time(NULL), why, sizeof(why)) != LICENSE_ACTIVE)
+    if (used < len && license_evaluate(lic, clock_wall_now(), why, sizeof(why)) != LICENSE_ACTIVE)
         snprintf(line + used, len - used, " (it does not count now: %s)", why);
 }
 

@@ -14,52 +14,39 @@
 
 #define CTL_NAME_MAX 96 /* "licenses[123].lease_not_after" and the like */
 
-char *ctl_sanitize(const char *s, bool keep_newlines)
+/* One line of at most CTL_RESPONSE_MAX bytes ended by '\n', without a NUL. */
+static int check_framing(const char *buf, size_t len, char *err, size_t errlen)
 {
-    return text_clean_dup(s, keep_newlines ? TEXT_KEEP_NEWLINES : 0);
+    if (len > CTL_RESPONSE_MAX)
+        return errbuf_fail(err, errlen, -EMSGSIZE, "response larger than %u MiB",
+                           CTL_RESPONSE_MAX >> 20);
+    if (len == 0)
+        return errbuf_fail(err, errlen, -EBADMSG, "empty response");
+    if (buf[len - 1] != '\n')
+        return errbuf_fail(err, errlen, -EBADMSG, "no newline at the end");
+    if (memchr(buf, '\n', len - 1))
+        return errbuf_fail(err, errlen, -EBADMSG, "more than one line");
+    if (memchr(buf, '\0', len - 1))
+        return errbuf_fail(err, errlen, -EBADMSG, "contains a NUL byte");
+    return 0;
 }
 
-int ctl_parse_response(const char *buf, size_t len, json_object **out, char *err, size_t errlen)
+/* The one JSON object of body[0..len): 0 and *obj, or -errno with err. */
+static int parse_object(const char *buf, size_t body, json_object **obj, char *err, size_t errlen)
 {
-    json_tokener *tok = NULL;
-    json_object *obj = NULL, *protocol, *ok, *error;
-    size_t body, end;
+    json_tokener *tok = json_tokener_new();
+    size_t end;
     int rc = -EBADMSG;
 
-    *out = NULL;
-    errbuf_set(err, errlen, "%s", "");
-    if (len > CTL_RESPONSE_MAX) {
-        errbuf_set(err, errlen, "response larger than %u MiB", CTL_RESPONSE_MAX >> 20);
-        return -EMSGSIZE;
-    }
-    if (len == 0) {
-        errbuf_set(err, errlen, "empty response");
-        return -EBADMSG;
-    }
-    if (buf[len - 1] != '\n') {
-        errbuf_set(err, errlen, "no newline at the end");
-        return -EBADMSG;
-    }
-    body = len - 1;
-    if (memchr(buf, '\n', body)) {
-        errbuf_set(err, errlen, "more than one line");
-        return -EBADMSG;
-    }
-    if (memchr(buf, '\0', body)) {
-        errbuf_set(err, errlen, "contains a NUL byte");
-        return -EBADMSG;
-    }
-    /* json_tokener takes an int length; CTL_RESPONSE_MAX keeps body far below INT_MAX. */
-    tok = json_tokener_new();
-    if (!tok) {
-        errbuf_set(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    /* Trailing data is checked below, for a clearer error. */
+    *obj = NULL;
+    if (!tok)
+        return errbuf_fail(err, errlen, -ENOMEM, "out of memory");
+    /* Trailing data is checked below, for a clearer error. json_tokener
+     * takes an int length; CTL_RESPONSE_MAX keeps body far below INT_MAX. */
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
                                     JSON_TOKENER_VALIDATE_UTF8);
-    obj = json_tokener_parse_ex(tok, buf, (int)body);
-    if (!obj) {
+    *obj = json_tokener_parse_ex(tok, buf, (int)body);
+    if (!*obj) {
         enum json_tokener_error jerr = json_tokener_get_error(tok);
 
         errbuf_set(err, errlen, "not JSON: %s",
@@ -70,54 +57,62 @@ int ctl_parse_response(const char *buf, size_t len, json_object **out, char *err
     end = json_tokener_get_parse_end(tok);
     while (end < body && (buf[end] == ' ' || buf[end] == '\t'))
         end++;
-    if (end != body) {
+    if (end != body)
         errbuf_set(err, errlen, "trailing data after the JSON value");
-        goto out;
-    }
-    if (!json_object_is_type(obj, json_type_object)) {
+    else if (!json_object_is_type(*obj, json_type_object))
         errbuf_set(err, errlen, "not a JSON object");
-        goto out;
-    }
-    if (!json_object_object_get_ex(obj, "protocol", &protocol) ||
-        !json_object_is_type(protocol, json_type_int)) {
-        errbuf_set(err, errlen, "field 'protocol' is missing or not an integer");
-        goto out;
-    }
-    if (json_object_get_int64(protocol) != CTL_PROTOCOL_VERSION) {
-        errbuf_set(err, errlen, "server speaks protocol %" PRId64 ", licgatectl speaks %d",
-                   json_object_get_int64(protocol), CTL_PROTOCOL_VERSION);
-        rc = -EPROTONOSUPPORT;
-        goto out;
-    }
-    if (!json_object_object_get_ex(obj, "ok", &ok) || !json_object_is_type(ok, json_type_boolean)) {
-        errbuf_set(err, errlen, "field 'ok' is missing or not a boolean");
-        goto out;
-    }
-    if (!json_object_get_boolean(ok)) {
-        char *text;
-
-        if (!json_object_object_get_ex(obj, "error", &error) ||
-            !json_object_is_type(error, json_type_string)) {
-            errbuf_set(err, errlen, "field 'error' is missing or not a string");
-            goto out;
-        }
-        text = ctl_sanitize(json_object_get_string(error), false);
-        if (!text) {
-            errbuf_set(err, errlen, "out of memory");
-            rc = -ENOMEM;
-            goto out;
-        }
-        errbuf_set(err, errlen, "%s", text[0] ? text : "the server refused without saying why");
-        free(text);
-        rc = -EREMOTEIO;
-        goto out;
-    }
-    *out = obj;
-    obj = NULL;
-    rc = 0;
+    else
+        rc = 0;
 out:
-    json_object_put(obj);
     json_tokener_free(tok);
+    return rc;
+}
+
+/* The protocol's fields: 0 when ok is true; else -errno with err, the
+ * server's own error (sanitized) for a refusal. */
+static int check_protocol(json_object *obj, char *err, size_t errlen)
+{
+    json_object *protocol, *ok, *error;
+    char *text;
+
+    if (!json_object_object_get_ex(obj, "protocol", &protocol) ||
+        !json_object_is_type(protocol, json_type_int))
+        return errbuf_fail(err, errlen, -EBADMSG, "field 'protocol' is missing or not an integer");
+    if (json_object_get_int64(protocol) != CTL_PROTOCOL_VERSION)
+        return errbuf_fail(err, errlen, -EPROTONOSUPPORT,
+                           "server speaks protocol %" PRId64 ", licgatectl speaks %d",
+                           json_object_get_int64(protocol), CTL_PROTOCOL_VERSION);
+    if (!json_object_object_get_ex(obj, "ok", &ok) || !json_object_is_type(ok, json_type_boolean))
+        return errbuf_fail(err, errlen, -EBADMSG, "field 'ok' is missing or not a boolean");
+    if (json_object_get_boolean(ok))
+        return 0;
+    if (!json_object_object_get_ex(obj, "error", &error) ||
+        !json_object_is_type(error, json_type_string))
+        return errbuf_fail(err, errlen, -EBADMSG, "field 'error' is missing or not a string");
+    if (!(text = text_clean_dup(json_object_get_string(error), 0)))
+        return errbuf_fail(err, errlen, -ENOMEM, "out of memory");
+    errbuf_set(err, errlen, "%s", text[0] ? text : "the server refused without saying why");
+    free(text);
+    return -EREMOTEIO;
+}
+
+int ctl_parse_response(const char *buf, size_t len, json_object **out, char *err, size_t errlen)
+{
+    json_object *obj = NULL;
+    int rc;
+
+    *out = NULL;
+    errbuf_set(err, errlen, "%s", "");
+    rc = check_framing(buf, len, err, errlen);
+    if (rc == 0)
+        rc = parse_object(buf, len - 1, &obj, err, errlen);
+    if (rc == 0)
+        rc = check_protocol(obj, err, errlen);
+    if (rc == 0) {
+        *out = obj;
+        obj = NULL;
+    }
+    json_object_put(obj);
     return rc;
 }
 
@@ -282,7 +277,7 @@ static int table_add(struct table *t, const char *const *values)
         t->caprows = caprows;
     }
     for (size_t c = 0; c < t->ncols; c++) {
-        char *cell = ctl_sanitize(values[c] ? values[c] : "-", false);
+        char *cell = text_clean_dup(values[c] ? values[c] : "-", 0);
 
         if (!cell) {
             while (c-- > 0)
@@ -353,7 +348,7 @@ static int print_kv(FILE *out, const char *key, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return -ENOMEM;
-    clean = ctl_sanitize(raw, false);
+    clean = text_clean_dup(raw, 0);
     free(raw);
     if (!clean)
         return -ENOMEM;
@@ -366,153 +361,199 @@ static int print_kv(FILE *out, const char *key, const char *fmt, ...)
 
 typedef int (*render_fn)(json_object *resp, FILE *out, struct render_ctx *ctx);
 
-static int render_status(json_object *resp, FILE *out, struct render_ctx *ctx)
-{
-    static const char *const headers[] = {"PID", "SEATS"};
-    struct table procs = {.ncols = 2, .headers = headers};
+/* The fields of a status answer every plugin sends. */
+struct status_fields {
     const char *pool;
     int64_t in_use, limit, capacity, served_by, admissions, releases, reclaimed, ref_limit,
         ref_capacity;
     bool evaluation, development;
-    json_object *processes, *refusals, *warnings, *failover, *machine, *next;
-    char prefix[CTL_NAME_MAX];
-    size_t n;
+    json_object *processes, *warnings, *next;
+};
+
+static int read_status(struct render_ctx *ctx, json_object *resp, struct status_fields *s)
+{
+    json_object *refusals;
     int rc;
 
-    if ((rc = get_string(ctx, resp, "", "pool", false, &pool)) < 0 ||
-        (rc = get_count(ctx, resp, "", "in_use", false, &in_use, NULL)) < 0 ||
-        (rc = get_count(ctx, resp, "", "limit", false, &limit, NULL)) < 0 ||
-        (rc = get_count(ctx, resp, "", "capacity", false, &capacity, NULL)) < 0 ||
-        (rc = get_bool(ctx, resp, "", "evaluation", false, &evaluation, NULL)) < 0 ||
-        (rc = get_bool(ctx, resp, "", "development_build", false, &development, NULL)) < 0 ||
-        (rc = get_count(ctx, resp, "", "served_by", false, &served_by, NULL)) < 0 ||
-        (rc = get_array(ctx, resp, "processes", &processes)) < 0 ||
-        (rc = get_count(ctx, resp, "", "admissions", false, &admissions, NULL)) < 0 ||
+    if ((rc = get_string(ctx, resp, "", "pool", false, &s->pool)) < 0 ||
+        (rc = get_count(ctx, resp, "", "in_use", false, &s->in_use, NULL)) < 0 ||
+        (rc = get_count(ctx, resp, "", "limit", false, &s->limit, NULL)) < 0 ||
+        (rc = get_count(ctx, resp, "", "capacity", false, &s->capacity, NULL)) < 0 ||
+        (rc = get_bool(ctx, resp, "", "evaluation", false, &s->evaluation, NULL)) < 0 ||
+        (rc = get_bool(ctx, resp, "", "development_build", false, &s->development, NULL)) < 0 ||
+        (rc = get_count(ctx, resp, "", "served_by", false, &s->served_by, NULL)) < 0 ||
+        (rc = get_array(ctx, resp, "processes", &s->processes)) < 0 ||
+        (rc = get_count(ctx, resp, "", "admissions", false, &s->admissions, NULL)) < 0 ||
         (rc = get_member(ctx, resp, "", "refusals", json_type_object, false, "an object",
                          &refusals)) < 0 ||
-        (rc = get_count(ctx, refusals, "refusals.", "limit", false, &ref_limit, NULL)) < 0 ||
-        (rc = get_count(ctx, refusals, "refusals.", "capacity", false, &ref_capacity, NULL)) < 0 ||
-        (rc = get_count(ctx, resp, "", "releases", false, &releases, NULL)) < 0 ||
-        (rc = get_count(ctx, resp, "", "reclaimed", false, &reclaimed, NULL)) < 0 ||
-        (rc = get_array(ctx, resp, "warnings", &warnings)) < 0 ||
-        (rc = get_member(ctx, resp, "", "next_change", json_type_object, true, "an object",
-                         &next)) < 0)
+        (rc = get_count(ctx, refusals, "refusals.", "limit", false, &s->ref_limit, NULL)) < 0 ||
+        (rc = get_count(ctx, refusals, "refusals.", "capacity", false, &s->ref_capacity, NULL)) <
+            0 ||
+        (rc = get_count(ctx, resp, "", "releases", false, &s->releases, NULL)) < 0 ||
+        (rc = get_count(ctx, resp, "", "reclaimed", false, &s->reclaimed, NULL)) < 0 ||
+        (rc = get_array(ctx, resp, "warnings", &s->warnings)) < 0)
         return rc;
+    return get_member(ctx, resp, "", "next_change", json_type_object, true, "an object", &s->next);
+}
 
-    n = json_object_array_length(processes);
+/* The serving processes into procs; the warnings checked to be strings. */
+static int read_status_lists(struct render_ctx *ctx, const struct status_fields *s,
+                             struct table *procs)
+{
+    char prefix[CTL_NAME_MAX];
+    size_t n = json_object_array_length(s->processes);
+    int rc;
+
     for (size_t i = 0; i < n; i++) {
         json_object *p;
         int64_t pid, seats;
         char pidbuf[24], seatbuf[24];
 
-        if ((rc = get_element(ctx, processes, "processes", i, &p, prefix, sizeof(prefix))) < 0 ||
+        if ((rc = get_element(ctx, s->processes, "processes", i, &p, prefix, sizeof(prefix))) < 0 ||
             (rc = get_count(ctx, p, prefix, "pid", false, &pid, NULL)) < 0 ||
             (rc = get_count(ctx, p, prefix, "in_use", false, &seats, NULL)) < 0)
-            goto out;
+            return rc;
         snprintf(pidbuf, sizeof(pidbuf), "%" PRId64, pid);
         snprintf(seatbuf, sizeof(seatbuf), "%" PRId64, seats);
-        if ((rc = table_add(&procs, (const char *const[]){pidbuf, seatbuf})) < 0)
-            goto out;
+        if ((rc = table_add(procs, (const char *const[]){pidbuf, seatbuf})) < 0)
+            return rc;
     }
-    n = json_object_array_length(warnings);
+    n = json_object_array_length(s->warnings);
     for (size_t i = 0; i < n; i++) {
-        json_object *w = json_object_array_get_idx(warnings, i);
+        json_object *w = json_object_array_get_idx(s->warnings, i);
 
         if (!w || !json_object_is_type(w, json_type_string)) {
             errbuf_set(ctx->err, ctx->errlen, "field 'warnings[%zu]' is not a string", i);
-            rc = -EBADMSG;
-            goto out;
+            return -EBADMSG;
         }
     }
+    return 0;
+}
 
-    if ((rc = print_kv(out, "pool:", "%s", pool)) < 0 ||
-        (rc = print_kv(out, "seats:", "%" PRId64 "/%" PRId64 " in use", in_use, limit)) < 0)
-        goto out;
-    if (evaluation)
-        rc = print_kv(out, "mode:", "evaluation (no valid license: %" PRId64 " %s)", limit,
-                      plural(limit, "seat", "seats"));
+/* pool, seats, mode and the next limit change (null when nothing will
+ * change; absent from an older plugin's answer). */
+static int print_status_limit(struct render_ctx *ctx, FILE *out, const struct status_fields *s)
+{
+    const char *at;
+    int64_t next_limit;
+    int rc;
+
+    if ((rc = print_kv(out, "pool:", "%s", s->pool)) < 0 ||
+        (rc = print_kv(out, "seats:", "%" PRId64 "/%" PRId64 " in use", s->in_use, s->limit)) < 0)
+        return rc;
+    if (s->evaluation)
+        rc = print_kv(out, "mode:", "evaluation (no valid license: %" PRId64 " %s)", s->limit,
+                      plural(s->limit, "seat", "seats"));
     else
         rc = print_kv(out, "mode:", "licensed");
-    /* null when nothing will change; absent from an older plugin's answer */
-    if (rc == 0 && next) {
-        const char *at;
-        int64_t next_limit;
+    if (rc < 0 || !s->next)
+        return rc;
+    if ((rc = get_string(ctx, s->next, "next_change.", "at", false, &at)) < 0 ||
+        (rc = get_count(ctx, s->next, "next_change.", "limit", false, &next_limit, NULL)) < 0)
+        return rc;
+    return print_kv(out, "next change:", "%s: limit %" PRId64 " -> %" PRId64 " %s", at, s->limit,
+                    next_limit, plural(next_limit, "seat", "seats"));
+}
 
-        if ((rc = get_string(ctx, next, "next_change.", "at", false, &at)) < 0 ||
-            (rc = get_count(ctx, next, "next_change.", "limit", false, &next_limit, NULL)) < 0 ||
-            (rc = print_kv(out, "next change:", "%s: limit %" PRId64 " -> %" PRId64 " %s", at,
-                           limit, next_limit, plural(next_limit, "seat", "seats"))) < 0)
-            goto out;
-    }
-    if (rc < 0 || (rc = print_kv(out, "capacity:", "%" PRId64 " sessions", capacity)) < 0 ||
-        (rc = print_kv(out, "served by:", "pid %" PRId64, served_by)) < 0 ||
-        (rc = print_kv(out, "admissions:", "%" PRId64, admissions)) < 0 ||
+static int print_status_counters(FILE *out, const struct status_fields *s)
+{
+    int rc;
+
+    if ((rc = print_kv(out, "capacity:", "%" PRId64 " sessions", s->capacity)) < 0 ||
+        (rc = print_kv(out, "served by:", "pid %" PRId64, s->served_by)) < 0 ||
+        (rc = print_kv(out, "admissions:", "%" PRId64, s->admissions)) < 0 ||
         (rc = print_kv(out, "refusals:", "%" PRId64 " at the limit, %" PRId64 " at capacity",
-                       ref_limit, ref_capacity)) < 0 ||
-        (rc = print_kv(out, "releases:", "%" PRId64, releases)) < 0 ||
-        (rc = print_kv(out, "reclaimed:", "%" PRId64, reclaimed)) < 0)
-        goto out;
-    if (development && (rc = print_kv(out, "build:", "development")) < 0)
-        goto out;
-    /* the machine's facts: absent from an older plugin's answer */
-    if (json_object_object_get_ex(resp, "machine", &machine)) {
-        int64_t eval_in_use, eval_seats, reg_id, pool_id;
+                       s->ref_limit, s->ref_capacity)) < 0 ||
+        (rc = print_kv(out, "releases:", "%" PRId64, s->releases)) < 0 ||
+        (rc = print_kv(out, "reclaimed:", "%" PRId64, s->reclaimed)) < 0)
+        return rc;
+    return s->development ? print_kv(out, "build:", "development") : 0;
+}
 
-        if ((rc = get_member(ctx, resp, "", "machine", json_type_object, false, "an object",
-                             &machine)) < 0 ||
-            (rc = get_count(ctx, machine, "machine.", "evaluation_seats_in_use", false,
-                            &eval_in_use, NULL)) < 0 ||
-            (rc = get_count(ctx, machine, "machine.", "evaluation_seats", false, &eval_seats,
-                            NULL)) < 0 ||
-            (rc = get_count(ctx, machine, "machine.", "registry_segment", false, &reg_id, NULL)) <
-                0 ||
-            (rc = get_count(ctx, machine, "machine.", "pool_segment", false, &pool_id, NULL)) < 0 ||
-            (rc = print_kv(out, "machine:",
-                           "evaluation seats: %" PRId64 "/%" PRId64
-                           " in use on this machine; shared memory: registry %" PRId64
-                           ", pool %" PRId64,
-                           eval_in_use, eval_seats, reg_id, pool_id)) < 0)
-            goto out;
-    }
-    /* present only on a node with failover-vip */
-    if (json_object_object_get_ex(resp, "failover", &failover)) {
-        json_object *vip = NULL, *role = NULL;
-        char *v, *r;
+/* The machine's facts: absent from an older plugin's answer. */
+static int print_status_machine(struct render_ctx *ctx, FILE *out, json_object *resp)
+{
+    json_object *machine;
+    int64_t eval_in_use, eval_seats, reg_id, pool_id;
+    int rc;
 
-        if (!json_object_is_type(failover, json_type_object) ||
-            !json_object_object_get_ex(failover, "vip", &vip) ||
-            !json_object_object_get_ex(failover, "role", &role) ||
-            !json_object_is_type(vip, json_type_string) ||
-            !json_object_is_type(role, json_type_string)) {
-            errbuf_set(ctx->err, ctx->errlen, "field 'failover' is not {vip, role}");
-            rc = -EBADMSG;
-            goto out;
-        }
-        v = ctl_sanitize(json_object_get_string(vip), false);
-        r = ctl_sanitize(json_object_get_string(role), false);
-        rc = v && r ? print_kv(out, "failover:", "%s (failover-vip %s)", r, v) : -ENOMEM;
-        free(v);
-        free(r);
-        if (rc < 0)
-            goto out;
+    if (!json_object_object_get_ex(resp, "machine", &machine))
+        return 0;
+    if ((rc = get_member(ctx, resp, "", "machine", json_type_object, false, "an object",
+                         &machine)) < 0 ||
+        (rc = get_count(ctx, machine, "machine.", "evaluation_seats_in_use", false, &eval_in_use,
+                        NULL)) < 0 ||
+        (rc = get_count(ctx, machine, "machine.", "evaluation_seats", false, &eval_seats, NULL)) <
+            0 ||
+        (rc = get_count(ctx, machine, "machine.", "registry_segment", false, &reg_id, NULL)) < 0 ||
+        (rc = get_count(ctx, machine, "machine.", "pool_segment", false, &pool_id, NULL)) < 0)
+        return rc;
+    return print_kv(out, "machine:",
+                    "evaluation seats: %" PRId64 "/%" PRId64
+                    " in use on this machine; shared memory: registry %" PRId64 ", pool %" PRId64,
+                    eval_in_use, eval_seats, reg_id, pool_id);
+}
+
+/* The failover role: present only on a node with failover-vip. */
+static int print_status_failover(struct render_ctx *ctx, FILE *out, json_object *resp)
+{
+    json_object *failover, *vip = NULL, *role = NULL;
+    char *v, *r;
+    int rc;
+
+    if (!json_object_object_get_ex(resp, "failover", &failover))
+        return 0;
+    if (!json_object_is_type(failover, json_type_object) ||
+        !json_object_object_get_ex(failover, "vip", &vip) ||
+        !json_object_object_get_ex(failover, "role", &role) ||
+        !json_object_is_type(vip, json_type_string) ||
+        !json_object_is_type(role, json_type_string)) {
+        errbuf_set(ctx->err, ctx->errlen, "field 'failover' is not {vip, role}");
+        return -EBADMSG;
     }
-    fputc('\n', out);
-    if ((rc = table_print(&procs, out)) < 0)
-        goto out;
+    v = text_clean_dup(json_object_get_string(vip), 0);
+    r = text_clean_dup(json_object_get_string(role), 0);
+    rc = v && r ? print_kv(out, "failover:", "%s (failover-vip %s)", r, v) : -ENOMEM;
+    free(v);
+    free(r);
+    return rc;
+}
+
+static int print_status_warnings(FILE *out, json_object *warnings)
+{
+    size_t n = json_object_array_length(warnings);
+
     if (n > 0)
         fputc('\n', out);
     for (size_t i = 0; i < n; i++) {
-        char *w =
-            ctl_sanitize(json_object_get_string(json_object_array_get_idx(warnings, i)), false);
+        char *w = text_clean_dup(json_object_get_string(json_object_array_get_idx(warnings, i)), 0);
 
-        if (!w) {
-            rc = -ENOMEM;
-            goto out;
-        }
+        if (!w)
+            return -ENOMEM;
         fprintf(out, "warning: %s\n", w);
         free(w);
     }
-    rc = 0;
+    return 0;
+}
+
+static int render_status(json_object *resp, FILE *out, struct render_ctx *ctx)
+{
+    static const char *const headers[] = {"PID", "SEATS"};
+    struct table procs = {.ncols = 2, .headers = headers};
+    struct status_fields s;
+    int rc;
+
+    if ((rc = read_status(ctx, resp, &s)) < 0)
+        return rc;
+    if ((rc = read_status_lists(ctx, &s, &procs)) < 0 ||
+        (rc = print_status_limit(ctx, out, &s)) < 0 || (rc = print_status_counters(out, &s)) < 0 ||
+        (rc = print_status_machine(ctx, out, resp)) < 0 ||
+        (rc = print_status_failover(ctx, out, resp)) < 0)
+        goto out;
+    fputc('\n', out);
+    if ((rc = table_print(&procs, out)) < 0)
+        goto out;
+    rc = print_status_warnings(out, s.warnings);
 out:
     table_free(&procs);
     return rc;
@@ -659,7 +700,7 @@ static int render_metrics(json_object *resp, FILE *out, struct render_ctx *ctx)
 
     if ((rc = get_string(ctx, resp, "", "metrics", false, &metrics)) < 0)
         return rc;
-    clean = ctl_sanitize(metrics, true);
+    clean = text_clean_dup(metrics, TEXT_KEEP_NEWLINES);
     if (!clean)
         return -ENOMEM;
     n = strlen(clean);
@@ -680,7 +721,7 @@ static int render_version(json_object *resp, FILE *out, struct render_ctx *ctx)
     if ((rc = get_string(ctx, resp, "", "version", false, &version)) < 0 ||
         (rc = get_bool(ctx, resp, "", "development_build", false, &development, NULL)) < 0)
         return rc;
-    clean = ctl_sanitize(version, false);
+    clean = text_clean_dup(version, 0);
     if (!clean)
         return -ENOMEM;
     fprintf(out, "licgate %s (server)\n", clean);

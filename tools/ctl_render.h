@@ -31,8 +31,8 @@ int ctl_parse_response(const char *buf, size_t len, json_object **out, char *err
 /* The human rendering of a successful response to one command. Each checks
  * every field it uses (type, and integers non-negative) and writes its text
  * to out only when all are well-formed: on -EBADMSG (err names the field)
- * or -ENOMEM nothing has been written. Strings from the server have their
- * control bytes replaced (ctl_sanitize). Absent or null optional fields of a
+ * or -ENOMEM nothing has been written. Strings from the server are printed as
+ * clean text (text_clean_dup, text.h). Absent or null optional fields of a
  * license are shown as "-". status shows "next change: AT: limit N -> M
  * seats" when next_change is an object, nothing when it is null or absent
  * (an older plugin). */
@@ -49,10 +49,5 @@ bool ctl_command_known(const char *command);
 
 /* ctl_render_<command>; -ENOENT for a command ctl_command_known rejects. */
 int ctl_render(const char *command, json_object *resp, FILE *out, char *err, size_t errlen);
-
-/* A malloc'd copy of s safe to print to a terminal: every byte below 0x20,
- * 0x7f, and every UTF-8 encoded C1 control (U+0080..U+009F) becomes one '?';
- * keep_newlines keeps '\n' and '\t' as they are. NULL when out of memory. */
-char *ctl_sanitize(const char *s, bool keep_newlines);
 
 #endif

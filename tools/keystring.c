@@ -4,8 +4,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "crypto.h"
+#include "errbuf.h"
 #include "keystring.h"
 
 #define KEYSTRING_RADIX 32
@@ -97,16 +98,10 @@ int keystring_generate(char out[KEYSTRING_BUFSIZE])
 
     out[0] = '\0';
     do {
-        size_t got = 0;
+        int r = crypto_random(random, sizeof(random));
 
-        while (got < sizeof(random)) {
-            ssize_t n = getrandom(random + got, sizeof(random) - got, 0);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                return -errno;
-            got += (size_t)n;
-        }
+        if (r != 0)
+            return r;
         /* 256 is a multiple of 32: the low five bits are uniform. */
         for (size_t i = 0; i < KEYSTRING_BODY; i++)
             chars[i] = KEYSTRING_ALPHABET[random[i] % KEYSTRING_RADIX];
@@ -118,9 +113,7 @@ int keystring_generate(char out[KEYSTRING_BUFSIZE])
 
 static int shape_error(char *why, size_t whylen, const char *detail)
 {
-    if (whylen > 0)
-        snprintf(why, whylen, "not a valid key (%s)", detail);
-    return -EINVAL;
+    return errbuf_fail(why, whylen, -EINVAL, "not a valid key (%s)", detail);
 }
 
 int keystring_canonicalize(const char *in, char out[KEYSTRING_BUFSIZE], char *why, size_t whylen)
@@ -130,8 +123,7 @@ int keystring_canonicalize(const char *in, char out[KEYSTRING_BUFSIZE], char *wh
     int sum;
 
     out[0] = '\0';
-    if (whylen > 0)
-        why[0] = '\0';
+    errbuf_set(why, whylen, "%s", "");
     for (const char *p = in; *p != '\0'; p++) {
         char c = *p;
 
@@ -167,9 +159,8 @@ int keystring_canonicalize(const char *in, char out[KEYSTRING_BUFSIZE], char *wh
         chars[i] = c;
     }
     if (luhn_sum(chars + start, KEYSTRING_CHARS, 1, &sum) != 0 || sum % KEYSTRING_RADIX != 0) {
-        if (whylen > 0)
-            snprintf(why, whylen, "not a valid key (check character mismatch: a typo?)");
-        return -EBADMSG;
+        return errbuf_fail(why, whylen, -EBADMSG,
+                           "not a valid key (check character mismatch: a typo?)");
     }
     format_key(chars + start, out);
     return 0;

@@ -1,7 +1,7 @@
 /* License key strings: LG-XXXX-XXXX-XXXX-XXXX, 16 characters of Crockford's
  * base32 alphabet (no I L O U), 15 random and a Luhn mod 32 check character
- * (docs/activation-api.md). Dependency-free (libc only) so that the authority
- * and licgatectl share it. Int functions return 0 or -errno. */
+ * (docs/activation-api.md), shared by the authority and licgatectl. Int
+ * functions return 0 or -errno. */
 #ifndef LICGATE_TOOLS_KEYSTRING_H
 #define LICGATE_TOOLS_KEYSTRING_H
 
@@ -16,11 +16,11 @@
  * KEYSTRING_ALPHABET), or '\0' when one of them is not. */
 char keystring_check_char(const char *body, size_t n);
 
-/* Makes a new canonical key from 75 random bits (getrandom(2)). Luhn mod 32
+/* Makes a new canonical key from 75 random bits (crypto_random). Luhn mod 32
  * misses exactly one kind of neighbour swap, '0' next to 'Z' (their doubled
  * and plain values coincide), so a key with such a pair is never handed out:
  * every single-character change and every neighbour swap of a generated key
- * fails the check. out is "" on failure (-errno of getrandom). */
+ * fails the check. out is "" on failure (-EIO). */
 int keystring_generate(char out[KEYSTRING_BUFSIZE]);
 
 /* Builds the canonical key from 15 body characters (from the alphabet) and

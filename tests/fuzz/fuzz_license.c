@@ -16,6 +16,7 @@
 
 #include "crypto.h"
 #include "license.h"
+#include "license_sign.h"
 
 #ifndef FUZZ_KEYS_DIR
 #define FUZZ_KEYS_DIR "keys"

@@ -16,14 +16,6 @@ set -euo pipefail
 command -v openssl >/dev/null || _lg_skip "no openssl"
 lt_init activate-online
 
-serve_pid=
-stop_serve() {
-    [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
-    serve_pid=
-    return 0
-}
-trap 'rc=$?; set +e; stop_serve; (exit $rc); lt_exit' EXIT
-
 # Two machines: namespaces joined by a veth pair, each end with its own address.
 a="lgoa$$" b="lgob$$"
 lt_netns "$a"
@@ -36,24 +28,12 @@ ip -n "$b" addr add 192.0.2.2/24 dev "lgob$$"
 ip -n "$a" link set "lgoa$$" up
 ip -n "$b" link set "lgob$$" up
 
-# The authority: the development issuer key (this build trusts it), a test CA.
-A="$LG_DIR/authority"
-"$LICGATE_AUTHORITY" init --dir "$A" --issuer-key "$LICGATE_DEV_KEY" >/dev/null || lg_fail "authority init"
+# The authority on machine a: the development issuer key (this build trusts
+# it), a test CA in LT_CA.
+LT_A=$a lt_authority_serve
+A=$LT_AUTH URL=$LT_URL
 KEY=$("$LICGATE_AUTHORITY" issue --dir "$A" --customer "Online Test" --seats 10 --rule all) ||
     lg_fail "authority issue"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$LG_DIR/ca.key" \
-    -out "$LG_DIR/ca.pem" -days 2 -subj "/CN=licgate test CA" 2>/dev/null || lg_fail "test CA"
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$LG_DIR/srv.key" \
-    -out "$LG_DIR/srv.csr" -subj "/CN=192.0.2.1" 2>/dev/null || lg_fail "server key"
-printf 'subjectAltName=IP:192.0.2.1\n' >"$LG_DIR/srv.ext"
-openssl x509 -req -in "$LG_DIR/srv.csr" -CA "$LG_DIR/ca.pem" -CAkey "$LG_DIR/ca.key" \
-    -CAcreateserial -out "$LG_DIR/srv.pem" -days 2 -extfile "$LG_DIR/srv.ext" 2>/dev/null ||
-    lg_fail "server certificate"
-URL="https://192.0.2.1:$LG_PORT"
-ip netns exec "$a" "$LICGATE_AUTHORITY" serve --dir "$A" --listen "192.0.2.1:$LG_PORT" \
-    --cert "$LG_DIR/srv.pem" --key "$LG_DIR/srv.key" >"$LG_DIR/serve.log" 2>&1 &
-serve_pid=$!
-lg_wait_log "$LG_DIR/serve.log" "serving activation API" 10 || lg_fail "serve did not start"
 
 # openvpn with the plugin on machine a, no license yet: evaluation.
 lt_in_netns "$a"
@@ -63,7 +43,7 @@ lg_server srv udp "$LG_PORT" "$line"
 grep -q "no valid license: evaluation mode, 2 seats" "$LG_DIR/srv.log" || lg_fail "not in evaluation mode"
 
 ctl_a() { ip netns exec "$a" "$LICGATE_CTL" --config "$conf" "$@"; }
-ctl_a activate --rule-virtual --authority "$URL" --ca-file "$LG_DIR/ca.pem" "$KEY" \
+ctl_a activate --rule-virtual --authority "$URL" --ca-file "$LT_CA" "$KEY" \
     >"$LG_DIR/act.out" 2>"$LG_DIR/act.err" || lg_fail "activate failed: $(cat "$LG_DIR/act.err")"
 grep -q "^activated $KEY: 10 seats for Online Test" "$LG_DIR/act.out" || lg_fail "activate said: $(cat "$LG_DIR/act.out")"
 [ -f "$LT_LICENSES/$KEY.lic" ] || lg_fail "no $KEY.lic in the license dir"
@@ -89,19 +69,19 @@ lt_wait_count 3 60 c1 c2 c3 || lg_fail "3 clients did not get in with 10 seats"
 rc=0
 ip netns exec "$b" "$LICGATE_CTL" --config "$conf" --license-dir "$LG_DIR/licenses-b" \
     --state-dir "$LG_DIR/state-b" activate --rule-virtual --authority "$URL" \
-    --ca-file "$LG_DIR/ca.pem" "$KEY" >"$LG_DIR/b.out" 2>"$LG_DIR/b.err" || rc=$?
+    --ca-file "$LT_CA" "$KEY" >"$LG_DIR/b.out" 2>"$LG_DIR/b.err" || rc=$?
 [ $rc -eq 1 ] || lg_fail "second machine: exit $rc"
 [ "$(cat "$LG_DIR/b.err")" = "licgatectl: License error: machine properties validation failed: verify fail: key already activated on another machine" ] ||
     lg_fail "second machine said: $(cat "$LG_DIR/b.err")"
 [ -z "$(ls -A "$LG_DIR/licenses-b" 2>/dev/null)" ] || lg_fail "second machine installed something"
 
 # Activating again from a is idempotent; refresh renews and keeps 10 seats.
-ctl_a activate --rule-virtual --authority "$URL" --ca-file "$LG_DIR/ca.pem" "$KEY" >/dev/null 2>&1 ||
+ctl_a activate --rule-virtual --authority "$URL" --ca-file "$LT_CA" "$KEY" >/dev/null 2>&1 ||
     lg_fail "activating again from the same installation failed"
 grep -q "^$KEY $URL +virtual$" "$LG_DIR/state/authorities" || lg_fail "authority not recorded: $(cat "$LG_DIR/state/authorities")"
 when='[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z'
 refresh_ok() {   # refresh_ok WHAT-PATTERN: one line for the key, then the reload's
-    ctl_a refresh --ca-file "$LG_DIR/ca.pem" >"$LG_DIR/refresh.out" 2>"$LG_DIR/refresh.err" ||
+    ctl_a refresh --ca-file "$LT_CA" >"$LG_DIR/refresh.out" 2>"$LG_DIR/refresh.err" ||
         lg_fail "refresh failed: $(cat "$LG_DIR/refresh.err")"
     [ ! -s "$LG_DIR/refresh.err" ] || lg_fail "refresh wrote to stderr: $(cat "$LG_DIR/refresh.err")"
     [ "$(wc -l <"$LG_DIR/refresh.out")" -eq 2 ] || lg_fail "refresh said: $(cat "$LG_DIR/refresh.out")"
@@ -112,7 +92,7 @@ refresh_ok() {   # refresh_ok WHAT-PATTERN: one line for the key, then the reloa
 }
 sleep 1 # a new second: the authority's license differs from the one installed
 refresh_ok "renewed, lease until $when"
-out=$(ctl_a refresh --quiet --ca-file "$LG_DIR/ca.pem" 2>&1) || lg_fail "refresh --quiet failed: $out"
+out=$(ctl_a refresh --quiet --ca-file "$LT_CA" 2>&1) || lg_fail "refresh --quiet failed: $out"
 [ -z "$out" ] || lg_fail "refresh --quiet was not quiet: $out"
 [ "$(lt_ctl --json status | lt_json 'j["limit"]')" = 10 ] || lg_fail "limit after refresh"
 
@@ -129,7 +109,7 @@ refresh_ok "renewed, lease until $when, sunset $when"
 sum=$(sha256sum <"$LT_LICENSES/$KEY.lic")
 ip -n "$a" link set "lgoa$$" address 02:00:5e:60:00:03
 rc=0
-ctl_a refresh --ca-file "$LG_DIR/ca.pem" >"$LG_DIR/r.out" 2>"$LG_DIR/r.err" || rc=$?
+ctl_a refresh --ca-file "$LT_CA" >"$LG_DIR/r.out" 2>"$LG_DIR/r.err" || rc=$?
 [ $rc -eq 1 ] || lg_fail "refresh of a replaced key on a changed machine: exit $rc"
 [ ! -s "$LG_DIR/r.out" ] || lg_fail "a refused refresh wrote to stdout: $(cat "$LG_DIR/r.out")"
 [ "$(wc -l <"$LG_DIR/r.err")" -eq 1 ] &&
@@ -140,9 +120,11 @@ ip -n "$a" link set "lgoa$$" address 02:00:5e:60:00:02
 
 # The authority gone: refresh fails in one line, the license stays as it was.
 sum=$(sha256sum <"$LT_LICENSES/$KEY.lic")
-stop_serve
+kill "$LT_SERVE_PID"
+wait "$LT_SERVE_PID" 2>/dev/null || true
+LT_SERVE_PID=
 rc=0
-ctl_a refresh --ca-file "$LG_DIR/ca.pem" --timeout 3 >"$LG_DIR/r.out" 2>"$LG_DIR/r.err" || rc=$?
+ctl_a refresh --ca-file "$LT_CA" --timeout 3 >"$LG_DIR/r.out" 2>"$LG_DIR/r.err" || rc=$?
 [ $rc -eq 1 ] || lg_fail "refresh without authority: exit $rc"
 grep -q "^licgatectl: $KEY: not renewed: connection refused by 192.0.2.1:$LG_PORT (the installed license is kept)$" "$LG_DIR/r.err" ||
     lg_fail "refresh without authority said: $(cat "$LG_DIR/r.err")"

@@ -2,7 +2,8 @@
 # Killing serve (SIGKILL) in the middle of a burst of activations loses no
 # ledger write: after a reopen every key is activated exactly when its audit
 # row and its binding exist, every 200 answer is in the ledger, and
-# PRAGMA integrity_check is ok.
+# PRAGMA integrity_check is ok. The kill lands once the first activation is
+# committed, and must land before the last one is.
 . "$(dirname "$0")/test-authority-lib.sh"
 ta_init
 
@@ -17,22 +18,30 @@ while read -r k; do
 done <"$TA_DIR/keys"
 ta_serve
 
+q() { sqlite3 "$D/ledger.sqlite" "$1"; }
+committed() { q "SELECT count(*) FROM keys WHERE state = 'activated'" 2>/dev/null || echo 0; }
+
 for i in $(seq "$N"); do
     curl -s --cacert "$CA" -o "$TA_DIR/resp.$i" -w '%{http_code}' --max-time 10 \
         --data-binary "@$TA_DIR/req.$i" "$URL/v1/activate" >"$TA_DIR/code.$i" 2>/dev/null &
 done
-sleep 0.3
+deadline=$((SECONDS + 10))
+until [ "$(committed)" -gt 0 ]; do
+    [ "$SECONDS" -lt "$deadline" ] || ta_fail "no activation committed within 10 s of the burst"
+    sleep 0.01
+done
 kill -KILL "$TA_PID"
 wait "$TA_PID" 2>/dev/null
 TA_PID=
 wait
 
-q() { sqlite3 "$D/ledger.sqlite" "$1"; }
 [ "$(q 'PRAGMA integrity_check')" = ok ] || ta_fail "integrity_check: $(q 'PRAGMA integrity_check')"
 [ "$(q 'PRAGMA foreign_key_check')" = "" ] || ta_fail "foreign keys"
 activated=$(q "SELECT count(*) FROM keys WHERE state = 'activated'")
 audited=$(q "SELECT count(DISTINCT key) FROM audit WHERE what = 'activate'")
 bound=$(q "SELECT count(DISTINCT key) FROM bindings WHERE active = 1")
+[ "$activated" -gt 0 ] && [ "$activated" -lt "$N" ] ||
+    ta_fail "the kill did not land mid-burst: $activated of $N activated"
 [ "$activated" = "$audited" ] && [ "$activated" = "$bound" ] ||
     ta_fail "activated $activated, audited $audited, bound $bound"
 orphans=$(q "SELECT count(*) FROM keys k WHERE (k.state = 'activated') <>

@@ -5,13 +5,15 @@
 # run `serve` on a free loopback port and talk to it with curl.
 #
 # Environment (set by `make check`): LICGATE_AUTHORITY_TEST, the authority
-# built with the test seams (make-request, LICGATE_AUTHORITY_NOW).
+# built with the test seams (make-request, LICGATE_AUTHORITY_NOW);
+# LICGATE_SKIP_INTEGRATION=1 skips (exit 77), as for every integration test.
 
 ta_skip() { echo "SKIP: $*"; exit 77; }
 ta_fail() { echo "FAIL: $*"; exit 1; }
 ta_pass() { echo "PASS: $*"; exit 0; }
 
 ta_init() {
+    [ "${LICGATE_SKIP_INTEGRATION:-0}" = 1 ] && ta_skip "LICGATE_SKIP_INTEGRATION=1"
     [ "$(id -u)" = 0 ] || ta_skip "not root"
     AUTH=${LICGATE_AUTHORITY_TEST:-}
     [ -n "$AUTH" ] && [ -x "$AUTH" ] || ta_skip "LICGATE_AUTHORITY_TEST not set or not executable"

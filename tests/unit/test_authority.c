@@ -14,10 +14,13 @@
 
 #include "authority_ledger.h"
 #include "authority_lifecycle.h"
+#include "authority_activation.h"
 #include "activation_request.h"
 #include "crypto.h"
+#include "hex.h"
 #include "keystring.h"
 #include "license.h"
+#include "unit_fixture.h"
 
 #define DAY 86400
 #define T0  1795910400LL /* 2026-11-29T00:00:00Z */
@@ -42,8 +45,7 @@ static int setup(void **state)
 
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/test_authority.XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (unit_tmpdir_make(f->dir, sizeof(f->dir), "test_authority") != 0)
         return -1;
     if (ledger_open(f->dir, true, &f->ledger, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);
@@ -59,11 +61,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[128];
 
     ledger_close(f->ledger);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
+    if (unit_tmpdir_remove(f->dir) != 0)
         return -1;
     free(f);
     return 0;
@@ -910,6 +910,285 @@ static void accept_request__windows_and_replays(void **state)
     assert_int_equal(activation_http_status(ACTIVATION_STALE), 400);
 }
 
+/* ------------------------------------------------------------ the rules, one row each */
+
+/* The facts of one row: a key (standard, all-but-1, 20 seats, support a year
+ * from T0, activated on installation A at machine "ab" unless the row says
+ * otherwise) and a request from installation A or B. A machine is two
+ * letters: its machine-id's and its NIC's digest byte. */
+struct decide_row {
+    const char *name;
+    bool unknown;             /* no such key */
+    enum key_state state;     /* KEY_ACTIVATED unless set; KEY_ISSUED when !bound */
+    bool state_set;           /* state is the row's */
+    bool fresh;               /* never activated */
+    bool failover;            /* a failover key of LG-PRIMARY */
+    bool perpetual;           /* old terms */
+    const char *rule;         /* NULL: all-but-1 */
+    int sunset_days;          /* from T0, 0: none */
+    int support_days;         /* from T0, 0: 365 */
+    bool cloned;              /* the key was found cloned */
+    bool from_b;              /* the request comes from installation B */
+    const char *machine;      /* the request's machine, NULL: "ab" */
+    const char *active;       /* the bound machine, NULL: "ab" when activated; "" none */
+    const char *retired;      /* a machine it was re-bound away from */
+    unsigned rebinds;         /* re-bindings in the window */
+    bool partner_on_a;        /* its partner is activated on installation A */
+    bool installation_cloned; /* A was found cloned under another key */
+    enum activation_step step;
+    enum activation_outcome outcome;
+    const char *says; /* in the reason or, on success, the binding is this machine's */
+};
+
+/* "RULE machine-id=<hex> nic=<hex>": the binding of machine mn, whose
+ * digests are 32 bytes of m and of n (as request() makes them). */
+static void machine_binding(const char *rule, const char *machine, char *out, size_t outlen)
+{
+    uint8_t m[32], n[32];
+    char mhex[65], nhex[65];
+
+    memset(m, machine[0], sizeof(m));
+    memset(n, machine[1], sizeof(n));
+    hex_encode(m, sizeof(m), mhex);
+    hex_encode(n, sizeof(n), nhex);
+    snprintf(out, outlen, "%s machine-id=%s nic=%s", rule, mhex, nhex);
+}
+
+static void decide_row_run(const struct fixture *f, const struct decide_row *row)
+{
+    const char *machine = row->machine != NULL ? row->machine : "ab";
+    const char *rule = row->rule != NULL ? row->rule : "all-but-1";
+    char mid[2] = {machine[0], '\0'}, nic[2] = {machine[1], '\0'};
+    char active[LEDGER_BINDING_MAX] = "", retired[LEDGER_BINDING_MAX], want[LEDGER_BINDING_MAX];
+    char *retired_list[1] = {retired};
+    struct activation_request req, home;
+    struct activation_facts facts;
+    struct activation_decision d;
+    struct key_record rec;
+
+    req = request(row->from_b ? f->inst_b : f->inst_a, "LG-TEST", mid[0] != '\0' ? mid : NULL, nic,
+                  false);
+    home = request(f->inst_a, "LG-TEST", "a", "b", false);
+    memset(&rec, 0, sizeof(rec));
+    snprintf(rec.key, sizeof(rec.key), "LG-TEST");
+    snprintf(rec.customer, sizeof(rec.customer), "Example Corp");
+    snprintf(rec.rule, sizeof(rec.rule), "%s", rule);
+    rec.seats = 20;
+    rec.kind = row->failover ? LICENSE_KIND_FAILOVER : LICENSE_KIND_STANDARD;
+    if (row->failover)
+        snprintf(rec.primary_key, sizeof(rec.primary_key), "LG-PRIMARY");
+    rec.perpetual = row->perpetual;
+    rec.created = T0 - 30 * DAY;
+    rec.support_until = T0 + (row->support_days != 0 ? row->support_days : 365) * DAY;
+    rec.sunset = row->sunset_days != 0 ? T0 + row->sunset_days * DAY : 0;
+    rec.cloned = row->cloned ? T0 - DAY : 0;
+    rec.state = row->state_set ? row->state : row->fresh ? KEY_ISSUED : KEY_ACTIVATED;
+    if (rec.state == KEY_REPLACED)
+        snprintf(rec.replaced_by, sizeof(rec.replaced_by), "LG-NEW");
+    if (!row->fresh) {
+        rec.activated = T0 - 20 * DAY;
+        memcpy(rec.installation_id, home.installation_id, sizeof(rec.installation_id));
+        memcpy(rec.installation_public_key, home.installation_public_key, 32);
+        machine_binding(rule, row->active != NULL ? row->active : "ab", active, sizeof(active));
+        if (row->active != NULL && row->active[0] == '\0')
+            active[0] = '\0';
+    }
+    if (row->retired != NULL)
+        machine_binding(rule, row->retired, retired, sizeof(retired));
+    memset(&facts, 0, sizeof(facts));
+    facts.rec = row->unknown ? NULL : &rec;
+    facts.active_binding = active;
+    facts.retired_bindings = retired_list;
+    facts.nretired = row->retired != NULL ? 1 : 0;
+    facts.rebinds = row->rebinds;
+    facts.partner_key = row->failover || row->partner_on_a ? "LG-PARTNER" : "";
+    facts.partner_installation = row->partner_on_a ? home.installation_id : "";
+    facts.cloned_key = row->installation_cloned ? "LG-OTHER" : "";
+    facts.cloned_at = row->installation_cloned ? T0 - DAY : 0;
+
+    authority_decide(&facts, &req, &online, T0, &d);
+
+    if (d.step != row->step || d.outcome != row->outcome)
+        fail_msg("%s: step %d outcome %s, expected step %d outcome %s (%s)", row->name, d.step,
+                 activation_code(d.outcome), row->step, activation_code(row->outcome), d.error);
+    if (row->outcome != ACTIVATION_OK && strstr(d.error, row->says) == NULL)
+        fail_msg("%s: '%s' does not say '%s'", row->name, d.error, row->says);
+    if (row->outcome == ACTIVATION_OK) {
+        machine_binding(rule, row->says, want, sizeof(want));
+        if (strcmp(d.binding, want) != 0)
+            fail_msg("%s: binding '%s', expected machine %s", row->name, d.binding, row->says);
+        assert_string_equal(d.license.key_id, "LG-TEST");
+        assert_int_equal(d.license.lease_not_after,
+                         rec.perpetual ? 0 : T0 + AUTHORITY_LEASE_DAYS * DAY);
+    }
+}
+
+static void authority_decide__each_rule__its_outcome(void **state)
+{
+    static const struct decide_row rows[] = {
+        {.name = "unknown key",
+         .unknown = true,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_UNKNOWN_KEY,
+         .says = "license key unknown"},
+        {.name = "unknown state",
+         .state = (enum key_state)42,
+         .state_set = true,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_INTERNAL,
+         .says = "unknown state"},
+        {.name = "first activation",
+         .fresh = true,
+         .step = ACTIVATION_ACTIVATE,
+         .outcome = ACTIVATION_OK,
+         .says = "ab"},
+        {.name = "refunded",
+         .state = KEY_REFUNDED,
+         .state_set = true,
+         .fresh = true,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_REFUNDED,
+         .says = "refunded"},
+        {.name = "split",
+         .state = KEY_SPLIT,
+         .state_set = true,
+         .fresh = true,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_SPLIT,
+         .says = "split into other keys"},
+        {.name = "replaced, first activation before the sunset",
+         .state = KEY_REPLACED,
+         .state_set = true,
+         .fresh = true,
+         .sunset_days = 7,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_REPLACED,
+         .says = "replaced by LG-NEW (sunset 2026-12-06"},
+        {.name = "replaced, renewed before the sunset",
+         .state = KEY_REPLACED,
+         .state_set = true,
+         .sunset_days = 7,
+         .step = ACTIVATION_RENEW,
+         .outcome = ACTIVATION_OK,
+         .says = "ab"},
+        {.name = "replaced, after the sunset",
+         .state = KEY_REPLACED,
+         .state_set = true,
+         .sunset_days = -1,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_REPLACED,
+         .says = "replaced by LG-NEW (sunset 2026-11-28"},
+        {.name = "replaced, machine changed before the sunset",
+         .state = KEY_REPLACED,
+         .state_set = true,
+         .sunset_days = 7,
+         .machine = "cd",
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_REPLACED,
+         .says = "the machine changed, activate the new key"},
+        {.name = "retired failover key",
+         .failover = true,
+         .fresh = true,
+         .sunset_days = 7,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_RETIRED,
+         .says = "retired with its primary key LG-PRIMARY"},
+        {.name = "already activated elsewhere",
+         .from_b = true,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_ALREADY_ACTIVATED,
+         .says = "key already activated on another"},
+        {.name = "cloned key",
+         .cloned = true,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_CLONED,
+         .says = "found on two machines (a copied disk, 2026-11-28"},
+        {.name = "support over, first activation",
+         .fresh = true,
+         .support_days = -1,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_SUPPORT_OVER,
+         .says = "extend it first"},
+        {.name = "support over, renewal",
+         .support_days = -1,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_SUPPORT_OVER,
+         .says = "renewed only during the support term"},
+        {.name = "failover key on its primary's installation",
+         .failover = true,
+         .fresh = true,
+         .partner_on_a = true,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_FAILOVER_ON_PRIMARY,
+         .says = "runs the primary key LG-PARTNER"},
+        {.name = "primary on its failover key's installation",
+         .fresh = true,
+         .partner_on_a = true,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_FAILOVER_ON_PRIMARY,
+         .says = "runs the key's failover key LG-PARTNER"},
+        {.name = "first activation on a cloned installation",
+         .fresh = true,
+         .installation_cloned = true,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_CLONED,
+         .says = "(key LG-OTHER, 2026-11-28"},
+        {.name = "renew, same binding",
+         .step = ACTIVATION_RENEW,
+         .outcome = ACTIVATION_OK,
+         .says = "ab"},
+        {.name = "renew, one component changed under all-but-1",
+         .machine = "ac",
+         .step = ACTIVATION_RENEW,
+         .outcome = ACTIVATION_OK,
+         .says = "ab"},
+        {.name = "rebind, the machine changed",
+         .machine = "cd",
+         .step = ACTIVATION_REBIND,
+         .outcome = ACTIVATION_OK,
+         .says = "cd"},
+        {.name = "rebind, no active binding",
+         .active = "",
+         .step = ACTIVATION_REBIND,
+         .outcome = ACTIVATION_OK,
+         .says = "ab"},
+        {.name = "rebind limit",
+         .machine = "cd",
+         .rebinds = AUTHORITY_REBIND_LIMIT,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_REBIND_LIMIT,
+         .says = "re-bound 3 times in 30 days"},
+        {.name = "perpetual, no rebind",
+         .perpetual = true,
+         .machine = "cd",
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_PERPETUAL_NO_REBIND,
+         .says = "perpetual licenses are never re-bound"},
+        {.name = "perpetual, renewed",
+         .perpetual = true,
+         .support_days = -1,
+         .step = ACTIVATION_RENEW,
+         .outcome = ACTIVATION_OK,
+         .says = "ab"},
+        {.name = "clone: back to a fingerprint it was re-bound away from",
+         .active = "cd",
+         .retired = "ab",
+         .step = ACTIVATION_CLONE,
+         .outcome = ACTIVATION_CLONED,
+         .says = "found on two machines (a copied disk, 2026-11-29"},
+        {.name = "rule cannot bind the machine",
+         .fresh = true,
+         .rule = "machine-id-only",
+         .machine = "\0b",
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_BAD_REQUEST,
+         .says = "cannot bind under rule 'machine-id-only'"},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        decide_row_run(*state, &rows[i]);
+}
+
 static void ledger__missing__enoent(void **state)
 {
     struct ledger *l;
@@ -956,6 +1235,7 @@ int main(void)
         T(activate__machine_id_only_without_machine_id__bad_request_nothing_written),
         T(ledger__reopen__schema_current_and_newer_refused),
         T(accept_request__windows_and_replays),
+        T(authority_decide__each_rule__its_outcome),
         cmocka_unit_test(ledger__missing__enoent),
     };
 #undef T

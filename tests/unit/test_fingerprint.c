@@ -28,6 +28,7 @@
 #include "fs.h"
 #include "license.h"
 #include "netlink.h"
+#include "unit_fixture.h"
 
 #define MACHINE_ID  "0123456789abcdef0123456789abcdef\n"
 #define DMI_UUID    "4C4C4544-0042-3510-8052-B4C04F4B4E32\n"
@@ -147,8 +148,7 @@ static int machine_setup(void **state)
 
     if (fx == NULL)
         return -1;
-    strcpy(fx->dir, "/tmp/test_fingerprint.XXXXXX");
-    if (mkdtemp(fx->dir) == NULL) {
+    if (unit_tmpdir_make(fx->dir, sizeof(fx->dir), "test_fingerprint") != 0) {
         free(fx);
         return -1;
     }
@@ -177,11 +177,9 @@ static int machine_setup(void **state)
 static int machine_teardown(void **state)
 {
     struct fixture *fx = *state;
-    char command[128];
 
     fingerprint_set_paths_for_tests(NULL, NULL);
-    snprintf(command, sizeof(command), "rm -rf '%s'", fx->dir);
-    if (system(command) != 0)
+    if (unit_tmpdir_remove(fx->dir) != 0)
         return -1;
     free(fx);
     return 0;

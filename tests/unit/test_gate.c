@@ -19,14 +19,17 @@
 #include "crypto.h"
 #include "gate.h"
 #include "license.h"
+#include "license_sign.h"
+#include "pool.h"
 #include "pool_layout.h"
+#include "unit_fixture.h"
 
 #define DAY 86400
 
 static int64_t test_now;
 static char log_text[64 * 1024];
-static uint8_t issuer_priv[32];
-static struct issuer_key issuer;
+/* Whether the test has an IPC namespace of its own: only then is every segment in it ours. */
+static bool own_ipc_namespace;
 
 static int64_t test_clock(void)
 {
@@ -60,9 +63,8 @@ static void write_license_in(const char *dir, const char *name, uint32_t seats,
                              int64_t support_until)
 {
     struct license lic;
-    char path[128], *doc = NULL;
+    char file[96], *doc = NULL;
     size_t len = 0;
-    FILE *fp;
 
     memset(&lic, 0, sizeof(lic));
     snprintf(lic.key_id, sizeof(lic.key_id), "LG-UNIT-%s", name);
@@ -72,12 +74,9 @@ static void write_license_in(const char *dir, const char *name, uint32_t seats,
     lic.issued = test_now - DAY;
     lic.support_until = support_until;
     lic.binding_rule = BINDING_NONE;
-    assert_int_equal(license_sign(&lic, issuer_priv, &doc, &len), 0);
-    snprintf(path, sizeof(path), "%s/%s.lic", dir, name);
-    fp = fopen(path, "w");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(doc, 1, len, fp), len);
-    fclose(fp);
+    assert_int_equal(license_sign(&lic, trusted_priv, &doc, &len), 0);
+    snprintf(file, sizeof(file), "%s.lic", name);
+    unit_write_file(dir, file, doc, len);
     free(doc);
 }
 
@@ -93,16 +92,17 @@ static int setup(void **state)
 
     test_now = 1800000000;
     log_text[0] = '\0';
-    snprintf(f->dir, sizeof(f->dir), "/tmp/licgate-gate-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (f == NULL || unit_tmpdir_make(f->dir, sizeof(f->dir), "test_gate") != 0) {
+        free(f);
         return -1;
+    }
     config_defaults(&f->cfg);
     snprintf(f->cfg.license_dir, sizeof(f->cfg.license_dir), "%s", f->dir);
     snprintf(f->cfg.pool, sizeof(f->cfg.pool), "unit-%ld", (long)getpid());
     snprintf(f->cfg.state_dir, sizeof(f->cfg.state_dir), "%s/state", f->dir);
     f->cfg.capacity = 16;
     f->env = (struct gate_env){
-        .keys = &issuer, .nkeys = 1, .now = test_clock, .log = test_log, .log_arg = NULL};
+        .keys = &trusted_key, .nkeys = 1, .now = test_clock, .log = test_log, .log_arg = NULL};
     *state = f;
     return 0;
 }
@@ -110,11 +110,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
 
     gate_close(f->gate);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
+    if (unit_tmpdir_remove(f->dir) != 0)
         return -1;
     free(f);
     return 0;
@@ -242,16 +240,57 @@ static void gate_reload__license_added__limit_raised(void **state)
     assert_int_equal(gate_client_connect(f->gate, &c[2], "c", "x"), 0);
 }
 
+/* The shared-memory segments in this IPC namespace (ipcs -m). */
+static size_t segment_count(void)
+{
+    FILE *fp = fopen("/proc/sysvipc/shm", "r");
+    size_t lines = 0;
+    int c;
+
+    assert_non_null(fp);
+    while ((c = fgetc(fp)) != EOF)
+        lines += c == '\n';
+    fclose(fp);
+    assert_true(lines >= 1);
+    return lines - 1; /* the header */
+}
+
 static void gate_open__unknown_user__error_nothing_attached(void **state)
 {
     struct fixture *f = *state;
+    struct gate_machine_status ms;
+    struct seat_pool_status st;
     struct gate *g = NULL;
     char err[256] = "";
+    size_t segments;
+    struct stat sb;
+    bool evaluation;
 
+    write_license(f, "TEN", 10, test_now + 365 * DAY);
+    segments = segment_count();
     snprintf(f->cfg.user, sizeof(f->cfg.user), "no-such-user-licgate");
-    assert_true(gate_open(&f->cfg, &f->env, &g, err, sizeof(err)) < 0);
+    assert_int_equal(gate_open(&f->cfg, &f->env, &g, err, sizeof(err)), -ENOENT);
     assert_null(g);
+    assert_non_null(strstr(err, "no-such-user-licgate"));
     assert_non_null(strstr(err, "no such user"));
+    /* no segment made or left mapped, no state directory, nothing said */
+    if (own_ipc_namespace)
+        assert_int_equal(segment_count(), segments);
+    assert_int_equal(stat(f->cfg.state_dir, &sb), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_string_equal(log_text, "");
+    /* the pool, its seats and the license are all there for the next open, as if the failed one
+     * had never been */
+    f->cfg.user[0] = '\0';
+    open_gate(f);
+    assert_int_equal(gate_limit(f->gate, &evaluation), 10);
+    assert_false(evaluation);
+    seat_pool_snapshot(gate_pool(f->gate), &st);
+    assert_int_equal(st.nprocs, 1);
+    assert_int_equal(st.in_use, 0);
+    assert_int_equal(st.capacity, f->cfg.capacity);
+    gate_machine_status(f->gate, &ms);
+    assert_int_equal(ms.eval_in_use, 0);
 }
 
 /* A second gate of this process, on pool `pool`, reading license-dir dir. */
@@ -462,12 +501,11 @@ int main(void)
             gate_open__new_pool_name_after_clock_set_back__license_stays_expired, setup, teardown),
     };
 
-    if (crypto_ed25519_keygen(issuer_priv, issuer.pub) != 0)
-        return 1;
     /* A machine registry of this test's own, when it may make a namespace (root): the
      * machine's evaluation seats are not shared with openvpn servers of other tests. */
-    if (unshare(CLONE_NEWIPC) != 0)
+    own_ipc_namespace = unshare(CLONE_NEWIPC) == 0;
+    if (!own_ipc_namespace)
         fprintf(stderr, "test_gate: no IPC namespace of its own (%s): using the machine's\n",
                 strerror(errno));
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, unit_keys_setup, unit_keys_teardown);
 }

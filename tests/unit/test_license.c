@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "license.h"
+#include "license_sign.h"
 #include "crypto.h"
+#include "unit_fixture.h"
 
 #define DAY     86400
 #define DOC_MAX 8192
@@ -18,27 +20,6 @@
 #define T0       1795910400LL
 #define DIGEST_1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define DIGEST_2 "2222222222222222222222222222222222222222222222222222222222222222"
-
-static uint8_t trusted_priv[32], foreign_priv[32];
-static struct issuer_key trusted_key, foreign_key;
-
-static int keys_setup(void **state)
-{
-    (void)state;
-    if (crypto_ed25519_keygen(trusted_priv, trusted_key.pub) != 0)
-        return -1;
-    if (crypto_ed25519_keygen(foreign_priv, foreign_key.pub) != 0)
-        return -1;
-    return 0;
-}
-
-static int keys_teardown(void **state)
-{
-    (void)state;
-    crypto_wipe(trusted_priv, sizeof(trusted_priv));
-    crypto_wipe(foreign_priv, sizeof(foreign_priv));
-    return 0;
-}
 
 static void standard_license(struct license *lic)
 {
@@ -126,17 +107,6 @@ static void build_payload(char *buf, size_t cap, const struct issuer_key *issuer
     }
 }
 
-static bool all_zero(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-
-    for (size_t i = 0; i < n; i++) {
-        if (b[i] != 0)
-            return false;
-    }
-    return true;
-}
-
 /* Parses with only the trusted key; asserts rejection, a zeroed out and the
  * expected reason (when not NULL). */
 static void assert_rejected(const char *doc, size_t len, const char *reason)
@@ -147,7 +117,7 @@ static void assert_rejected(const char *doc, size_t len, const char *reason)
     memset(&lic, 0xAA, sizeof(lic));
     assert_int_equal(license_parse_verify(doc, len, &trusted_key, 1, &lic, err, sizeof(err)),
                      -EBADMSG);
-    assert_true(all_zero(&lic, sizeof(lic)));
+    assert_true(unit_all_zero(&lic, sizeof(lic)));
     assert_true(strlen(err) > 0);
     assert_null(strchr(err, '\n'));
     if (reason != NULL)
@@ -681,5 +651,5 @@ int main(void)
         cmocka_unit_test(crypto_base64_decode_exact__variants__only_canonical),
     };
 
-    return cmocka_run_group_tests(tests, keys_setup, keys_teardown);
+    return cmocka_run_group_tests(tests, unit_keys_setup, unit_keys_teardown);
 }

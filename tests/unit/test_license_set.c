@@ -13,36 +13,17 @@
 #include <unistd.h>
 
 #include "license_set.h"
+#include "license_sign.h"
 #include "crypto.h"
+#include "unit_fixture.h"
 
 #define DAY 86400
 /* 2026-11-29T00:00:00Z */
 #define T0 1795910400LL
 
-static uint8_t trusted_priv[32], foreign_priv[32];
-static struct issuer_key trusted_key, foreign_key;
-
 struct fixture_dir {
     char path[64];
 };
-
-static int keys_setup(void **state)
-{
-    (void)state;
-    if (crypto_ed25519_keygen(trusted_priv, trusted_key.pub) != 0)
-        return -1;
-    if (crypto_ed25519_keygen(foreign_priv, foreign_key.pub) != 0)
-        return -1;
-    return 0;
-}
-
-static int keys_teardown(void **state)
-{
-    (void)state;
-    crypto_wipe(trusted_priv, sizeof(trusted_priv));
-    crypto_wipe(foreign_priv, sizeof(foreign_priv));
-    return 0;
-}
 
 static int dir_setup(void **state)
 {
@@ -50,8 +31,7 @@ static int dir_setup(void **state)
 
     if (dir == NULL)
         return -1;
-    strcpy(dir->path, "/tmp/test_license_set.XXXXXX");
-    if (mkdtemp(dir->path) == NULL) {
+    if (unit_tmpdir_make(dir->path, sizeof(dir->path), "test_license_set") != 0) {
         free(dir);
         return -1;
     }
@@ -62,26 +42,11 @@ static int dir_setup(void **state)
 static int dir_teardown(void **state)
 {
     struct fixture_dir *dir = *state;
-    char command[128];
 
-    snprintf(command, sizeof(command), "rm -rf '%s'", dir->path);
-    if (system(command) != 0)
+    if (unit_tmpdir_remove(dir->path) != 0)
         return -1;
     free(dir);
     return 0;
-}
-
-static void write_file(const struct fixture_dir *dir, const char *name, const void *data,
-                       size_t len)
-{
-    char path[256];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir->path, name);
-    f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
 }
 
 static void make_license(struct license *lic, const char *key_id, uint32_t seats)
@@ -102,7 +67,7 @@ static void write_license(const struct fixture_dir *dir, const char *name,
     size_t len;
 
     assert_int_equal(license_sign(lic, priv, &doc, &len), 0);
-    write_file(dir, name, doc, len);
+    unit_write_file(dir->path, name, doc, len);
     free(doc);
 }
 
@@ -151,14 +116,14 @@ static void license_set_load__mixed_directory__good_ones_count(void **state)
     make_license(&lic, "LG-HHHH-0017", 17);
     assert_int_equal(license_sign(&lic, trusted_priv, &doc, &len), 0);
     *strstr(doc, "seats: 17") = 'S';
-    write_file(dir, "h-tampered.lic", doc, len);
+    unit_write_file(dir->path, "h-tampered.lic", doc, len);
     big = malloc(LICENSE_MAX_TEXT + 1);
     assert_non_null(big);
     memset(big, 'x', LICENSE_MAX_TEXT + 1);
     memcpy(big, doc, len);
-    write_file(dir, "i-oversized.lic", big, LICENSE_MAX_TEXT + 1);
-    write_file(dir, "j-empty.lic", "", 0);
-    write_file(dir, "notes.txt", doc, len);
+    unit_write_file(dir->path, "i-oversized.lic", big, LICENSE_MAX_TEXT + 1);
+    unit_write_file(dir->path, "j-empty.lic", "", 0);
+    unit_write_file(dir->path, "notes.txt", doc, len);
     make_license(&lic, "LG-KKKK-0019", 19);
     write_license(dir, ".hidden.lic", &lic, trusted_priv);
     snprintf(path, sizeof(path), "%s/k-link.lic", dir->path);
@@ -263,7 +228,7 @@ static void license_set_load__empty_dir__empty_set(void **state)
     const struct fixture_dir *dir = *state;
     struct license_set set;
 
-    write_file(dir, "README", "x", 1);
+    unit_write_file(dir->path, "README", "x", 1);
     assert_int_equal(license_set_load(dir->path, &trusted_key, 1, T0, &set), 0);
     assert_int_equal(set.count, 0);
     license_set_free(&set);
@@ -275,7 +240,7 @@ static void license_set_load__not_a_directory__enotdir(void **state)
     struct license_set set;
     char path[256];
 
-    write_file(dir, "plain", "x", 1);
+    unit_write_file(dir->path, "plain", "x", 1);
     snprintf(path, sizeof(path), "%s/plain", dir->path);
     assert_int_equal(license_set_load(path, &trusted_key, 1, T0, &set), -ENOTDIR);
     assert_null(set.entries);
@@ -291,7 +256,7 @@ static void license_set_load__too_many_files__first_by_name_read_rest_counted(vo
     /* written in reverse, so the directory's order is not the answer */
     for (int i = LICENSE_SET_MAX_FILES + 4; i >= 0; i--) {
         snprintf(name, sizeof(name), "%04d.lic", i);
-        write_file(dir, name, "x", 1);
+        unit_write_file(dir->path, name, "x", 1);
     }
     assert_int_equal(license_set_load(dir->path, &trusted_key, 1, T0, &set), 0);
     assert_int_equal(set.count, LICENSE_SET_MAX_FILES);
@@ -440,5 +405,5 @@ int main(void)
         cmocka_unit_test(license_set_next_change__several__earliest),
     };
 
-    return cmocka_run_group_tests(tests, keys_setup, keys_teardown);
+    return cmocka_run_group_tests(tests, unit_keys_setup, unit_keys_teardown);
 }

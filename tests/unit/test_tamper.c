@@ -15,6 +15,8 @@
 
 #include "crypto.h"
 #include "license.h"
+#include "license_sign.h"
+#include "unit_fixture.h"
 
 #define DAY 86400
 /* 2026-11-29T00:00:00Z */
@@ -90,17 +92,6 @@ static bool same_meaning(const struct license *a, const struct license *b)
     return true;
 }
 
-static bool all_zero(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-
-    for (size_t i = 0; i < n; i++) {
-        if (b[i] != 0)
-            return false;
-    }
-    return true;
-}
-
 /* Parses one variant (a copy of exactly len bytes, so an overread is caught by the sanitizers)
  * and asserts that it is rejected cleanly or means exactly the original. */
 static void check_variant(const char *text, size_t len, struct tally *tally, const char *what,
@@ -125,7 +116,7 @@ static void check_variant(const char *text, size_t len, struct tally *tally, con
     }
     if (r != -EBADMSG)
         fail_msg("%s at %zu: %d, expected -EBADMSG", what, where, r);
-    if (!all_zero(&out, sizeof(out)))
+    if (!unit_all_zero(&out, sizeof(out)))
         fail_msg("%s at %zu rejected but the output is not zeroed", what, where);
     if (err[0] == '\0')
         fail_msg("%s at %zu rejected without a reason", what, where);
