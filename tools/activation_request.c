@@ -6,6 +6,7 @@
 #include "hex.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,8 @@ int activation_request_message(const struct activation_request *req, char **msg,
         fprintf(f, "%s=%s\n", license_component_name(req->components[i].type), digest);
     }
     fprintf(f, "%s\n%s\n%s\n", req->is_virtual ? "true" : "false", req->nonce, req->time);
+    if (req->has_usage)
+        fprintf(f, "usage.peak=%" PRIu32 "\n", req->usage_peak);
     if (ferror(f)) {
         fclose(f);
         free(buf);
@@ -147,6 +150,14 @@ int activation_request_to_json(const struct activation_request *req, char **json
     json_object_object_add(o, "binding", binding);
     json_object_object_add(o, "nonce", json_object_new_string(req->nonce));
     json_object_object_add(o, "time", json_object_new_string(req->time));
+    if (req->has_usage) {
+        json_object *usage = json_object_new_object();
+
+        if (!usage)
+            goto out;
+        json_object_object_add(usage, "peak", json_object_new_int64(req->usage_peak));
+        json_object_object_add(o, "usage", usage);
+    }
     json_object_object_add(o, "signature", json_object_new_string(sig));
     if (json_object_array_length(list) != req->ncomponents)
         goto out;
@@ -406,6 +417,30 @@ static int binding_from_json(json_object *b, struct activation_request *req, cha
     return 0;
 }
 
+/* The optional "usage" member: absent, or {"peak": 0..ACTIVATION_USAGE_PEAK_MAX}. */
+static int usage_from_json(json_object *o, struct activation_request *req, char *err, size_t errlen)
+{
+    static const char *const fields[] = {"peak", NULL};
+    json_object *usage, *peak;
+    int64_t n;
+
+    if (!json_object_object_get_ex(o, "usage", NULL))
+        return 0;
+    if (!(usage = activation_json_member(o, "usage", json_type_object, "request", err, errlen)) ||
+        !only_fields(usage, fields, "usage", err, errlen) ||
+        !(peak = activation_json_member(usage, "peak", json_type_int, "usage", err, errlen)))
+        return -EBADMSG;
+    n = json_object_get_int64(peak);
+    if (n < 0 || n > ACTIVATION_USAGE_PEAK_MAX) {
+        errbuf_set(err, errlen, "usage: field 'peak': %lld is not in 0..%d", (long long)n,
+                   ACTIVATION_USAGE_PEAK_MAX);
+        return -EBADMSG;
+    }
+    req->has_usage = true;
+    req->usage_peak = (uint32_t)n;
+    return 0;
+}
+
 static int request_from_json(json_object *o, struct activation_request *req, char *err,
                              size_t errlen)
 {
@@ -416,6 +451,7 @@ static int request_from_json(json_object *o, struct activation_request *req, cha
                                          "binding",
                                          "nonce",
                                          "time",
+                                         "usage",
                                          "signature",
                                          NULL};
     char id[ACTIVATION_INSTALLATION_ID_HEX + 1], why[32];
@@ -464,7 +500,8 @@ static int request_from_json(json_object *o, struct activation_request *req, cha
         return -EBADMSG;
     }
     memcpy(req->time, s, LICENSE_TIME_BUFSIZE);
-    if (!base64_field(o, "signature", req->signature, 64, err, errlen))
+    if (usage_from_json(o, req, err, errlen) < 0 ||
+        !base64_field(o, "signature", req->signature, 64, err, errlen))
         return -EBADMSG;
     return 0;
 }

@@ -25,6 +25,8 @@
 /* The most a request file may hold, text around the armor included. */
 #define OFFLINE_REQUEST_MAX (64 * 1024)
 #define OFFLINE_LINE_LEN    76
+/* The most sessions a usage report may say a pool held at once. */
+#define ACTIVATION_USAGE_PEAK_MAX 1000000
 
 /* One activate or refresh request; every field is what the JSON body says. */
 struct activation_request {
@@ -36,6 +38,8 @@ struct activation_request {
     bool is_virtual;
     char nonce[33];                  /* 32 lowercase hex */
     char time[LICENSE_TIME_BUFSIZE]; /* YYYY-MM-DDTHH:MM:SSZ */
+    bool has_usage;                  /* "usage" is optional: a cluster node's report */
+    uint32_t usage_peak;             /* usage.peak: the pool's peak, 0..ACTIVATION_USAGE_PEAK_MAX */
     uint8_t signature[64];
 };
 
@@ -46,7 +50,9 @@ int activation_installation_id(const uint8_t pub[32], char id[ACTIVATION_INSTALL
 /* The canonical message the installation signs: "licgate-activation-v1\0",
  * then api, key, installation_id, installation_public_key (base64), each
  * component as type=digest (64 hex), virtual (true/false), nonce and time,
- * each followed by "\n", every value exactly as sent. *msg is malloc'd
+ * and, only when the request carries usage, usage.peak=N, each followed by
+ * "\n", every value exactly as sent (a request without usage signs the
+ * same bytes as before the field existed). *msg is malloc'd
  * (caller frees), *len its length; on failure *msg is NULL. -EINVAL when
  * req->ncomponents is above LICENSE_MAX_COMPONENTS. */
 int activation_request_message(const struct activation_request *req, char **msg, size_t *len);
@@ -73,7 +79,8 @@ int activation_request_build(struct activation_request *req, const uint8_t insta
  * object read by activation_json_read() with exactly the documented fields
  * and types (unknown or missing fields refused, hex and base64 of exact
  * lengths, 1..16 components, at most one machine-id and one dmi-uuid, no
- * repeated component), installation_id equal to the id of
+ * repeated component; "usage" optional, an object holding exactly "peak",
+ * an integer 0..ACTIVATION_USAGE_PEAK_MAX), installation_id equal to the id of
  * installation_public_key, and the Ed25519 signature of the installation
  * over the canonical message. -EBADMSG otherwise, err naming the field, e.g.
  * "request: field 'nonce' is not 32 lowercase hex digits". out is zeroed

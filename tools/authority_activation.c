@@ -60,6 +60,8 @@ int authority_accept_request(struct ledger *ledger, const struct activation_requ
 struct ledger_facts {
     struct activation_facts facts;
     struct key_record rec;
+    struct node_record node;
+    const char *node_id; /* a cluster key's node: the request's installation id; else NULL */
     char active[LEDGER_BINDING_MAX];
     char **retired;
     char partner[KEYSTRING_BUFSIZE];
@@ -89,6 +91,23 @@ static int read_partner(struct ledger *ledger, struct ledger_facts *lf)
     return ret == -ENOENT ? 0 : ret;
 }
 
+/* A cluster key's node on req's installation (none yet: f->node stays
+ * NULL) and how many nodes it has. */
+static int read_node(struct ledger *ledger, const struct activation_request *req,
+                     struct ledger_facts *lf)
+{
+    uint64_t peaks;
+    int ret;
+
+    lf->node_id = req->installation_id;
+    ret = ledger_node_get(ledger, lf->rec.key, req->installation_id, &lf->node);
+    if (ret == 0)
+        lf->facts.node = &lf->node;
+    if (ret == 0 || ret == -ENOENT)
+        ret = ledger_node_usage(ledger, lf->rec.key, &lf->facts.nodes, &peaks);
+    return ret;
+}
+
 /* Reads the facts about key (canonical) and req's installation at now. */
 static int read_facts(struct ledger *ledger, const char *key, const struct activation_request *req,
                       int64_t now, struct ledger_facts *lf)
@@ -105,18 +124,72 @@ static int read_facts(struct ledger *ledger, const char *key, const struct activ
     if (ret == -ENOENT)
         return 0;
     f->rec = &lf->rec;
+    if (ret == 0 && lf->rec.kind == LICENSE_KIND_CLUSTER)
+        ret = read_node(ledger, req, lf);
     if (ret == 0)
-        ret = ledger_binding_active(ledger, key, lf->active, sizeof(lf->active));
+        ret = ledger_binding_active(ledger, key, lf->node_id, lf->active, sizeof(lf->active));
     if (ret == 0 || ret == -ENOENT)
-        ret = ledger_bindings_retired(ledger, key, &lf->retired, &f->nretired);
+        ret = ledger_bindings_retired(ledger, key, lf->node_id, &lf->retired, &f->nretired);
     f->retired_bindings = lf->retired;
     if (ret == 0)
-        ret = ledger_rebinds_since(ledger, key, now - AUTHORITY_REBIND_WINDOW, &f->rebinds);
+        ret = ledger_rebinds_since(ledger, key, lf->node_id, now - AUTHORITY_REBIND_WINDOW,
+                                   &f->rebinds);
     if (ret == 0)
         ret = read_partner(ledger, lf);
     if (ret == 0)
         ret = ledger_installation_cloned(ledger, req->installation_id, lf->cloned, &f->cloned_at);
     return ret == -ENOENT ? 0 : ret;
+}
+
+/* What d decided for a cluster key's node, with its audit row: a new node,
+ * a re-binding, a clone; and the node's last refresh and the peak req
+ * reports (no audit row: a report is no change of the key). */
+static int commit_node(struct ledger *ledger, struct ledger_facts *lf,
+                       const struct activation_request *req, const struct activation_decision *d,
+                       int64_t now, const char *who)
+{
+    struct key_record before = lf->rec, *rec = &lf->rec;
+    struct node_record *node = &lf->node;
+    int ret = 0;
+
+    if (d->step == ACTIVATION_CLONE) {
+        node->cloned = now;
+        ret = ledger_node_update(ledger, node);
+        if (ret == 0)
+            ret = ledger_audit_node_change(ledger, now, who, "clone", &before, rec, lf->node_id,
+                                           lf->active, d->binding);
+        return ret;
+    }
+    node->refreshed = now;
+    if (req->has_usage) {
+        node->peak = req->usage_peak;
+        node->reported = now;
+    }
+    if (d->step == ACTIVATION_ACTIVATE) {
+        snprintf(node->key, sizeof(node->key), "%s", rec->key);
+        memcpy(node->installation_id, req->installation_id, sizeof(node->installation_id));
+        memcpy(node->installation_public_key, req->installation_public_key, 32);
+        node->activated = now;
+        ret = ledger_node_insert(ledger, node);
+        if (ret == 0 && rec->activated == 0) { /* the key's first node */
+            rec->state = rec->state == KEY_ISSUED ? KEY_ACTIVATED : rec->state;
+            rec->activated = now;
+            ret = ledger_key_update(ledger, rec);
+        }
+        if (ret == 0)
+            ret = ledger_binding_set(ledger, rec->key, lf->node_id, d->binding, now, false);
+        if (ret == 0)
+            ret = ledger_audit_node_change(ledger, now, who, "activate", &before, rec, lf->node_id,
+                                           NULL, d->binding);
+        return ret;
+    }
+    ret = ledger_node_update(ledger, node);
+    if (ret == 0 && d->step == ACTIVATION_REBIND)
+        ret = ledger_binding_set(ledger, rec->key, lf->node_id, d->binding, now, true);
+    if (ret == 0 && d->step == ACTIVATION_REBIND)
+        ret = ledger_audit_node_change(ledger, now, who, "rebind", &before, rec, lf->node_id,
+                                       lf->active, d->binding);
+    return ret;
 }
 
 /* Writes what d decided, with its audit row, and ends the transaction. */
@@ -127,6 +200,10 @@ static int commit_decision(struct ledger *ledger, struct ledger_facts *lf,
     struct key_record before = lf->rec, *rec = &lf->rec;
     int ret = 0;
 
+    if (lf->node_id != NULL && d->step != ACTIVATION_REFUSE) {
+        ret = commit_node(ledger, lf, req, d, now, who);
+        return ret == 0 ? ledger_commit(ledger) : ret;
+    }
     switch (d->step) {
     case ACTIVATION_ACTIVATE:
         rec->state = rec->state == KEY_ISSUED ? KEY_ACTIVATED : rec->state;
@@ -135,12 +212,12 @@ static int commit_decision(struct ledger *ledger, struct ledger_facts *lf,
         memcpy(rec->installation_public_key, req->installation_public_key, 32);
         ret = ledger_key_update(ledger, rec);
         if (ret == 0)
-            ret = ledger_binding_set(ledger, rec->key, d->binding, now, false);
+            ret = ledger_binding_set(ledger, rec->key, NULL, d->binding, now, false);
         if (ret == 0)
             ret = ledger_audit_change(ledger, now, who, "activate", &before, rec, NULL, d->binding);
         break;
     case ACTIVATION_REBIND:
-        ret = ledger_binding_set(ledger, rec->key, d->binding, now, true);
+        ret = ledger_binding_set(ledger, rec->key, NULL, d->binding, now, true);
         if (ret == 0)
             ret = ledger_audit_change(ledger, now, who, "rebind", &before, rec, lf->active,
                                       d->binding);

@@ -21,6 +21,7 @@
 static const char usage_text[] =
     "usage: " PROGRAM " init [--dir D]\n"
     "       " PROGRAM " issue --customer C --seats N [--years Y | --perpetual] [--rule R]\n"
+    "                 [--kind cluster --nodes M]\n"
     "       " PROGRAM " extend KEY --years Y\n"
     "       " PROGRAM " split KEY N1 N2 ...\n"
     "       " PROGRAM " refund KEY\n"
@@ -39,7 +40,8 @@ static const char usage_text[] =
     "; init makes a new issuer key or\n"
     "copies --issuer-key. issue makes a key with a support\n"
     "term of Y years (default 1) and at least 10 seats; --rule picks the machine binding\n"
-    "rule signed into its license (all, all-but-N, machine-id-only; default all-but-1).\n"
+    "rule signed into its license (all, all-but-N, machine-id-only; default all-but-1);\n"
+    "--kind cluster makes a key whose seats M installations (2..64, --nodes) share.\n"
     "KEY may be typed in any case, with or without hyphens.\n"
     "activate-offline answers an offline request file with a license that holds to the\n"
     "end of support (or N days, --lease-days), written to --out atomically (or stdout).\n"
@@ -48,7 +50,7 @@ static const char usage_text[] =
     "it never overwrites an existing private key file.\n"
     "\n"
     "sign writes a signed license document to stdout. Options:\n"
-    "  --kind standard|failover   default standard\n"
+    "  --kind standard|failover|cluster  default standard\n"
     "  --primary-key ID           the primary key of a failover license\n"
     "  --issued DATE              issue time (default: now)\n"
     "  --issued-days-ago N        issue time N days before now (negative: future)\n"
@@ -93,6 +95,9 @@ static const struct option ledger_options[] = {
     {"issuer-key", required_argument, NULL, OPT_ISSUER_KEY},
     {"out", required_argument, NULL, OPT_OUT},
     {"lease-days", required_argument, NULL, OPT_LLEASE_DAYS},
+    {"kind", required_argument, NULL, OPT_LKIND},
+    {"nodes", required_argument, NULL, OPT_LNODES},
+    {"usage-peak", required_argument, NULL, OPT_USAGE_PEAK},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -110,6 +115,16 @@ static int number_option(int opt, const char *value, struct ledger_args *a)
         a->have_seats = true;
         if (cli_parse_integer(value, 1, AUTHORITY_MAX_SEATS, &a->seats) != 0)
             return cli_usage_error("--seats: '%s' is not in 1..%d", value, AUTHORITY_MAX_SEATS);
+        return 0;
+    case OPT_LNODES:
+        if (cli_parse_integer(value, LEDGER_MIN_NODES, LEDGER_MAX_NODES, &a->nodes) != 0)
+            return cli_usage_error("--nodes: '%s' is not in %d..%d", value, LEDGER_MIN_NODES,
+                                   LEDGER_MAX_NODES);
+        return 0;
+    case OPT_USAGE_PEAK:
+        if (cli_parse_integer(value, 0, ACTIVATION_USAGE_PEAK_MAX, &a->usage_peak) != 0)
+            return cli_usage_error("--usage-peak: '%s' is not in 0..%d", value,
+                                   ACTIVATION_USAGE_PEAK_MAX);
         return 0;
     default: /* OPT_LLEASE_DAYS */
         if (cli_parse_integer(value, 1, AUTHORITY_MAX_LEASE_DAYS, &a->lease_days) != 0)
@@ -176,6 +191,10 @@ static int ledger_option(int opt, const char *value, struct ledger_args *a)
                                    "machine-id-only",
                                    value);
         a->rule = value;
+        return 0;
+    case OPT_LKIND:
+        if (license_kind_from_name(value, strlen(value), &a->kind) != 0)
+            return cli_usage_error("--kind: '%s' is not standard, failover or cluster", value);
         return 0;
     case OPT_COMPONENT:
         if (a->ncomponents == LICENSE_MAX_COMPONENTS)

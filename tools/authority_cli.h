@@ -46,6 +46,9 @@ enum authority_option {
     OPT_ISSUER_KEY,
     OPT_OUT,
     OPT_LLEASE_DAYS,
+    OPT_LKIND,
+    OPT_LNODES,
+    OPT_USAGE_PEAK,
 };
 
 #define AUTHORITY_SEEN(opt) (1u << ((opt)-OPT_DIR))
@@ -55,8 +58,9 @@ struct ledger_args {
     bool json, perpetual, is_virtual, offline;
     const char *customer, *rule, *listen, *cert, *tls_key, *installation_key, *fingerprint_file;
     const char *time, *issuer_key, *out;
-    long long seats, years, lease_days;
+    long long seats, years, lease_days, nodes, usage_peak;
     bool have_seats, have_years;
+    enum license_kind kind; /* --kind, standard unless given */
     const char *components[LICENSE_MAX_COMPONENTS];
     size_t ncomponents;
     char **positional;

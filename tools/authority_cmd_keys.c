@@ -143,7 +143,8 @@ int authority_cmd_issue(int argc, char **argv)
     ret = authority_command_args(argc, argv,
                                  AUTHORITY_SEEN(OPT_LCUSTOMER) | AUTHORITY_SEEN(OPT_LSEATS) |
                                      AUTHORITY_SEEN(OPT_YEARS) | AUTHORITY_SEEN(OPT_LPERPETUAL) |
-                                     AUTHORITY_SEEN(OPT_RULE),
+                                     AUTHORITY_SEEN(OPT_RULE) | AUTHORITY_SEEN(OPT_LKIND) |
+                                     AUTHORITY_SEEN(OPT_LNODES),
                                  0, &a);
     if (ret != 0)
         return ret < 0 ? EXIT_SUCCESS : ret;
@@ -151,6 +152,14 @@ int authority_cmd_issue(int argc, char **argv)
         return cli_usage_error("issue: --customer and --seats are required");
     if (a.have_years && a.perpetual)
         return cli_usage_error("issue: --years and --perpetual exclude each other");
+    if (a.kind == LICENSE_KIND_FAILOVER)
+        return cli_usage_error("issue: --kind failover: a failover key is made with "
+                               "'failover-key KEY' (Q24)");
+    if (a.kind == LICENSE_KIND_CLUSTER && (a.seen & AUTHORITY_SEEN(OPT_LNODES)) == 0)
+        return cli_usage_error("issue: --kind cluster needs --nodes M (%d..%d)", LEDGER_MIN_NODES,
+                               LEDGER_MAX_NODES);
+    if (a.kind != LICENSE_KIND_CLUSTER && (a.seen & AUTHORITY_SEEN(OPT_LNODES)) != 0)
+        return cli_usage_error("issue: --nodes applies to --kind cluster only");
     if (authority_open_ledger(a.dir, &ledger) != 0)
         return EXIT_FAILURE;
     memset(&order, 0, sizeof(order));
@@ -159,6 +168,8 @@ int authority_cmd_issue(int argc, char **argv)
     order.years = (unsigned)a.years;
     order.perpetual = a.perpetual;
     order.rule = a.rule;
+    order.kind = a.kind;
+    order.nodes = (unsigned)a.nodes;
     authority_actor(who, sizeof(who));
     ret = authority_issue(ledger, &order, authority_now(), who, key, err, sizeof(err));
     ledger_close(ledger);

@@ -108,6 +108,8 @@ static int request_fields(struct ledger_args *a, struct activation_request *req)
     }
     req->ncomponents = a->ncomponents;
     req->is_virtual = a->is_virtual;
+    req->has_usage = (a->seen & AUTHORITY_SEEN(OPT_USAGE_PEAK)) != 0;
+    req->usage_peak = (uint32_t)a->usage_peak;
     if (a->time != NULL)
         snprintf(req->time, sizeof(req->time), "%s", a->time);
     else
@@ -128,7 +130,7 @@ int authority_cmd_make_request(int argc, char **argv)
         argc, argv,
         AUTHORITY_SEEN(OPT_INSTALLATION_KEY) | AUTHORITY_SEEN(OPT_COMPONENT) |
             AUTHORITY_SEEN(OPT_FINGERPRINT_FILE) | AUTHORITY_SEEN(OPT_VIRTUAL) |
-            AUTHORITY_SEEN(OPT_TIME) | AUTHORITY_SEEN(OPT_OFFLINE),
+            AUTHORITY_SEEN(OPT_TIME) | AUTHORITY_SEEN(OPT_OFFLINE) | AUTHORITY_SEEN(OPT_USAGE_PEAK),
         1, &a);
     if (ret != 0)
         return ret < 0 ? EXIT_SUCCESS : ret;

@@ -201,9 +201,8 @@ static int sign_option(int opt, const char *value, struct sign_request *req)
         lic->seats = (uint32_t)seats;
         return 0;
     case OPT_KIND:
-        if (strcmp(value, "standard") != 0 && strcmp(value, "failover") != 0)
-            return cli_usage_error("--kind: '%s' is not standard or failover", value);
-        lic->kind = value[0] == 's' ? LICENSE_KIND_STANDARD : LICENSE_KIND_FAILOVER;
+        if (license_kind_from_name(value, strlen(value), &lic->kind) != 0)
+            return cli_usage_error("--kind: '%s' is not standard, failover or cluster", value);
         return 0;
     case OPT_PRIMARY_KEY:
         return option_string("--primary-key", value, lic->primary_key, sizeof(lic->primary_key));

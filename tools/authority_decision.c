@@ -32,6 +32,7 @@ static const struct {
     [ACTIVATION_CLONED] = {"cloned", 409},
     [ACTIVATION_FAILOVER_ON_PRIMARY] = {"failover-on-primary", 409},
     [ACTIVATION_RETIRED] = {"retired", 410},
+    [ACTIVATION_NODE_LIMIT] = {"node-limit", 409},
 };
 
 const char *activation_code(enum activation_outcome outcome)
@@ -225,22 +226,44 @@ static bool refused_retired(const struct key_record *rec, bool first, int64_t no
     return false;
 }
 
-/* The refusals that depend on the key's record alone. */
-static bool refused_by_record(const struct key_record *rec, const struct activation_request *req,
-                              bool first, int64_t now, struct activation_decision *d)
+/* The installation a key is activated on, as the rules see it: a key's one
+ * installation, or the cluster node the request's installation is. */
+struct bound_installation {
+    const char *id; /* "" when none: a first activation */
+    const uint8_t *public_key;
+    int64_t cloned;
+};
+
+static struct bound_installation bound_installation(const struct activation_facts *f)
+{
+    const struct key_record *rec = f->rec;
+
+    if (rec->kind != LICENSE_KIND_CLUSTER)
+        return (struct bound_installation){rec->installation_id, rec->installation_public_key,
+                                           rec->cloned};
+    if (f->node == NULL)
+        return (struct bound_installation){"", NULL, rec->cloned};
+    return (struct bound_installation){f->node->installation_id, f->node->installation_public_key,
+                                       f->node->cloned};
+}
+
+/* The refusals that depend on the key's record (and a cluster node's) alone. */
+static bool refused_by_record(const struct key_record *rec, const struct bound_installation *b,
+                              const struct activation_request *req, bool first, int64_t now,
+                              struct activation_decision *d)
 {
     char when[LICENSE_TIME_BUFSIZE];
 
     if (refused_retired(rec, first, now, d))
         return true;
-    if (!first && (strcmp(rec->installation_id, req->installation_id) != 0 ||
-                   memcmp(rec->installation_public_key, req->installation_public_key, 32) != 0))
+    if (!first && (strcmp(b->id, req->installation_id) != 0 ||
+                   memcmp(b->public_key, req->installation_public_key, 32) != 0))
         return DECIDE_REFUSAL(d, ACTIVATION_ALREADY_ACTIVATED, ACTIVATION_ALREADY_ACTIVATED_ERROR);
-    if (rec->cloned != 0)
+    if (b->cloned != 0)
         return DECIDE_REFUSAL(d, ACTIVATION_CLONED,
                               "this installation was found on two machines (a copied disk, %s): "
                               "it gets no new lease; ask the vendor to replace the key (Q11)",
-                              authority_time_text(rec->cloned, when));
+                              authority_time_text(b->cloned, when));
     if (!rec->perpetual && now >= rec->support_until) /* it would be expired at once */
         return DECIDE_REFUSAL(d, ACTIVATION_SUPPORT_OVER,
                               first ? "support term over (ended %s): extend it first"
@@ -288,6 +311,14 @@ static bool refused_cloned_installation(const struct activation_facts *f,
                           "installation.key on the machine you keep and activate again",
                           req->installation_id, f->cloned_key,
                           authority_time_text(f->cloned_at, when));
+}
+
+/* One more installation than a cluster key serves. */
+static bool refused_node_limit(const struct activation_facts *f, struct activation_decision *d)
+{
+    if (f->rec->kind != LICENSE_KIND_CLUSTER || f->nodes < f->rec->nodes)
+        return false;
+    return DECIDE_REFUSAL(d, ACTIVATION_NODE_LIMIT, ACTIVATION_NODE_LIMIT_ERROR, f->rec->nodes);
 }
 
 /* Whether req matches a binding the key was re-bound away from. */
@@ -341,6 +372,7 @@ void authority_decide(const struct activation_facts *f, const struct activation_
                       struct activation_decision *d)
 {
     const struct key_record *rec = f->rec;
+    struct bound_installation b;
     char why[256];
     bool first;
 
@@ -354,10 +386,11 @@ void authority_decide(const struct activation_facts *f, const struct activation_
                        (int)rec->state);
         return;
     }
-    first = rec->installation_id[0] == '\0';
+    b = bound_installation(f);
+    first = b.id[0] == '\0';
     binding_text(rec, req, d->binding, sizeof(d->binding));
-    if (refused_by_record(rec, req, first, now, d) || refused_beside_partner(rec, f, req, d) ||
-        (first && refused_cloned_installation(f, req, d)))
+    if (refused_by_record(rec, &b, req, first, now, d) || refused_beside_partner(rec, f, req, d) ||
+        (first && (refused_cloned_installation(f, req, d) || refused_node_limit(f, d))))
         return;
     d->step = ACTIVATION_ACTIVATE;
     if (!first)

@@ -37,6 +37,7 @@ enum activation_outcome {
     ACTIVATION_CLONED,
     ACTIVATION_FAILOVER_ON_PRIMARY,
     ACTIVATION_RETIRED,
+    ACTIVATION_NODE_LIMIT,
 };
 
 /* "unknown-key", "refunded", ...; and the HTTP status of a refusal. */
@@ -46,6 +47,10 @@ unsigned activation_http_status(enum activation_outcome outcome);
 #define ACTIVATION_ALREADY_ACTIVATED_ERROR                                                         \
     "License error: machine properties validation failed: verify fail: key already activated on "  \
     "another machine"
+/* A cluster key asked by one installation more than its node limit (%u). */
+#define ACTIVATION_NODE_LIMIT_ERROR                                                                \
+    "cluster key activated on %u nodes already (its limit): ask the vendor for more nodes or "     \
+    "replace a node"
 
 /* How a request reached the authority: over HTTPS, made moments before, or
  * as an offline request file, which may travel by mail for weeks. */
@@ -61,11 +66,15 @@ struct activation_terms {
     unsigned lease_days; /* offline only: 0 = to the end of support */
 };
 
-/* What the ledger knows that the rules ask about. */
+/* What the ledger knows that the rules ask about. The bindings and
+ * re-bindings are those of the key's installation, or, for a cluster key,
+ * those of the node the request's installation is (none for a new one). */
 struct activation_facts {
-    const struct key_record *rec;  /* NULL: the key is unknown */
-    const char *active_binding;    /* the binding its license carries, "" when none */
-    char *const *retired_bindings; /* the bindings it was re-bound away from */
+    const struct key_record *rec;   /* NULL: the key is unknown */
+    const struct node_record *node; /* a cluster key's node on the request's installation; NULL */
+    unsigned nodes;                 /* how many nodes a cluster key has */
+    const char *active_binding;     /* the binding its license carries, "" when none */
+    char *const *retired_bindings;  /* the bindings it was re-bound away from */
     size_t nretired;
     unsigned rebinds;                 /* re-bindings in the last AUTHORITY_REBIND_WINDOW */
     const char *partner_key;          /* its failover key, or a failover key's primary; "" */
@@ -78,7 +87,7 @@ struct activation_facts {
 enum activation_step {
     ACTIVATION_REFUSE,   /* nothing is written */
     ACTIVATION_CLONE,    /* the key is marked cloned at now, then the request is refused */
-    ACTIVATION_ACTIVATE, /* the first activation: the key is bound to the installation */
+    ACTIVATION_ACTIVATE, /* the first activation: the key (or a new cluster node) is bound */
     ACTIVATION_RENEW,    /* the same machine: a fresh license, nothing written */
     ACTIVATION_REBIND,   /* the same installation on changed hardware: a new binding */
 };
@@ -97,7 +106,10 @@ struct activation_decision {
  * (a key activates on one installation, ever); a key found cloned (Q11);
  * support over (unless perpetual); a failover key on its primary's
  * installation or a primary on its failover key's (Q24); a first activation
- * on an installation found cloned under another key. Then the same machine
+ * on an installation found cloned under another key. A cluster key serves
+ * up to rec->nodes installations, each judged as a standard key's one
+ * installation is (a first activation is its node's, a clone is its node's
+ * alone); one more is ACTIVATION_NODE_LIMIT. Then the same machine
  * (the bound binding, or one that still matches it by the plugin's rule) is
  * renewed; a changed machine is never re-bound for a perpetual license (Q3)
  * nor for a replaced key, is a clone when it returns to a binding the key was

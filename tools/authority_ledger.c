@@ -71,6 +71,58 @@ static const char *const migrations[] = {
     "CREATE INDEX nonces_seen ON nonces(seen);",
     /* 3: when an installation was found on two machines (a clone) */
     "ALTER TABLE keys ADD COLUMN cloned INTEGER;",
+    /* 4: cluster keys (kind 'cluster', a node limit), which serve up to that
+     * many installations, their nodes, each with its own bindings and the
+     * peak it last reported. A CHECK cannot be altered: keys is made anew
+     * (SQLite's twelve steps, run with foreign keys off, see migrate()). */
+    "CREATE TABLE keys_v4 ("
+    "  key TEXT PRIMARY KEY,"
+    "  customer TEXT NOT NULL CHECK (length(customer) BETWEEN 1 AND 128),"
+    "  seats INTEGER NOT NULL CHECK (seats BETWEEN 1 AND 1000000),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('standard', 'failover', 'cluster')),"
+    "  primary_key TEXT REFERENCES keys(key),"
+    "  state TEXT NOT NULL CHECK (state IN ('issued', 'activated', 'refunded', 'split',"
+    "                                       'replaced')),"
+    "  perpetual INTEGER NOT NULL CHECK (perpetual IN (0, 1)),"
+    "  rule TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  support_until INTEGER NOT NULL,"
+    "  sunset INTEGER,"
+    "  origin TEXT REFERENCES keys(key),"
+    "  replaced_by TEXT REFERENCES keys(key),"
+    "  activated INTEGER,"
+    "  installation_id TEXT CHECK (installation_id IS NULL OR length(installation_id) = 32),"
+    "  installation_public_key BLOB CHECK (installation_public_key IS NULL OR"
+    "                                      length(installation_public_key) = 32),"
+    "  cloned INTEGER,"
+    "  nodes INTEGER CHECK (nodes IS NULL OR nodes BETWEEN 2 AND 64),"
+    "  CHECK ((kind = 'failover') = (primary_key IS NOT NULL)),"
+    "  CHECK ((kind = 'cluster') = (nodes IS NOT NULL)),"
+    "  CHECK (kind = 'cluster' OR (activated IS NULL) = (installation_id IS NULL)),"
+    "  CHECK (kind <> 'cluster' OR installation_id IS NULL));"
+    "INSERT INTO keys_v4 (key, customer, seats, kind, primary_key, state, perpetual, rule,"
+    "  created, support_until, sunset, origin, replaced_by, activated, installation_id,"
+    "  installation_public_key, cloned)"
+    "  SELECT key, customer, seats, kind, primary_key, state, perpetual, rule, created,"
+    "  support_until, sunset, origin, replaced_by, activated, installation_id,"
+    "  installation_public_key, cloned FROM keys;"
+    "DROP TABLE keys;"
+    "ALTER TABLE keys_v4 RENAME TO keys;"
+    "CREATE INDEX keys_customer ON keys(customer);"
+    "CREATE TABLE nodes ("
+    "  key TEXT NOT NULL REFERENCES keys(key),"
+    "  installation_id TEXT NOT NULL CHECK (length(installation_id) = 32),"
+    "  installation_public_key BLOB NOT NULL CHECK (length(installation_public_key) = 32),"
+    "  activated INTEGER NOT NULL,"
+    "  refreshed INTEGER NOT NULL,"
+    "  peak INTEGER CHECK (peak IS NULL OR peak BETWEEN 0 AND 1000000),"
+    "  reported INTEGER,"
+    "  cloned INTEGER,"
+    "  CHECK ((peak IS NULL) = (reported IS NULL)),"
+    "  PRIMARY KEY (key, installation_id));"
+    "ALTER TABLE bindings ADD COLUMN node TEXT CHECK (node IS NULL OR length(node) = 32);"
+    "DROP INDEX bindings_one_active;"
+    "CREATE UNIQUE INDEX bindings_one_active ON bindings(key, ifnull(node, '')) WHERE active = 1;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -117,6 +169,37 @@ static int user_version(struct ledger *ledger, int *version)
     return ret;
 }
 
+/* Counts the rows of PRAGMA foreign_key_check. */
+static int count_row(void *arg, int ncol, char **values, char **names)
+{
+    (void)ncol;
+    (void)values;
+    (void)names;
+    ++*(unsigned *)arg;
+    return 0;
+}
+
+/* A migration runs with foreign keys off (a table made anew would trip
+ * them); what it leaves must still satisfy them. */
+static int foreign_keys_hold(struct ledger *ledger)
+{
+    unsigned violations = 0;
+    char *msg = NULL;
+
+    if (sqlite3_exec(ledger->db, "PRAGMA foreign_key_check", count_row, &violations, &msg) !=
+        SQLITE_OK) {
+        errbuf_set(ledger->error, sizeof(ledger->error), "%s",
+                   msg != NULL ? msg : sqlite3_errmsg(ledger->db));
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    if (violations > 0) {
+        errbuf_set(ledger->error, sizeof(ledger->error), "%u foreign key violations", violations);
+        return -EIO;
+    }
+    return 0;
+}
+
 static int apply_migration(struct ledger *ledger, int version)
 {
     char sql[160];
@@ -130,6 +213,8 @@ static int apply_migration(struct ledger *ledger, int version)
     if (ret != 0 || current >= version)
         goto out;
     ret = exec(ledger, migrations[version - 1]);
+    if (ret == 0)
+        ret = foreign_keys_hold(ledger);
     if (ret != 0)
         goto out;
     snprintf(sql, sizeof(sql),
@@ -162,14 +247,20 @@ static int migrate(struct ledger *ledger, char *err, size_t errlen)
                    version, LEDGER_SCHEMA_VERSION);
         return -EPROTO;
     }
-    for (int v = version + 1; v <= LEDGER_SCHEMA_VERSION; v++) {
+    if (version == LEDGER_SCHEMA_VERSION)
+        return 0;
+    /* Outside a transaction, where the pragma takes effect. */
+    ret = exec(ledger, "PRAGMA foreign_keys = OFF;");
+    for (int v = version + 1; ret == 0 && v <= LEDGER_SCHEMA_VERSION; v++) {
         ret = apply_migration(ledger, v);
-        if (ret != 0) {
+        if (ret != 0)
             errbuf_set(err, errlen, "schema migration %d failed: %s", v, ledger->error);
-            return ret;
-        }
     }
-    return 0;
+    if (exec(ledger, "PRAGMA foreign_keys = ON;") != 0 && ret == 0) {
+        errbuf_set(err, errlen, "cannot turn foreign keys on: %s", ledger->error);
+        ret = -EIO;
+    }
+    return ret;
 }
 
 int ledger_open(const char *dir, bool create, struct ledger **out, char *err, size_t errlen)
@@ -282,7 +373,8 @@ static int state_from_name(const char *name, enum key_state *state)
 
 #define KEY_COLUMNS                                                                                \
     "key, customer, seats, kind, primary_key, state, perpetual, rule, created, support_until, "    \
-    "sunset, origin, replaced_by, activated, installation_id, installation_public_key, cloned"
+    "sunset, origin, replaced_by, activated, installation_id, installation_public_key, cloned, "   \
+    "nodes"
 
 static void column_text(sqlite3_stmt *st, int col, char *out, size_t outlen)
 {
@@ -300,7 +392,11 @@ static int read_key_row(struct ledger *ledger, sqlite3_stmt *st, struct key_reco
     column_text(st, 1, rec->customer, sizeof(rec->customer));
     rec->seats = (uint32_t)sqlite3_column_int64(st, 2);
     column_text(st, 3, text, sizeof(text));
-    rec->kind = strcmp(text, "failover") == 0 ? LICENSE_KIND_FAILOVER : LICENSE_KIND_STANDARD;
+    if (license_kind_from_name(text, strlen(text), &rec->kind) != 0) {
+        errbuf_set(ledger->error, sizeof(ledger->error), "key %s: unknown kind '%s'", rec->key,
+                   text);
+        return -EIO;
+    }
     column_text(st, 4, rec->primary_key, sizeof(rec->primary_key));
     column_text(st, 5, text, sizeof(text));
     if (state_from_name(text, &rec->state) != 0) {
@@ -321,6 +417,7 @@ static int read_key_row(struct ledger *ledger, sqlite3_stmt *st, struct key_reco
         memcpy(rec->installation_public_key, sqlite3_column_blob(st, 15),
                sizeof(rec->installation_public_key));
     rec->cloned = sqlite3_column_int64(st, 16);
+    rec->nodes = (unsigned)sqlite3_column_int(st, 17);
     return 0;
 }
 
@@ -368,8 +465,7 @@ static void bind_key_row(sqlite3_stmt *st, const struct key_record *rec)
     sqlite3_bind_text(st, 1, rec->key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, rec->customer, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, rec->seats);
-    sqlite3_bind_text(st, 4, rec->kind == LICENSE_KIND_FAILOVER ? "failover" : "standard", -1,
-                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, license_kind_name(rec->kind), -1, SQLITE_STATIC);
     bind_text_or_null(st, 5, rec->primary_key);
     sqlite3_bind_text(st, 6, key_state_name(rec->state), -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 7, rec->perpetual ? 1 : 0);
@@ -387,6 +483,10 @@ static void bind_key_row(sqlite3_stmt *st, const struct key_record *rec)
         sqlite3_bind_blob(st, 16, rec->installation_public_key,
                           sizeof(rec->installation_public_key), SQLITE_STATIC);
     bind_time_or_null(st, 17, rec->cloned);
+    if (rec->nodes == 0)
+        sqlite3_bind_null(st, 18);
+    else
+        sqlite3_bind_int(st, 18, (int)rec->nodes);
 }
 
 static int write_key(struct ledger *ledger, const char *sql, const struct key_record *rec,
@@ -413,19 +513,20 @@ int ledger_key_insert(struct ledger *ledger, const struct key_record *rec)
 {
     return write_key(ledger,
                      "INSERT INTO keys (" KEY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                     "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                     "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
                      rec, -EIO);
 }
 
 int ledger_key_update(struct ledger *ledger, const struct key_record *rec)
 {
-    return write_key(ledger,
-                     "UPDATE keys SET customer = ?2, seats = ?3, kind = ?4, primary_key = ?5, "
-                     "state = ?6, perpetual = ?7, rule = ?8, created = ?9, support_until = ?10, "
-                     "sunset = ?11, origin = ?12, replaced_by = ?13, activated = ?14, "
-                     "installation_id = ?15, installation_public_key = ?16, cloned = ?17 "
-                     "WHERE key = ?1",
-                     rec, -ENOENT);
+    return write_key(
+        ledger,
+        "UPDATE keys SET customer = ?2, seats = ?3, kind = ?4, primary_key = ?5, "
+        "state = ?6, perpetual = ?7, rule = ?8, created = ?9, support_until = ?10, "
+        "sunset = ?11, origin = ?12, replaced_by = ?13, activated = ?14, "
+        "installation_id = ?15, installation_public_key = ?16, cloned = ?17, nodes = ?18 "
+        "WHERE key = ?1",
+        rec, -ENOENT);
 }
 
 int ledger_key_list(struct ledger *ledger, const char *customer, struct key_record **out,
@@ -515,18 +616,47 @@ int ledger_installation_cloned(struct ledger *ledger, const char *installation_i
 {
     return first_row(ledger,
                      "SELECT key, cloned FROM keys WHERE installation_id = ?1 AND cloned IS NOT "
-                     "NULL ORDER BY cloned LIMIT 1",
+                     "NULL UNION ALL SELECT key, cloned FROM nodes WHERE installation_id = ?1 AND "
+                     "cloned IS NOT NULL ORDER BY cloned LIMIT 1",
                      installation_id, key, KEYSTRING_BUFSIZE, cloned);
 }
 
-int ledger_binding_active(struct ledger *ledger, const char *key, char *out, size_t outlen)
+/* Binds a binding's node: NULL (the key's one installation) or its installation id. */
+static void bind_node(sqlite3_stmt *st, int col, const char *node)
 {
-    return first_row(ledger, "SELECT binding FROM bindings WHERE key = ?1 AND active = 1", key, out,
-                     outlen, NULL);
+    if (node == NULL)
+        sqlite3_bind_null(st, col);
+    else
+        sqlite3_bind_text(st, col, node, -1, SQLITE_STATIC);
 }
 
-static int run_bound(struct ledger *ledger, const char *sql, const char *key, int64_t t,
-                     const char *text, int flag)
+int ledger_binding_active(struct ledger *ledger, const char *key, const char *node, char *out,
+                          size_t outlen)
+{
+    sqlite3_stmt *st;
+    int rc, ret;
+
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(ledger->db,
+                           "SELECT binding FROM bindings WHERE key = ?1 AND node IS ?2 AND "
+                           "active = 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    bind_node(st, 2, node);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        column_text(st, 0, out, outlen);
+        ret = 0;
+    } else {
+        ret = rc == SQLITE_DONE ? -ENOENT : db_fail(ledger);
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int run_bound(struct ledger *ledger, const char *sql, const char *key, const char *node,
+                     int64_t t, const char *text, int flag)
 {
     sqlite3_stmt *st;
     int ret = 0;
@@ -538,29 +668,32 @@ static int run_bound(struct ledger *ledger, const char *sql, const char *key, in
     if (text != NULL)
         sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, flag);
+    bind_node(st, 5, node);
     if (sqlite3_step(st) != SQLITE_DONE)
         ret = db_fail(ledger);
     sqlite3_finalize(st);
     return ret;
 }
 
-int ledger_binding_set(struct ledger *ledger, const char *key, const char *binding, int64_t now,
-                       bool rebind)
+int ledger_binding_set(struct ledger *ledger, const char *key, const char *node,
+                       const char *binding, int64_t now, bool rebind)
 {
     int ret;
 
     ret = run_bound(ledger,
-                    "UPDATE bindings SET active = 0, retired = ?2 WHERE key = ?1 AND active = 1",
-                    key, now, NULL, 0);
+                    "UPDATE bindings SET active = 0, retired = ?2 WHERE key = ?1 AND node IS ?5 "
+                    "AND active = 1",
+                    key, node, now, NULL, 0);
     if (ret != 0)
         return ret;
     return run_bound(ledger,
-                     "INSERT INTO bindings (key, binding, active, rebind, created) "
-                     "VALUES (?1, ?3, 1, ?4, ?2)",
-                     key, now, binding, rebind ? 1 : 0);
+                     "INSERT INTO bindings (key, binding, active, rebind, created, node) "
+                     "VALUES (?1, ?3, 1, ?4, ?2, ?5)",
+                     key, node, now, binding, rebind ? 1 : 0);
 }
 
-int ledger_bindings_retired(struct ledger *ledger, const char *key, char ***texts, size_t *n)
+int ledger_bindings_retired(struct ledger *ledger, const char *key, const char *node, char ***texts,
+                            size_t *n)
 {
     sqlite3_stmt *st;
     char **list = NULL, **grown;
@@ -569,10 +702,12 @@ int ledger_bindings_retired(struct ledger *ledger, const char *key, char ***text
     *texts = NULL;
     *n = 0;
     if (sqlite3_prepare_v2(ledger->db,
-                           "SELECT binding FROM bindings WHERE key = ?1 AND active = 0 ORDER BY id",
+                           "SELECT binding FROM bindings WHERE key = ?1 AND node IS ?2 AND "
+                           "active = 0 ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(ledger);
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    bind_node(st, 2, node);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const unsigned char *text = sqlite3_column_text(st, 0);
 
@@ -635,23 +770,176 @@ int ledger_children(struct ledger *ledger, const char *key, char (**out)[KEYSTRI
     return 0;
 }
 
-int ledger_rebinds_since(struct ledger *ledger, const char *key, int64_t since, unsigned *count)
+int ledger_rebinds_since(struct ledger *ledger, const char *key, const char *node, int64_t since,
+                         unsigned *count)
 {
     sqlite3_stmt *st;
     int ret = 0;
 
     *count = 0;
     if (sqlite3_prepare_v2(ledger->db,
-                           "SELECT count(*) FROM bindings WHERE key = ?1 AND rebind = 1 AND "
-                           "created > ?2",
+                           "SELECT count(*) FROM bindings WHERE key = ?1 AND node IS ?3 AND "
+                           "rebind = 1 AND created > ?2",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(ledger);
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, since);
+    bind_node(st, 3, node);
     if (sqlite3_step(st) == SQLITE_ROW)
         *count = (unsigned)sqlite3_column_int(st, 0);
     else
         ret = db_fail(ledger);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* ------------------------------------------------------------------ cluster nodes */
+
+#define NODE_COLUMNS                                                                               \
+    "key, installation_id, installation_public_key, activated, refreshed, peak, reported, cloned"
+
+static void read_node_row(sqlite3_stmt *st, struct node_record *node)
+{
+    memset(node, 0, sizeof(*node));
+    column_text(st, 0, node->key, sizeof(node->key));
+    column_text(st, 1, node->installation_id, sizeof(node->installation_id));
+    if (sqlite3_column_bytes(st, 2) == (int)sizeof(node->installation_public_key))
+        memcpy(node->installation_public_key, sqlite3_column_blob(st, 2),
+               sizeof(node->installation_public_key));
+    node->activated = sqlite3_column_int64(st, 3);
+    node->refreshed = sqlite3_column_int64(st, 4);
+    node->peak = (uint32_t)sqlite3_column_int64(st, 5);
+    node->reported = sqlite3_column_int64(st, 6);
+    node->cloned = sqlite3_column_int64(st, 7);
+}
+
+int ledger_node_get(struct ledger *ledger, const char *key, const char *installation_id,
+                    struct node_record *out)
+{
+    sqlite3_stmt *st;
+    int rc, ret = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (sqlite3_prepare_v2(ledger->db,
+                           "SELECT " NODE_COLUMNS " FROM nodes WHERE key = ?1 AND "
+                           "installation_id = ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, installation_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_node_row(st, out);
+    else
+        ret = rc == SQLITE_DONE ? -ENOENT : db_fail(ledger);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static void bind_node_row(sqlite3_stmt *st, const struct node_record *node)
+{
+    sqlite3_bind_text(st, 1, node->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, node->installation_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, node->installation_public_key, sizeof(node->installation_public_key),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, node->activated);
+    sqlite3_bind_int64(st, 5, node->refreshed);
+    if (node->reported == 0)
+        sqlite3_bind_null(st, 6);
+    else
+        sqlite3_bind_int64(st, 6, node->peak);
+    bind_time_or_null(st, 7, node->reported);
+    bind_time_or_null(st, 8, node->cloned);
+}
+
+static int write_node(struct ledger *ledger, const char *sql, const struct node_record *node,
+                      int missing)
+{
+    sqlite3_stmt *st;
+    int rc, ret = 0;
+
+    if (sqlite3_prepare_v2(ledger->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    bind_node_row(st, node);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        ret = -EEXIST;
+    else if (rc != SQLITE_DONE)
+        ret = db_fail(ledger);
+    else if (sqlite3_changes(ledger->db) != 1)
+        ret = missing;
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ledger_node_insert(struct ledger *ledger, const struct node_record *node)
+{
+    return write_node(
+        ledger, "INSERT INTO nodes (" NODE_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        node, -EIO);
+}
+
+int ledger_node_update(struct ledger *ledger, const struct node_record *node)
+{
+    return write_node(ledger,
+                      "UPDATE nodes SET refreshed = ?5, peak = ?6, reported = ?7, cloned = ?8 "
+                      "WHERE key = ?1 AND installation_id = ?2",
+                      node, -ENOENT);
+}
+
+int ledger_nodes(struct ledger *ledger, const char *key, struct node_record **out, size_t *n)
+{
+    struct node_record *list = NULL, *grown;
+    sqlite3_stmt *st;
+    int rc, ret = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(ledger->db,
+                           "SELECT " NODE_COLUMNS " FROM nodes WHERE key = ?1 ORDER BY activated, "
+                           "rowid",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        grown = reallocarray(list, *n + 1, sizeof(*list));
+        if (grown == NULL) {
+            ret = -ENOMEM;
+            break;
+        }
+        list = grown;
+        read_node_row(st, &list[(*n)++]);
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = db_fail(ledger);
+    sqlite3_finalize(st);
+    if (ret != 0) {
+        free(list);
+        *n = 0;
+        return ret;
+    }
+    *out = list;
+    return 0;
+}
+
+int ledger_node_usage(struct ledger *ledger, const char *key, unsigned *nodes, uint64_t *peak_sum)
+{
+    sqlite3_stmt *st;
+    int ret = 0;
+
+    *nodes = 0;
+    *peak_sum = 0;
+    if (sqlite3_prepare_v2(ledger->db,
+                           "SELECT count(*), ifnull(sum(peak), 0) FROM nodes WHERE key = ?1", -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_fail(ledger);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *nodes = (unsigned)sqlite3_column_int(st, 0);
+        *peak_sum = (uint64_t)sqlite3_column_int64(st, 1);
+    } else {
+        ret = db_fail(ledger);
+    }
     sqlite3_finalize(st);
     return ret;
 }
@@ -730,14 +1018,18 @@ int ledger_audit(struct ledger *ledger, int64_t at, const char *who, const char 
     return ret;
 }
 
-/* The record as compact JSON for the audit trail; NULL on allocation failure. */
-static char *record_text(const struct key_record *rec, const char *binding)
+/* The record as compact JSON for the audit trail, with the node (a cluster
+ * key's installation) and the binding when not NULL; NULL on allocation
+ * failure. */
+static char *record_text(const struct key_record *rec, const char *node, const char *binding)
 {
     json_object *obj = key_record_json(rec);
     char *text;
 
     if (obj == NULL)
         return NULL;
+    if (node != NULL)
+        json_object_object_add(obj, "node", json_object_new_string(node));
     if (binding != NULL)
         json_object_object_add(obj, "binding", json_object_new_string(binding));
     text = strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
@@ -746,22 +1038,31 @@ static char *record_text(const struct key_record *rec, const char *binding)
     return text;
 }
 
-int ledger_audit_change(struct ledger *ledger, int64_t at, const char *who, const char *what,
-                        const struct key_record *before, const struct key_record *after,
-                        const char *binding_before, const char *binding_after)
+int ledger_audit_node_change(struct ledger *ledger, int64_t at, const char *who, const char *what,
+                             const struct key_record *before, const struct key_record *after,
+                             const char *node, const char *binding_before,
+                             const char *binding_after)
 {
     char *btext = NULL, *atext = NULL;
     int ret = -ENOMEM;
 
-    if (before != NULL && (btext = record_text(before, binding_before)) == NULL)
+    if (before != NULL && (btext = record_text(before, node, binding_before)) == NULL)
         goto out;
-    if ((atext = record_text(after, binding_after)) == NULL)
+    if ((atext = record_text(after, node, binding_after)) == NULL)
         goto out;
     ret = ledger_audit(ledger, at, who, what, after->key, btext, atext);
 out:
     free(btext);
     free(atext);
     return ret;
+}
+
+int ledger_audit_change(struct ledger *ledger, int64_t at, const char *who, const char *what,
+                        const struct key_record *before, const struct key_record *after,
+                        const char *binding_before, const char *binding_after)
+{
+    return ledger_audit_node_change(ledger, at, who, what, before, after, NULL, binding_before,
+                                    binding_after);
 }
 
 static json_object *json_time(int64_t t)
@@ -831,9 +1132,7 @@ json_object *key_record_json(const struct key_record *rec)
     json_object_object_add(obj, "key", json_object_new_string(rec->key));
     json_object_object_add(obj, "customer", json_object_new_string(rec->customer));
     json_object_object_add(obj, "seats", json_object_new_int64(rec->seats));
-    json_object_object_add(
-        obj, "kind",
-        json_object_new_string(rec->kind == LICENSE_KIND_FAILOVER ? "failover" : "standard"));
+    json_object_object_add(obj, "kind", json_object_new_string(license_kind_name(rec->kind)));
     json_object_object_add(obj, "primary_key", json_text(rec->primary_key));
     json_object_object_add(obj, "state", json_object_new_string(key_state_name(rec->state)));
     json_object_object_add(obj, "perpetual", json_object_new_boolean(rec->perpetual));
@@ -846,5 +1145,23 @@ json_object *key_record_json(const struct key_record *rec)
     json_object_object_add(obj, "activated", json_time(rec->activated));
     json_object_object_add(obj, "installation_id", json_text(rec->installation_id));
     json_object_object_add(obj, "cloned", json_time(rec->cloned));
+    if (rec->kind == LICENSE_KIND_CLUSTER)
+        json_object_object_add(obj, "node_limit", json_object_new_int64(rec->nodes));
+    return obj;
+}
+
+json_object *node_record_json(const struct node_record *node)
+{
+    json_object *obj = json_object_new_object();
+
+    if (obj == NULL)
+        return NULL;
+    json_object_object_add(obj, "installation_id", json_object_new_string(node->installation_id));
+    json_object_object_add(obj, "activated", json_time(node->activated));
+    json_object_object_add(obj, "last_refresh", json_time(node->refreshed));
+    json_object_object_add(obj, "peak",
+                           node->reported != 0 ? json_object_new_int64(node->peak) : NULL);
+    json_object_object_add(obj, "reported", json_time(node->reported));
+    json_object_object_add(obj, "cloned", json_time(node->cloned));
     return obj;
 }

@@ -129,6 +129,17 @@ static int check_order(const struct issue_order *order, const char *rule, int64_
     if (!authority_rule_valid(rule))
         return errbuf_fail(err, errlen, -EINVAL,
                            "rule '%s': expected all, all-but-N (N 1..8) or machine-id-only", rule);
+    if (order->kind != LICENSE_KIND_STANDARD && order->kind != LICENSE_KIND_CLUSTER)
+        return errbuf_fail(err, errlen, -EINVAL,
+                           "kind %s: issue makes standard and cluster keys (a failover key comes "
+                           "from failover-key KEY, Q24)",
+                           license_kind_name(order->kind));
+    if (order->kind == LICENSE_KIND_CLUSTER &&
+        (order->nodes < LEDGER_MIN_NODES || order->nodes > LEDGER_MAX_NODES))
+        return errbuf_fail(err, errlen, -EINVAL, "a cluster key of %u nodes: expected %d..%d",
+                           order->nodes, LEDGER_MIN_NODES, LEDGER_MAX_NODES);
+    if (order->kind != LICENSE_KIND_CLUSTER && order->nodes != 0)
+        return errbuf_fail(err, errlen, -EINVAL, "a node limit applies to cluster keys only");
     if (order->customer == NULL || order->customer[0] == '\0' ||
         strlen(order->customer) > LICENSE_CUSTOMER_MAX)
         return errbuf_fail(err, errlen, -EINVAL, "customer: expected 1..%d bytes",
@@ -137,6 +148,7 @@ static int check_order(const struct issue_order *order, const char *rule, int64_
     snprintf(probe.key_id, sizeof(probe.key_id), "LG-PROBE");
     snprintf(probe.customer, sizeof(probe.customer), "%s", order->customer);
     probe.seats = order->seats;
+    probe.kind = order->kind;
     probe.issued = now;
     probe.support_until = now;
     if (license_validate(&probe, why, sizeof(why)) != 0)
@@ -158,7 +170,8 @@ int authority_issue(struct ledger *ledger, const struct issue_order *order, int6
     memset(&rec, 0, sizeof(rec));
     snprintf(rec.customer, sizeof(rec.customer), "%s", order->customer);
     rec.seats = order->seats;
-    rec.kind = LICENSE_KIND_STANDARD;
+    rec.kind = order->kind;
+    rec.nodes = order->kind == LICENSE_KIND_CLUSTER ? order->nodes : 0;
     rec.state = KEY_ISSUED;
     rec.perpetual = order->perpetual;
     snprintf(rec.rule, sizeof(rec.rule), "%s", rule);
@@ -252,11 +265,14 @@ static int refuse_activated(const struct key_record *rec, const char *action, co
 
     if (rec->activated == 0)
         return 0;
+    /* a cluster key has no installation of its own: its nodes have theirs */
     return errbuf_fail(err, errlen, -EPERM,
-                       "cannot %s: the key was activated on %s (installation %s); only a "
+                       "cannot %s: the key was activated on %s (%s%s); only a "
                        "never-activated key can be %s (%s)",
-                       action, authority_time_text(rec->activated, when), rec->installation_id,
-                       strcmp(action, "split") == 0 ? "split" : "refunded", q);
+                       action, authority_time_text(rec->activated, when),
+                       rec->kind == LICENSE_KIND_CLUSTER ? "its first node" : "installation ",
+                       rec->installation_id, strcmp(action, "split") == 0 ? "split" : "refunded",
+                       q);
 }
 
 int authority_split(struct ledger *ledger, const char *key, const uint32_t *parts, size_t nparts,
@@ -284,7 +300,12 @@ int authority_split(struct ledger *ledger, const char *key, const uint32_t *part
     ret = begin_with_key(ledger, key, "split", &rec, err, errlen);
     if (ret != 0)
         return ret;
-    ret = refuse_activated(&rec, "split", "Q14", err, errlen);
+    if (rec.kind == LICENSE_KIND_CLUSTER)
+        ret = errbuf_fail(err, errlen, -EPERM,
+                          "cannot split a cluster key: its nodes share one pool of %u seats",
+                          rec.seats);
+    if (ret == 0)
+        ret = refuse_activated(&rec, "split", "Q14", err, errlen);
     if (ret == 0 && rec.kind == LICENSE_KIND_FAILOVER)
         ret = errbuf_fail(err, errlen, -EPERM,
                           "cannot split a failover key: it has the seats of its primary key (Q24)");
@@ -423,6 +444,10 @@ int authority_failover_key(struct ledger *ledger, const char *key, int64_t now, 
         ret = errbuf_fail(err, errlen, -EPERM,
                           "cannot issue a failover key for a failover key (primary %s)",
                           rec.primary_key);
+    if (rec.kind == LICENSE_KIND_CLUSTER)
+        ret = errbuf_fail(err, errlen, -EPERM,
+                          "cannot issue a failover key for a cluster key: its nodes stand in for "
+                          "one another");
     if (ret != 0)
         goto out;
     ret = ledger_failover_of(ledger, rec.key, existing);

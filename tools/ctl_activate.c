@@ -162,13 +162,19 @@ int ctl_installation_load(const char *state_dir, bool create, struct ctl_install
 
 int ctl_request_build(struct activation_request *req, const char *key,
                       const struct ctl_installation *inst, const struct binding_component *comps,
-                      size_t n, bool binding_virtual, int64_t now, const uint8_t nonce[16])
+                      size_t n, bool binding_virtual, int64_t now, const uint8_t nonce[16],
+                      const uint32_t *usage_peak)
 {
     int r = -EINVAL;
 
     memset(req, 0, sizeof(*req));
-    if (!valid_key_id(key) || n == 0 || n > LICENSE_MAX_COMPONENTS)
+    if (!valid_key_id(key) || n == 0 || n > LICENSE_MAX_COMPONENTS ||
+        (usage_peak && *usage_peak > ACTIVATION_USAGE_PEAK_MAX))
         return -EINVAL;
+    if (usage_peak) {
+        req->has_usage = true;
+        req->usage_peak = *usage_peak;
+    }
     memcpy(req->key, key, strlen(key) + 1);
     memcpy(req->components, comps, n * sizeof(*comps));
     req->ncomponents = n;

@@ -46,14 +46,17 @@ int ctl_installation_load(const char *state_dir, bool create, struct ctl_install
 void ctl_installation_clear(struct ctl_installation *inst);
 
 /* Fills req (zeroed first) for key (canonical) from inst, the salted digests
- * comps[0..n), the virtual flag, the time now and 16 nonce bytes, and signs
- * it with inst's private key (activation_request_sign). -EINVAL for an empty
- * or too long key or one with other characters than A-Z, 0-9 and '-', n of
- * 0 or above LICENSE_MAX_COMPONENTS, or a time that cannot be formatted;
- * req is zeroed on failure. */
+ * comps[0..n), the virtual flag, the time now, 16 nonce bytes and, when
+ * usage_peak is not NULL, the usage report of a cluster node (its pool's
+ * peak), and signs it with inst's private key (activation_request_sign).
+ * -EINVAL for an empty or too long key or one with other characters than
+ * A-Z, 0-9 and '-', n of 0 or above LICENSE_MAX_COMPONENTS, a peak above
+ * ACTIVATION_USAGE_PEAK_MAX, or a time that cannot be formatted; req is
+ * zeroed on failure. */
 int ctl_request_build(struct activation_request *req, const char *key,
                       const struct ctl_installation *inst, const struct binding_component *comps,
-                      size_t n, bool binding_virtual, int64_t now, const uint8_t nonce[16]);
+                      size_t n, bool binding_virtual, int64_t now, const uint8_t nonce[16],
+                      const uint32_t *usage_peak);
 
 /* Reads the authority's answer (len bytes, need not be NUL-terminated, HTTP
  * status http_status). ok:true with a "license" string: 0, *license the

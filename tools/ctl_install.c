@@ -343,9 +343,11 @@ static int canonical_key(const char *input, char out[KEYSTRING_BUFSIZE], char *e
     return 0;
 }
 
-/* The signed request for key from this installation and machine. */
+/* The signed request for key from this installation and machine, with the
+ * usage report usage_peak when it is not NULL. */
 static int make_request(const struct ctl_context *ctx, const char *key, bool binding_virtual,
-                        char **json, size_t *jsonlen, char *err, size_t errlen)
+                        const uint32_t *usage_peak, char **json, size_t *jsonlen, char *err,
+                        size_t errlen)
 {
     struct binding_component comps[LICENSE_MAX_COMPONENTS];
     struct ctl_installation inst;
@@ -374,7 +376,8 @@ static int make_request(const struct ctl_context *ctx, const char *key, bool bin
         errbuf_set(err, errlen, "no random bytes: %s", strerror(-r));
         goto out;
     }
-    r = ctl_request_build(&req, key, &inst, comps, n, binding_virtual, clock_wall_now(), nonce);
+    r = ctl_request_build(&req, key, &inst, comps, n, binding_virtual, clock_wall_now(), nonce,
+                          usage_peak);
     if (r == 0)
         r = activation_request_to_json(&req, json, jsonlen);
     if (r < 0)
@@ -385,10 +388,12 @@ out:
     return r;
 }
 
-/* POSTs the request for key to authority/path; the license text of the answer. */
+/* POSTs the request for key (with usage_peak, when not NULL) to
+ * authority/path; the license text of the answer. */
 static int exchange(const struct ctl_context *ctx, const char *authority, const char *path,
-                    const char *key, bool binding_virtual, char **license, size_t *license_len,
-                    char *code, size_t codelen, char *err, size_t errlen)
+                    const char *key, bool binding_virtual, const uint32_t *usage_peak,
+                    char **license, size_t *license_len, char *code, size_t codelen, char *err,
+                    size_t errlen)
 {
     char *json = NULL, *answer = NULL;
     size_t jsonlen = 0, answer_len = 0;
@@ -398,7 +403,7 @@ static int exchange(const struct ctl_context *ctx, const char *authority, const 
     *license = NULL;
     *license_len = 0;
     code[0] = '\0';
-    r = make_request(ctx, key, binding_virtual, &json, &jsonlen, err, errlen);
+    r = make_request(ctx, key, binding_virtual, usage_peak, &json, &jsonlen, err, errlen);
     if (r == 0)
         r = ctl_authority_post(authority, path, json, jsonlen, &ctx->http, &answer, &answer_len,
                                &status, err, errlen);
@@ -465,8 +470,8 @@ int ctl_cmd_activate(const struct ctl_context *ctx, const char *key_input, char 
         errbuf_set(err, errlen, "no authority is configured");
         return -EDESTADDRREQ;
     }
-    r = exchange(ctx, authority, "/v1/activate", key, ctx->rule_virtual, &license, &license_len,
-                 code, sizeof(code), err, errlen);
+    r = exchange(ctx, authority, "/v1/activate", key, ctx->rule_virtual, NULL, &license,
+                 &license_len, code, sizeof(code), err, errlen);
     if (r < 0)
         goto out;
     r = ctl_license_check(license, license_len, key, ctx->state_dir, &lic, note, sizeof(note));
@@ -496,7 +501,7 @@ int ctl_cmd_offline_request(const struct ctl_context *ctx, const char *key_input
 
     if ((r = canonical_key(key_input, key, err, errlen)) < 0)
         return r;
-    r = make_request(ctx, key, ctx->rule_virtual, &json, &jsonlen, err, errlen);
+    r = make_request(ctx, key, ctx->rule_virtual, NULL, &json, &jsonlen, err, errlen);
     if (r == 0 && (r = activation_request_armor(json, jsonlen, &armored, &armored_len)) < 0)
         errbuf_set(err, errlen, "cannot armor the request: %s", strerror(-r));
     if (r == 0 && (fwrite(armored, 1, armored_len, ctx->out) != armored_len || fflush(ctx->out))) {
@@ -586,16 +591,21 @@ static int refresh_one(const struct ctl_context *ctx, const struct license *inst
     char code[64], note[512];
     char *license = NULL;
     size_t license_len = 0;
-    bool binding_virtual;
+    bool binding_virtual, usage;
     struct license lic;
+    uint32_t peak = 0;
     int r;
 
     *changed = false;
     line[0] = '\0';
     binding_virtual =
         installed->binding_rule != BINDING_NONE ? installed->binding_virtual : recorded_virtual;
+    /* A cluster node reports its pool's peak; without a plugin to ask, it reports nothing. */
+    usage = installed->kind == LICENSE_KIND_CLUSTER && ctx->pool_peak &&
+            ctx->pool_peak(ctx->pool_peak_arg, &peak) == 0;
     r = exchange(ctx, ctx->authority ? ctx->authority : url, "/v1/refresh", installed->key_id,
-                 binding_virtual, &license, &license_len, code, sizeof(code), err, errlen);
+                 binding_virtual, usage ? &peak : NULL, &license, &license_len, code, sizeof(code),
+                 err, errlen);
     if (r < 0)
         goto out;
     r = ctl_license_check(license, license_len, installed->key_id, ctx->state_dir, &lic, note,

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ctl_activate.h"
@@ -24,6 +25,12 @@
  * 0, or -1 after printing the failure. */
 typedef int (*ctl_reload_fn)(void *arg, bool quiet);
 
+/* Reads the peak of the pool the plugin serves (the most sessions in use at
+ * once since the pool was made) into *peak: 0, or -errno when it cannot be
+ * told (no control socket, nobody listening, refused): then refresh sends
+ * no usage. Reports nothing. */
+typedef int (*ctl_peak_fn)(void *arg, uint32_t *peak);
+
 struct ctl_context {
     const char *license_dir;
     const char *state_dir;
@@ -37,6 +44,8 @@ struct ctl_context {
     FILE *errout;      /* refresh: one line per failed key */
     ctl_reload_fn reload;
     void *reload_arg;
+    ctl_peak_fn pool_peak; /* refresh: a cluster license's usage report; NULL: none */
+    void *pool_peak_arg;
 };
 
 /* Checks a license document before it is installed, in this order: the
@@ -89,7 +98,9 @@ int ctl_cmd_install(const struct ctl_context *ctx, const char *file, char *err, 
 
 /* licgatectl refresh: for every license in license-dir (the first file of
  * each key, as the plugin counts them) whose key has a recorded authority,
- * POST /v1/refresh and install the answer. One line per license on ctx->out
+ * POST /v1/refresh and install the answer. A cluster license's request
+ * carries the pool's peak (ctx->pool_peak) as its usage report when the
+ * plugin tells it, and none otherwise. One line per license on ctx->out
  * unless ctx->quiet: "KEY: renewed, lease until DATE", "KEY: re-bound to
  * this machine's changed hardware, lease until DATE" (the new license's
  * binding differs from the installed one), "KEY: nothing to do (offline

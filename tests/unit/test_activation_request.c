@@ -26,13 +26,15 @@ static int setup(void **state)
     return crypto_ed25519_keygen(inst_priv, pub);
 }
 
-/* A valid signed body (malloc'd). */
-static char *valid_body(size_t ncomponents)
+/* A valid signed body (malloc'd), with a usage report of peak when peak >= 0. */
+static char *valid_body_usage(size_t ncomponents, long peak)
 {
     struct activation_request req;
     char *json = NULL;
 
     memset(&req, 0, sizeof(req));
+    req.has_usage = peak >= 0;
+    req.usage_peak = peak >= 0 ? (uint32_t)peak : 0;
     strcpy(req.key, KEY);
     for (size_t i = 0; i < ncomponents; i++) {
         req.components[i].type = i == 0 ? COMPONENT_MACHINE_ID : COMPONENT_NIC;
@@ -43,6 +45,11 @@ static char *valid_body(size_t ncomponents)
     strcpy(req.time, "2026-11-29T10:00:00Z");
     assert_int_equal(activation_request_build(&req, inst_priv, &json), 0);
     return json;
+}
+
+static char *valid_body(size_t ncomponents)
+{
+    return valid_body_usage(ncomponents, -1);
 }
 
 /* body with the first occurrence of from replaced by to (malloc'd). */
@@ -233,6 +240,77 @@ static void parse__nul_byte__refused(void **state)
     free(body);
 }
 
+/* ------------------------------------------------------------ usage (a cluster node's report) */
+
+static void parse__usage__optional_and_read(void **state)
+{
+    static const long peaks[] = {0, 7, ACTIVATION_USAGE_PEAK_MAX};
+    struct activation_request req;
+    char *body = valid_body(1), err[256];
+
+    (void)state;
+    assert_null(strstr(body, "usage"));
+    assert_int_equal(activation_request_parse(body, strlen(body), &req, err, sizeof(err)), 0);
+    assert_false(req.has_usage);
+    free(body);
+    for (size_t i = 0; i < sizeof(peaks) / sizeof(peaks[0]); i++) {
+        body = valid_body_usage(1, peaks[i]);
+        assert_int_equal(activation_request_parse(body, strlen(body), &req, err, sizeof(err)), 0);
+        assert_true(req.has_usage);
+        assert_int_equal(req.usage_peak, peaks[i]);
+        free(body);
+    }
+}
+
+static void parse__usage_out_of_range_or_wrong_type__refused(void **state)
+{
+    static const struct {
+        const char *to, *why;
+    } cases[] = {
+        {"\"usage\":{\"peak\":1000001}", "field 'peak': 1000001 is not in 0..1000000"},
+        {"\"usage\":{\"peak\":-1}", "field 'peak': -1 is not in 0..1000000"},
+        {"\"usage\":{\"peak\":99999999999999999999}", "is not in 0..1000000"},
+        {"\"usage\":{\"peak\":\"7\"}", "usage: field 'peak' is not an integer"},
+        {"\"usage\":{\"peak\":7.0}", "usage: field 'peak' is not an integer"},
+        {"\"usage\":{\"peak\":true}", "usage: field 'peak' is not an integer"},
+        {"\"usage\":{\"peak\":null}", "usage: field 'peak' is not an integer"},
+        {"\"usage\":{}", "usage: missing field 'peak'"},
+        {"\"usage\":{\"peak\":7,\"in_use\":3}", "usage: unknown field 'in_use'"},
+        {"\"usage\":7", "request: field 'usage' is not an object"},
+        {"\"usage\":[7]", "request: field 'usage' is not an object"},
+        {"\"usage\":null", "request: field 'usage' is not an object"},
+    };
+    char *body = valid_body_usage(1, 7);
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *bad = edited(body, "\"usage\":{\"peak\":7}", cases[i].to);
+        expect_refused(bad, -EBADMSG, cases[i].why);
+        free(bad);
+    }
+    free(body);
+}
+
+/* The installation signs the report: it cannot be changed, added or taken
+ * out on the way. */
+static void parse__usage_changed_added_or_removed__bad_signature(void **state)
+{
+    char *with = valid_body_usage(1, 7), *without = valid_body(1), *bad;
+
+    (void)state;
+    bad = edited(with, "\"usage\":{\"peak\":7}", "\"usage\":{\"peak\":8}");
+    expect_refused(bad, -EBADMSG, "bad signature");
+    free(bad);
+    bad = edited(with, "\"usage\":{\"peak\":7},", "");
+    expect_refused(bad, -EBADMSG, "bad signature");
+    free(bad);
+    bad = edited(without, "\"signature\":", "\"usage\":{\"peak\":0},\"signature\":");
+    expect_refused(bad, -EBADMSG, "bad signature");
+    free(bad);
+    free(with);
+    free(without);
+}
+
 static void armor__round_trip__same_body_76_char_lines(void **state)
 {
     char *body = valid_body(4), *text = NULL, *back = NULL, *line, err[128];
@@ -300,6 +378,9 @@ int main(void)
         cmocka_unit_test(parse__bad_signature__refused),
         cmocka_unit_test(parse__installation_id_not_of_key__refused),
         cmocka_unit_test(parse__nul_byte__refused),
+        cmocka_unit_test(parse__usage__optional_and_read),
+        cmocka_unit_test(parse__usage_out_of_range_or_wrong_type__refused),
+        cmocka_unit_test(parse__usage_changed_added_or_removed__bad_signature),
         cmocka_unit_test(armor__round_trip__same_body_76_char_lines),
         cmocka_unit_test(armor__surrounding_text_and_crlf__accepted),
         cmocka_unit_test(armor__broken__refused),

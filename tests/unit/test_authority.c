@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "authority_ledger.h"
 #include "authority_lifecycle.h"
 #include "authority_activation.h"
@@ -910,6 +912,376 @@ static void accept_request__windows_and_replays(void **state)
     assert_int_equal(activation_http_status(ACTIVATION_STALE), 400);
 }
 
+/* ------------------------------------------------------------ cluster keys */
+
+static void issue_cluster(struct fixture *f, uint32_t seats, unsigned nodes,
+                          char key[KEYSTRING_BUFSIZE])
+{
+    struct issue_order order = {.customer = "Cluster Corp",
+                                .seats = seats,
+                                .years = 1,
+                                .rule = "all",
+                                .kind = LICENSE_KIND_CLUSTER,
+                                .nodes = nodes};
+    char err[256];
+
+    assert_int_equal(authority_issue(f->ledger, &order, T0, WHO, key, err, sizeof(err)), 0);
+}
+
+/* request() with a usage report of peak. */
+static struct activation_request request_usage(const uint8_t priv[32], const char *key,
+                                               const char *mid, uint32_t peak)
+{
+    struct activation_request req = request(priv, key, mid, "n", false), parsed;
+    char *json = NULL, err[256];
+
+    req.has_usage = true;
+    req.usage_peak = peak;
+    assert_int_equal(activation_request_build(&req, priv, &json), 0);
+    assert_int_equal(activation_request_parse(json, strlen(json), &parsed, err, sizeof(err)), 0);
+    free(json);
+    assert_true(parsed.has_usage);
+    return parsed;
+}
+
+static struct node_record get_node(struct fixture *f, const char *key,
+                                   const struct activation_request *req)
+{
+    struct node_record node;
+
+    assert_int_equal(ledger_node_get(f->ledger, key, req->installation_id, &node), 0);
+    return node;
+}
+
+static void issue__cluster__kind_and_node_limit_checked(void **state)
+{
+    struct fixture *f = *state;
+    struct issue_order order = {.customer = "C", .seats = 10, .years = 1};
+    char key[KEYSTRING_BUFSIZE], err[256];
+    struct key_record rec;
+    size_t rows = audit_rows(f);
+
+    order.kind = LICENSE_KIND_CLUSTER;
+    order.nodes = 1;
+    assert_int_equal(authority_issue(f->ledger, &order, T0, WHO, key, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "expected 2..64"));
+    order.nodes = 65;
+    assert_int_equal(authority_issue(f->ledger, &order, T0, WHO, key, err, sizeof(err)), -EINVAL);
+    order.kind = LICENSE_KIND_STANDARD;
+    order.nodes = 2;
+    assert_int_equal(authority_issue(f->ledger, &order, T0, WHO, key, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "cluster keys only"));
+    order.kind = LICENSE_KIND_FAILOVER;
+    order.nodes = 0;
+    assert_int_equal(authority_issue(f->ledger, &order, T0, WHO, key, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "failover-key KEY"));
+    assert_int_equal(audit_rows(f), rows);
+    issue_cluster(f, 10, 64, key);
+    rec = get(f, key);
+    assert_int_equal(rec.kind, LICENSE_KIND_CLUSTER);
+    assert_int_equal(rec.nodes, 64);
+    assert_int_equal(rec.seats, 10);
+    assert_string_equal(rec.primary_key, "");
+    /* standard keys have no node limit */
+    issue(f, 10, false, NULL, key);
+    assert_int_equal(get(f, key).nodes, 0);
+}
+
+static void activate__cluster_two_nodes__third_refused_nothing_written(void **state)
+{
+    struct fixture *f = *state;
+    struct activation_request a, b, c;
+    struct activation_result res;
+    char key[KEYSTRING_BUFSIZE], what_row[32];
+    uint8_t inst_c[32], pub[32];
+    struct node_record *nodes;
+    struct license lic;
+    const char *what;
+    size_t rows, n;
+
+    assert_int_equal(crypto_ed25519_keygen(inst_c, pub), 0);
+    issue_cluster(f, 10, 2, key);
+    a = request(f->inst_a, key, "a", "n", false);
+    b = request(f->inst_b, key, "b", "n", false);
+    c = request(inst_c, key, "c", "n", false);
+    assert_int_equal(activate(f, &a, T0, &lic, &what), ACTIVATION_OK);
+    assert_string_equal(what, "activated");
+    assert_int_equal(lic.kind, LICENSE_KIND_CLUSTER);
+    assert_int_equal(lic.seats, 10);
+    assert_string_equal(lic.primary_key, "");
+    assert_string_equal(lic.installation_id, a.installation_id);
+    assert_string_equal(last_audit_what(f, what_row, sizeof(what_row)), "activate");
+    assert_int_equal(get(f, key).state, KEY_ACTIVATED);
+    assert_int_equal(get(f, key).activated, T0);
+    assert_string_equal(get(f, key).installation_id, "");
+    assert_int_equal(activate(f, &b, T0 + DAY, &lic, &what), ACTIVATION_OK);
+    assert_string_equal(what, "activated");
+    assert_int_equal(lic.seats, 10);
+    assert_string_equal(lic.installation_id, b.installation_id);
+    assert_int_equal(get(f, key).activated, T0); /* the key's first node */
+    /* the third installation: refused, nothing written */
+    rows = audit_rows(f);
+    assert_int_equal(
+        authority_activate(f->ledger, f->issuer_priv, &c, &online, T0 + DAY, WHO, &res), 0);
+    assert_int_equal(res.outcome, ACTIVATION_NODE_LIMIT);
+    assert_string_equal(res.error, "cluster key activated on 2 nodes already (its limit): ask the "
+                                   "vendor for more nodes or replace a node");
+    assert_string_equal(activation_code(res.outcome), "node-limit");
+    assert_int_equal(activation_http_status(res.outcome), 409);
+    assert_int_equal(audit_rows(f), rows);
+    assert_int_equal(ledger_nodes(f->ledger, key, &nodes, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(nodes[0].installation_id, a.installation_id);
+    assert_string_equal(nodes[1].installation_id, b.installation_id);
+    free(nodes);
+    /* each node renews as its own installation */
+    assert_int_equal(activate(f, &a, T0 + 2 * DAY, NULL, &what), ACTIVATION_OK);
+    assert_string_equal(what, "renewed");
+    assert_int_equal(activate(f, &b, T0 + 2 * DAY, NULL, &what), ACTIVATION_OK);
+    assert_string_equal(what, "renewed");
+    assert_int_equal(audit_rows(f), rows);
+}
+
+static void activate__cluster_node_reports_usage__peak_and_time_recorded(void **state)
+{
+    struct fixture *f = *state;
+    struct activation_request a, b;
+    char key[KEYSTRING_BUFSIZE];
+    struct node_record node;
+    uint64_t sum;
+    unsigned n;
+    size_t rows;
+
+    issue_cluster(f, 10, 2, key);
+    a = request_usage(f->inst_a, key, "a", 3);
+    assert_int_equal(activate(f, &a, T0, NULL, NULL), ACTIVATION_OK);
+    node = get_node(f, key, &a);
+    assert_int_equal(node.activated, T0);
+    assert_int_equal(node.refreshed, T0);
+    assert_int_equal(node.peak, 3);
+    assert_int_equal(node.reported, T0);
+    /* a renewal without a report keeps the last one, and writes no audit row */
+    rows = audit_rows(f);
+    b = request(f->inst_a, key, "a", "n", false);
+    assert_int_equal(activate(f, &b, T0 + DAY, NULL, NULL), ACTIVATION_OK);
+    node = get_node(f, key, &a);
+    assert_int_equal(node.refreshed, T0 + DAY);
+    assert_int_equal(node.peak, 3);
+    assert_int_equal(node.reported, T0);
+    a = request_usage(f->inst_a, key, "a", 8);
+    assert_int_equal(activate(f, &a, T0 + 2 * DAY, NULL, NULL), ACTIVATION_OK);
+    node = get_node(f, key, &a);
+    assert_int_equal(node.peak, 8);
+    assert_int_equal(node.reported, T0 + 2 * DAY);
+    assert_int_equal(audit_rows(f), rows);
+    /* the other node: no report yet, then one; together above the seats */
+    b = request(f->inst_b, key, "b", "n", false);
+    assert_int_equal(activate(f, &b, T0 + 2 * DAY, NULL, NULL), ACTIVATION_OK);
+    assert_int_equal(get_node(f, key, &b).reported, 0);
+    assert_int_equal(ledger_node_usage(f->ledger, key, &n, &sum), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(sum, 8);
+    b = request_usage(f->inst_b, key, "b", 4);
+    assert_int_equal(activate(f, &b, T0 + 3 * DAY, NULL, NULL), ACTIVATION_OK);
+    assert_int_equal(ledger_node_usage(f->ledger, key, &n, &sum), 0);
+    assert_int_equal(sum, 12);
+    /* a standard key accepts a report and records none */
+    issue(f, 10, false, NULL, key);
+    a = request_usage(f->inst_a, key, "a", 5);
+    assert_int_equal(activate(f, &a, T0, NULL, NULL), ACTIVATION_OK);
+    assert_int_equal(ledger_node_usage(f->ledger, key, &n, &sum), 0);
+    assert_int_equal(n, 0);
+}
+
+static void activate__cluster_node_rebind_and_clone__that_node_only(void **state)
+{
+    struct fixture *f = *state;
+    struct activation_request a, a_moved, b;
+    char key[KEYSTRING_BUFSIZE], what_row[32];
+    const char *what;
+
+    issue_cluster(f, 20, 3, key);
+    a = request(f->inst_a, key, "a", "n", false);
+    a_moved = request(f->inst_a, key, "c", "n", false);
+    b = request(f->inst_b, key, "b", "n", false);
+    assert_int_equal(activate(f, &a, T0, NULL, NULL), ACTIVATION_OK);
+    assert_int_equal(activate(f, &b, T0, NULL, NULL), ACTIVATION_OK);
+    /* node A on new hardware: re-bound, node B's binding untouched */
+    assert_int_equal(activate(f, &a_moved, T0 + DAY, NULL, &what), ACTIVATION_OK);
+    assert_string_equal(what, "re-bound");
+    assert_string_equal(last_audit_what(f, what_row, sizeof(what_row)), "rebind");
+    assert_int_equal(activate(f, &b, T0 + DAY, NULL, &what), ACTIVATION_OK);
+    assert_string_equal(what, "renewed");
+    /* node A's old machine comes back: a clone of node A only */
+    assert_int_equal(activate(f, &a, T0 + 2 * DAY, NULL, NULL), ACTIVATION_CLONED);
+    assert_string_equal(last_audit_what(f, what_row, sizeof(what_row)), "clone");
+    assert_int_equal(get_node(f, key, &a).cloned, T0 + 2 * DAY);
+    assert_int_equal(get(f, key).cloned, 0);
+    assert_int_equal(activate(f, &a_moved, T0 + 3 * DAY, NULL, NULL), ACTIVATION_CLONED);
+    assert_int_equal(activate(f, &b, T0 + 3 * DAY, NULL, &what), ACTIVATION_OK);
+    assert_string_equal(what, "renewed");
+    /* the cloned installation takes no node place of another key either */
+    {
+        char other[KEYSTRING_BUFSIZE];
+        struct activation_request req;
+
+        issue_cluster(f, 10, 2, other);
+        req = request(f->inst_a, other, "a", "n", false);
+        assert_int_equal(activate(f, &req, T0 + 3 * DAY, NULL, NULL), ACTIVATION_CLONED);
+    }
+}
+
+static void activate__cluster_node_rebind_limit__per_node(void **state)
+{
+    struct fixture *f = *state;
+    static const char machines[] = "cdef";
+    struct activation_request req;
+    char key[KEYSTRING_BUFSIZE], mid[2] = "";
+
+    issue_cluster(f, 20, 2, key);
+    req = request(f->inst_a, key, "a", "n", false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_OK);
+    req = request(f->inst_b, key, "b", "n", false);
+    assert_int_equal(activate(f, &req, T0, NULL, NULL), ACTIVATION_OK);
+    for (int i = 0; i < AUTHORITY_REBIND_LIMIT; i++) {
+        mid[0] = machines[i];
+        req = request(f->inst_a, key, mid, "n", false);
+        assert_int_equal(activate(f, &req, T0 + (i + 1) * DAY, NULL, NULL), ACTIVATION_OK);
+    }
+    mid[0] = machines[AUTHORITY_REBIND_LIMIT];
+    req = request(f->inst_a, key, mid, "n", false);
+    assert_int_equal(activate(f, &req, T0 + 5 * DAY, NULL, NULL), ACTIVATION_REBIND_LIMIT);
+    /* node B has spent none of its own */
+    req = request(f->inst_b, key, "x", "n", false);
+    assert_int_equal(activate(f, &req, T0 + 5 * DAY, NULL, NULL), ACTIVATION_OK);
+}
+
+static void split_and_failover__cluster__refused_replace_keeps_kind(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEYSTRING_BUFSIZE], fresh[KEYSTRING_BUFSIZE], parts[2][KEYSTRING_BUFSIZE], err[256];
+    const uint32_t seats[] = {10, 10};
+    struct activation_request a, b;
+    struct key_record rec;
+    struct license lic;
+    size_t rows;
+
+    issue_cluster(f, 20, 3, key);
+    rows = audit_rows(f);
+    assert_int_equal(authority_split(f->ledger, key, seats, 2, T0, WHO, parts, err, sizeof(err)),
+                     -EPERM);
+    assert_string_equal(err, "cannot split a cluster key: its nodes share one pool of 20 seats");
+    assert_int_equal(authority_failover_key(f->ledger, key, T0, WHO, fresh, err, sizeof(err)),
+                     -EPERM);
+    assert_non_null(strstr(err, "cannot issue a failover key for a cluster key"));
+    assert_int_equal(audit_rows(f), rows);
+    assert_int_equal(get(f, key).state, KEY_ISSUED);
+    a = request(f->inst_a, key, "a", "n", false);
+    assert_int_equal(activate(f, &a, T0, NULL, NULL), ACTIVATION_OK);
+    assert_int_equal(authority_refund(f->ledger, key, T0, WHO, err, sizeof(err)), -EPERM);
+    assert_non_null(strstr(err, "(its first node); only a never-activated key"));
+    /* replace: the same kind and node limit; the old nodes renew until the sunset */
+    assert_int_equal(authority_replace(f->ledger, key, T0 + DAY, WHO, fresh, err, sizeof(err)), 0);
+    rec = get(f, fresh);
+    assert_int_equal(rec.kind, LICENSE_KIND_CLUSTER);
+    assert_int_equal(rec.nodes, 3);
+    assert_int_equal(rec.seats, 20);
+    assert_int_equal(activate(f, &a, T0 + 2 * DAY, &lic, NULL), ACTIVATION_OK);
+    assert_int_equal(lic.sunset, T0 + 8 * DAY);
+    assert_int_equal(lic.kind, LICENSE_KIND_CLUSTER);
+    b = request(f->inst_b, key, "b", "n", false);
+    assert_int_equal(activate(f, &b, T0 + 2 * DAY, NULL, NULL), ACTIVATION_REPLACED);
+    assert_int_equal(activate(f, &a, T0 + 8 * DAY, NULL, NULL), ACTIVATION_REPLACED);
+    a = request(f->inst_a, fresh, "a", "n", false);
+    assert_int_equal(activate(f, &a, T0 + 2 * DAY, &lic, NULL), ACTIVATION_OK);
+    assert_int_equal(lic.kind, LICENSE_KIND_CLUSTER);
+    assert_int_equal(lic.sunset, 0);
+}
+
+/* A ledger of schema 3 as shipped (its tables as migrations 1..3 made
+ * them), with an activated standard key, its failover key and a binding. */
+static const char ledger_v3[] =
+    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL);"
+    "CREATE TABLE keys (key TEXT PRIMARY KEY,"
+    "  customer TEXT NOT NULL CHECK (length(customer) BETWEEN 1 AND 128),"
+    "  seats INTEGER NOT NULL CHECK (seats BETWEEN 1 AND 1000000),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('standard', 'failover')),"
+    "  primary_key TEXT REFERENCES keys(key),"
+    "  state TEXT NOT NULL CHECK (state IN ('issued', 'activated', 'refunded', 'split',"
+    "                                       'replaced')),"
+    "  perpetual INTEGER NOT NULL CHECK (perpetual IN (0, 1)), rule TEXT NOT NULL,"
+    "  created INTEGER NOT NULL, support_until INTEGER NOT NULL, sunset INTEGER,"
+    "  origin TEXT REFERENCES keys(key), replaced_by TEXT REFERENCES keys(key), activated INTEGER,"
+    "  installation_id TEXT CHECK (installation_id IS NULL OR length(installation_id) = 32),"
+    "  installation_public_key BLOB CHECK (installation_public_key IS NULL OR"
+    "                                      length(installation_public_key) = 32),"
+    "  CHECK ((kind = 'failover') = (primary_key IS NOT NULL)),"
+    "  CHECK ((activated IS NULL) = (installation_id IS NULL)));"
+    "CREATE INDEX keys_customer ON keys(customer);"
+    "CREATE TABLE bindings (id INTEGER PRIMARY KEY, key TEXT NOT NULL REFERENCES keys(key),"
+    "  binding TEXT NOT NULL, active INTEGER NOT NULL CHECK (active IN (0, 1)),"
+    "  rebind INTEGER NOT NULL CHECK (rebind IN (0, 1)), created INTEGER NOT NULL,"
+    "  retired INTEGER);"
+    "CREATE UNIQUE INDEX bindings_one_active ON bindings(key) WHERE active = 1;"
+    "CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, who TEXT NOT NULL,"
+    "  what TEXT NOT NULL, key TEXT REFERENCES keys(key), before TEXT, after TEXT);"
+    "CREATE TABLE nonces (nonce TEXT PRIMARY KEY CHECK (length(nonce) = 32),"
+    "  key TEXT NOT NULL, seen INTEGER NOT NULL);"
+    "CREATE INDEX nonces_seen ON nonces(seen);"
+    "ALTER TABLE keys ADD COLUMN cloned INTEGER;"
+    "INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (3, 0);"
+    "INSERT INTO keys VALUES ('LG-AAAA-AAAA-AAAA-AAAA', 'Old Corp', 20, 'standard', NULL,"
+    "  'activated', 0, 'all', 100, 1795910400, NULL, NULL, NULL, 200,"
+    "  '0123456789abcdef0123456789abcdef', zeroblob(32), NULL);"
+    "INSERT INTO keys VALUES ('LG-BBBB-BBBB-BBBB-BBBB', 'Old Corp', 20, 'failover',"
+    "  'LG-AAAA-AAAA-AAAA-AAAA', 'issued', 0, 'all', 150, 1795910400, NULL, NULL, NULL, NULL,"
+    "  NULL, NULL, NULL);"
+    "INSERT INTO bindings (key, binding, active, rebind, created) VALUES"
+    "  ('LG-AAAA-AAAA-AAAA-AAAA', 'all machine-id=" HEXA "', 1, 0, 200);"
+    "INSERT INTO audit (at, who, what, key) VALUES (200, 'x', 'activate', "
+    "  'LG-AAAA-AAAA-AAAA-AAAA');"
+    "PRAGMA user_version = 3;";
+
+static void ledger__schema_3__migrated_rows_kept_cluster_allowed(void **state)
+{
+    struct fixture *f = *state;
+    char path[128], err[256], binding[LEDGER_BINDING_MAX], key[KEYSTRING_BUFSIZE];
+    struct ledger *old;
+    struct key_record rec;
+    sqlite3 *db;
+
+    ledger_close(f->ledger);
+    f->ledger = NULL;
+    snprintf(path, sizeof(path), "%s/ledger.sqlite", f->dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, ledger_v3, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(ledger_open(f->dir, false, &old, err, sizeof(err)), 0);
+    f->ledger = old;
+    rec = get(f, "LG-AAAA-AAAA-AAAA-AAAA");
+    assert_int_equal(rec.kind, LICENSE_KIND_STANDARD);
+    assert_int_equal(rec.state, KEY_ACTIVATED);
+    assert_int_equal(rec.activated, 200);
+    assert_int_equal(rec.nodes, 0);
+    assert_string_equal(rec.installation_id, "0123456789abcdef0123456789abcdef");
+    assert_int_equal(ledger_binding_active(f->ledger, rec.key, NULL, binding, sizeof(binding)), 0);
+    assert_string_equal(binding, "all machine-id=" HEXA);
+    rec = get(f, "LG-BBBB-BBBB-BBBB-BBBB");
+    assert_int_equal(rec.kind, LICENSE_KIND_FAILOVER);
+    assert_string_equal(rec.primary_key, "LG-AAAA-AAAA-AAAA-AAAA");
+    assert_int_equal(audit_rows(f), 1);
+    /* the new schema: a cluster key goes in, a standard key still binds once */
+    issue_cluster(f, 10, 2, key);
+    assert_int_equal(get(f, key).nodes, 2);
+    assert_int_equal(
+        ledger_binding_set(f->ledger, "LG-AAAA-AAAA-AAAA-AAAA", NULL, "all", 300, true), 0);
+    assert_int_equal(
+        ledger_binding_active(f->ledger, "LG-AAAA-AAAA-AAAA-AAAA", NULL, binding, sizeof(binding)),
+        0);
+    assert_string_equal(binding, "all");
+}
+
 /* ------------------------------------------------------------ the rules, one row each */
 
 /* The facts of one row: a key (standard, all-but-1, 20 seats, support a year
@@ -935,6 +1307,9 @@ struct decide_row {
     unsigned rebinds;         /* re-bindings in the window */
     bool partner_on_a;        /* its partner is activated on installation A */
     bool installation_cloned; /* A was found cloned under another key */
+    bool cluster;             /* a cluster key of 2 nodes: A is its node unless fresh */
+    unsigned nodes;           /* a cluster key's nodes */
+    bool node_cloned;         /* A's node was found cloned */
     enum activation_step step;
     enum activation_outcome outcome;
     const char *says; /* in the reason or, on success, the binding is this machine's */
@@ -965,6 +1340,7 @@ static void decide_row_run(const struct fixture *f, const struct decide_row *row
     struct activation_facts facts;
     struct activation_decision d;
     struct key_record rec;
+    struct node_record node;
 
     req = request(row->from_b ? f->inst_b : f->inst_a, "LG-TEST", mid[0] != '\0' ? mid : NULL, nic,
                   false);
@@ -985,13 +1361,23 @@ static void decide_row_run(const struct fixture *f, const struct decide_row *row
     rec.state = row->state_set ? row->state : row->fresh ? KEY_ISSUED : KEY_ACTIVATED;
     if (rec.state == KEY_REPLACED)
         snprintf(rec.replaced_by, sizeof(rec.replaced_by), "LG-NEW");
+    if (row->cluster) {
+        rec.kind = LICENSE_KIND_CLUSTER;
+        rec.nodes = 2;
+        memset(&node, 0, sizeof(node));
+        memcpy(node.installation_id, home.installation_id, sizeof(node.installation_id));
+        memcpy(node.installation_public_key, home.installation_public_key, 32);
+        node.activated = node.refreshed = T0 - 20 * DAY;
+        node.cloned = row->node_cloned ? T0 - DAY : 0;
+    }
     if (!row->fresh) {
         rec.activated = T0 - 20 * DAY;
-        memcpy(rec.installation_id, home.installation_id, sizeof(rec.installation_id));
-        memcpy(rec.installation_public_key, home.installation_public_key, 32);
-        machine_binding(rule, row->active != NULL ? row->active : "ab", active, sizeof(active));
-        if (row->active != NULL && row->active[0] == '\0')
-            active[0] = '\0';
+        if (!row->cluster) {
+            memcpy(rec.installation_id, home.installation_id, sizeof(rec.installation_id));
+            memcpy(rec.installation_public_key, home.installation_public_key, 32);
+        }
+        if (row->active == NULL || row->active[0] != '\0') /* "" is no active binding */
+            machine_binding(rule, row->active != NULL ? row->active : "ab", active, sizeof(active));
     }
     if (row->retired != NULL)
         machine_binding(rule, row->retired, retired, sizeof(retired));
@@ -1005,6 +1391,14 @@ static void decide_row_run(const struct fixture *f, const struct decide_row *row
     facts.partner_installation = row->partner_on_a ? home.installation_id : "";
     facts.cloned_key = row->installation_cloned ? "LG-OTHER" : "";
     facts.cloned_at = row->installation_cloned ? T0 - DAY : 0;
+    /* a cluster key: A's node, when A activated it and A asks; B is always a new one */
+    facts.node = row->cluster && !row->fresh && !row->from_b ? &node : NULL;
+    facts.nodes = row->nodes;
+    if (row->cluster && (row->from_b || row->fresh)) {
+        active[0] = '\0';
+        facts.nretired = 0;
+        facts.rebinds = 0;
+    }
 
     authority_decide(&facts, &req, &online, T0, &d);
 
@@ -1020,6 +1414,10 @@ static void decide_row_run(const struct fixture *f, const struct decide_row *row
         assert_string_equal(d.license.key_id, "LG-TEST");
         assert_int_equal(d.license.lease_not_after,
                          rec.perpetual ? 0 : T0 + AUTHORITY_LEASE_DAYS * DAY);
+        /* every node's license: the key's kind and all its seats, for its own installation */
+        assert_int_equal(d.license.kind, rec.kind);
+        assert_int_equal(d.license.seats, 20);
+        assert_string_equal(d.license.installation_id, req.installation_id);
     }
 }
 
@@ -1176,6 +1574,113 @@ static void authority_decide__each_rule__its_outcome(void **state)
          .step = ACTIVATION_CLONE,
          .outcome = ACTIVATION_CLONED,
          .says = "found on two machines (a copied disk, 2026-11-29"},
+        {.name = "cluster: the first node",
+         .cluster = true,
+         .fresh = true,
+         .step = ACTIVATION_ACTIVATE,
+         .outcome = ACTIVATION_OK,
+         .says = "ab"},
+        {.name = "cluster: another installation takes the second node place",
+         .cluster = true,
+         .from_b = true,
+         .machine = "cd",
+         .nodes = 1,
+         .step = ACTIVATION_ACTIVATE,
+         .outcome = ACTIVATION_OK,
+         .says = "cd"},
+        {.name = "cluster: one installation more than its nodes",
+         .cluster = true,
+         .from_b = true,
+         .nodes = 2,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_NODE_LIMIT,
+         .says = "cluster key activated on 2 nodes already (its limit): ask the vendor for more "
+                 "nodes or replace a node"},
+        {.name = "cluster: a node renewed at the limit",
+         .cluster = true,
+         .nodes = 2,
+         .step = ACTIVATION_RENEW,
+         .outcome = ACTIVATION_OK,
+         .says = "ab"},
+        {.name = "cluster: a node re-bound on changed hardware",
+         .cluster = true,
+         .nodes = 2,
+         .machine = "cd",
+         .step = ACTIVATION_REBIND,
+         .outcome = ACTIVATION_OK,
+         .says = "cd"},
+        {.name = "cluster: a node's re-binding limit",
+         .cluster = true,
+         .nodes = 2,
+         .machine = "cd",
+         .rebinds = AUTHORITY_REBIND_LIMIT,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_REBIND_LIMIT,
+         .says = "re-bound 3 times in 30 days"},
+        {.name = "cluster: a node back to a fingerprint it was re-bound away from",
+         .cluster = true,
+         .nodes = 2,
+         .active = "cd",
+         .retired = "ab",
+         .step = ACTIVATION_CLONE,
+         .outcome = ACTIVATION_CLONED,
+         .says = "found on two machines (a copied disk, 2026-11-29"},
+        {.name = "cluster: a node found cloned",
+         .cluster = true,
+         .nodes = 2,
+         .node_cloned = true,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_CLONED,
+         .says = "found on two machines (a copied disk, 2026-11-28"},
+        {.name = "cluster: a node found cloned leaves another installation be",
+         .cluster = true,
+         .node_cloned = true,
+         .from_b = true,
+         .nodes = 1,
+         .step = ACTIVATION_ACTIVATE,
+         .outcome = ACTIVATION_OK,
+         .says = "ab"},
+        {.name = "cluster: a new node on an installation found cloned",
+         .cluster = true,
+         .fresh = true,
+         .installation_cloned = true,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_CLONED,
+         .says = "(key LG-OTHER, 2026-11-28"},
+        {.name = "cluster: support over, a node's renewal",
+         .cluster = true,
+         .nodes = 1,
+         .support_days = -1,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_SUPPORT_OVER,
+         .says = "renewed only during the support term"},
+        {.name = "cluster: replaced, a node renewed before the sunset",
+         .cluster = true,
+         .nodes = 2,
+         .state = KEY_REPLACED,
+         .state_set = true,
+         .sunset_days = 7,
+         .step = ACTIVATION_RENEW,
+         .outcome = ACTIVATION_OK,
+         .says = "ab"},
+        {.name = "cluster: replaced, a new node before the sunset",
+         .cluster = true,
+         .nodes = 1,
+         .from_b = true,
+         .state = KEY_REPLACED,
+         .state_set = true,
+         .sunset_days = 7,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_REPLACED,
+         .says = "replaced by LG-NEW (sunset 2026-12-06"},
+        {.name = "cluster: refunded",
+         .cluster = true,
+         .fresh = true,
+         .state = KEY_REFUNDED,
+         .state_set = true,
+         .step = ACTIVATION_REFUSE,
+         .outcome = ACTIVATION_REFUNDED,
+         .says = "refunded"},
         {.name = "rule cannot bind the machine",
          .fresh = true,
          .rule = "machine-id-only",
@@ -1236,6 +1741,13 @@ int main(void)
         T(ledger__reopen__schema_current_and_newer_refused),
         T(accept_request__windows_and_replays),
         T(authority_decide__each_rule__its_outcome),
+        T(issue__cluster__kind_and_node_limit_checked),
+        T(activate__cluster_two_nodes__third_refused_nothing_written),
+        T(activate__cluster_node_reports_usage__peak_and_time_recorded),
+        T(activate__cluster_node_rebind_and_clone__that_node_only),
+        T(activate__cluster_node_rebind_limit__per_node),
+        T(split_and_failover__cluster__refused_replace_keeps_kind),
+        T(ledger__schema_3__migrated_rows_kept_cluster_allowed),
         cmocka_unit_test(ledger__missing__enoent),
     };
 #undef T

@@ -42,7 +42,8 @@ static void fixed_request(struct activation_request *req)
     memset(comps[1].digest, 0x01, 32);
     memset(nonce, 0x5a, sizeof(nonce));
     /* 2026-11-29T10:00:00Z */
-    assert_int_equal(ctl_request_build(req, KEY, &inst, comps, 2, false, 1795946400, nonce), 0);
+    assert_int_equal(ctl_request_build(req, KEY, &inst, comps, 2, false, 1795946400, nonce, NULL),
+                     0);
 }
 
 static __attribute__((noinline)) char *request_json(const struct activation_request *req,
@@ -165,15 +166,53 @@ static void ctl_request_build__bad_arguments__einval_and_zeroed(void **state)
     struct binding_component comp = {.type = COMPONENT_NIC};
     struct activation_request req;
     uint8_t nonce[16] = {0};
+    uint32_t peak = ACTIVATION_USAGE_PEAK_MAX + 1;
 
     fixed_installation(&inst);
-    assert_int_equal(ctl_request_build(&req, "", &inst, &comp, 1, false, 1795946400, nonce),
+    assert_int_equal(ctl_request_build(&req, "", &inst, &comp, 1, false, 1795946400, nonce, NULL),
                      -EINVAL);
-    assert_int_equal(ctl_request_build(&req, "lg-lower", &inst, &comp, 1, false, 1795946400, nonce),
+    assert_int_equal(
+        ctl_request_build(&req, "lg-lower", &inst, &comp, 1, false, 1795946400, nonce, NULL),
+        -EINVAL);
+    assert_int_equal(ctl_request_build(&req, KEY, &inst, &comp, 0, false, 1795946400, nonce, NULL),
                      -EINVAL);
-    assert_int_equal(ctl_request_build(&req, KEY, &inst, &comp, 0, false, 1795946400, nonce),
+    assert_int_equal(ctl_request_build(&req, KEY, &inst, &comp, 1, false, 1795946400, nonce, &peak),
                      -EINVAL);
     assert_int_equal(req.key[0], '\0');
+}
+
+/* A cluster node's usage report is signed as one more line after the time,
+ * and only when it is there: a request without it signs what it always did. */
+static void ctl_request_build__usage__signed_as_last_line(void **state)
+{
+    struct ctl_installation inst;
+    struct binding_component comp = {.type = COMPONENT_NIC};
+    struct activation_request plain, req;
+    char *msg = NULL, *plain_msg = NULL;
+    size_t len = 0, plain_len = 0;
+    uint8_t nonce[16] = {0};
+    uint32_t peak = 7;
+
+    fixed_installation(&inst);
+    assert_int_equal(
+        ctl_request_build(&plain, KEY, &inst, &comp, 1, false, 1795946400, nonce, NULL), 0);
+    assert_int_equal(ctl_request_build(&req, KEY, &inst, &comp, 1, false, 1795946400, nonce, &peak),
+                     0);
+    assert_true(req.has_usage);
+    assert_int_equal(req.usage_peak, 7);
+    assert_int_equal(activation_request_message(&plain, &plain_msg, &plain_len), 0);
+    assert_int_equal(activation_request_message(&req, &msg, &len), 0);
+    assert_int_equal(len, plain_len + strlen("usage.peak=7\n"));
+    assert_memory_equal(msg, plain_msg, plain_len);
+    assert_memory_equal(msg + plain_len, "usage.peak=7\n", strlen("usage.peak=7\n"));
+    assert_int_equal(activation_request_verify(&req), 0);
+    req.usage_peak = 8;
+    assert_int_equal(activation_request_verify(&req), -EBADMSG);
+    req.usage_peak = 7;
+    req.has_usage = false;
+    assert_int_equal(activation_request_verify(&req), -EBADMSG);
+    free(msg);
+    free(plain_msg);
 }
 
 static void activation_request_json__round_trip__same_request(void **state)
@@ -541,6 +580,7 @@ int main(void)
         cmocka_unit_test(activation_request_message__fixed_request__canonical_bytes),
         cmocka_unit_test(ctl_request_build__signed__verifies_and_any_change_breaks_it),
         cmocka_unit_test(ctl_request_build__bad_arguments__einval_and_zeroed),
+        cmocka_unit_test(ctl_request_build__usage__signed_as_last_line),
         cmocka_unit_test(activation_request_json__round_trip__same_request),
         cmocka_unit_test(activation_request_parse__malformed__ebadmsg_naming_the_field),
         cmocka_unit_test(activation_request_parse__other_installations_id__ebadmsg),
