@@ -22,6 +22,12 @@ enum config_key {
     KEY_STATE_DIR,
     KEY_FAILOVER_VIP,
     KEY_AUTHORITY,
+    KEY_CLUSTER_ETCD,
+    KEY_CLUSTER_CA,
+    KEY_CLUSTER_CERT,
+    KEY_CLUSTER_KEY,
+    KEY_CLUSTER_NODE,
+    KEY_CLUSTER_LEASE,
     KEY_COUNT,
 };
 
@@ -37,6 +43,12 @@ static const char *const key_names[KEY_COUNT] = {
     [KEY_STATE_DIR] = "state-dir",
     [KEY_FAILOVER_VIP] = "failover-vip",
     [KEY_AUTHORITY] = "authority",
+    [KEY_CLUSTER_ETCD] = "cluster-etcd",
+    [KEY_CLUSTER_CA] = "cluster-ca",
+    [KEY_CLUSTER_CERT] = "cluster-cert",
+    [KEY_CLUSTER_KEY] = "cluster-key",
+    [KEY_CLUSTER_NODE] = "cluster-node",
+    [KEY_CLUSTER_LEASE] = "cluster-lease",
 };
 
 void config_defaults(struct gate_config *cfg)
@@ -46,6 +58,7 @@ void config_defaults(struct gate_config *cfg)
     snprintf(cfg->pool, sizeof(cfg->pool), "default");
     cfg->capacity = 4096;
     snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s/lib/licgate", LICGATE_LOCALSTATEDIR);
+    cfg->cluster_lease = CONFIG_LEASE_DEFAULT;
 }
 
 static int has_control(const char *s)
@@ -94,43 +107,73 @@ static bool in_set(char c, const char *set)
 
 #define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-/* https://HOST[:PORT][/PATH], as config.h says: licgatectl appends the API's
- * paths ("/v1/activate") to it, so a query or fragment would break them. */
-static bool valid_authority(const char *s)
+/* HOST[:PORT] at p: a name or address of [A-Za-z0-9.-] or a bracketed IPv6 address, PORT
+ * 1..65535. Where it ends, or NULL. */
+static const char *skip_host_port(const char *p)
 {
-    const char *p = s + 8, *end;
+    const char *end;
     unsigned long port = 0;
 
-    if (strlen(s) > CONFIG_AUTHORITY_MAX || strncmp(s, "https://", 8) != 0)
-        return false;
     if (*p == '[') {
         end = strchr(p, ']');
         if (end == NULL || end == p + 1)
-            return false;
+            return NULL;
         for (p++; p < end; p++)
             if (!in_set(*p, "0123456789abcdefABCDEF:."))
-                return false;
+                return NULL;
         p++;
     } else {
         for (end = p; in_set(*end, ALNUM ".-"); end++)
             ;
         if (end == p)
-            return false;
+            return NULL;
         p = end;
     }
     if (*p == ':') {
         for (end = ++p; *end >= '0' && *end <= '9' && end - p < 5; end++)
             port = port * 10 + (unsigned long)(*end - '0');
         if (end == p || port < 1 || port > 65535)
-            return false;
+            return NULL;
         p = end;
     }
+    return p;
+}
+
+/* https://HOST[:PORT][/PATH], as config.h says: licgatectl appends the API's
+ * paths ("/v1/activate") to it, so a query or fragment would break them. */
+static bool valid_authority(const char *s)
+{
+    const char *p;
+
+    if (strlen(s) > CONFIG_AUTHORITY_MAX || strncmp(s, "https://", 8) != 0 ||
+        (p = skip_host_port(s + 8)) == NULL)
+        return false;
     if (*p != '\0' && *p != '/')
         return false;
     for (; *p != '\0'; p++)
         if (!in_set(*p, ALNUM "._~%/-"))
             return false;
     return true;
+}
+
+/* cluster-etcd: 1..CONFIG_ETCD_ENDPOINTS of SCHEME://HOST[:PORT], comma-separated, all http or
+ * all https. */
+static bool valid_endpoints(const char *s)
+{
+    size_t n = 0, scheme = strncmp(s, "https://", 8) == 0 ? 8 : 7;
+    const char *p = s;
+
+    if (strlen(s) > CONFIG_ETCD_MAX || (scheme == 7 && strncmp(s, "http://", 7) != 0))
+        return false;
+    for (;;) {
+        if (strncmp(p, scheme == 8 ? "https://" : "http://", scheme) != 0 ||
+            (p = skip_host_port(p + scheme)) == NULL || ++n > CONFIG_ETCD_ENDPOINTS)
+            return false;
+        if (*p == '\0')
+            return true;
+        if (*p++ != ',')
+            return false;
+    }
 }
 
 /* Strict decimal: no sign, no leading zeros, no trailing bytes. */
@@ -169,12 +212,51 @@ typedef int key_setter(struct gate_config *cfg, enum config_key k, const char *k
 static int set_dir(struct gate_config *cfg, enum config_key k, const char *key, const char *value,
                    char *err, size_t errlen)
 {
-    if (value[0] != '/' || strlen(value) >= sizeof(cfg->license_dir))
+    char *field = k == KEY_LICENSE_DIR    ? cfg->license_dir
+                  : k == KEY_STATE_DIR    ? cfg->state_dir
+                  : k == KEY_CLUSTER_CA   ? cfg->cluster_ca
+                  : k == KEY_CLUSTER_CERT ? cfg->cluster_cert
+                                          : cfg->cluster_key;
+
+    if (value[0] != '/' || strlen(value) >= CONFIG_PATH_MAX)
         return errbuf_fail(err, errlen, -EINVAL,
-                           "%s: '%s' is not an absolute path shorter than %zu bytes", key, value,
-                           sizeof(cfg->license_dir));
-    snprintf(k == KEY_LICENSE_DIR ? cfg->license_dir : cfg->state_dir, sizeof(cfg->license_dir),
-             "%s", value);
+                           "%s: '%s' is not an absolute path shorter than %d bytes", key, value,
+                           CONFIG_PATH_MAX);
+    snprintf(field, CONFIG_PATH_MAX, "%s", value);
+    return 0;
+}
+
+static int set_cluster_etcd(struct gate_config *cfg, enum config_key k, const char *key,
+                            const char *value, char *err, size_t errlen)
+{
+    if (!valid_endpoints(value))
+        return errbuf_fail(err, errlen, -EINVAL,
+                           "%s: '%s' is not 1..%d comma-separated http://HOST[:PORT] or "
+                           "https://HOST[:PORT] (not mixed) of at most %d bytes",
+                           key, value, CONFIG_ETCD_ENDPOINTS, CONFIG_ETCD_MAX);
+    snprintf(cfg->cluster_etcd, sizeof(cfg->cluster_etcd), "%s", value);
+    return 0;
+}
+
+static int set_cluster_node(struct gate_config *cfg, enum config_key k, const char *key,
+                            const char *value, char *err, size_t errlen)
+{
+    size_t n = strlen(value);
+
+    if (n == 0 || n > CONFIG_NODE_MAX || strspn(value, ALNUM "_.-") != n || value[0] == '.')
+        return errbuf_fail(err, errlen, -EINVAL,
+                           "%s: '%s' is not 1..%d of [A-Za-z0-9_.-] (no leading '.')", key, value,
+                           CONFIG_NODE_MAX);
+    memcpy(cfg->cluster_node, value, n + 1);
+    return 0;
+}
+
+static int set_cluster_lease(struct gate_config *cfg, enum config_key k, const char *key,
+                             const char *value, char *err, size_t errlen)
+{
+    if (parse_u32(value, CONFIG_LEASE_MIN, CONFIG_LEASE_MAX, &cfg->cluster_lease) != 0)
+        return errbuf_fail(err, errlen, -EINVAL, "%s: '%s' is not a number of seconds in %d..%d",
+                           key, value, CONFIG_LEASE_MIN, CONFIG_LEASE_MAX);
     return 0;
 }
 
@@ -274,6 +356,12 @@ static key_setter *const setters[KEY_COUNT] = {
     [KEY_CONTROL_GROUP] = set_account,
     [KEY_CONTROL_SOCKET] = set_control_socket,
     [KEY_REASON_TO_CLIENT] = set_reason_to_client,
+    [KEY_CLUSTER_ETCD] = set_cluster_etcd,
+    [KEY_CLUSTER_CA] = set_dir,
+    [KEY_CLUSTER_CERT] = set_dir,
+    [KEY_CLUSTER_KEY] = set_dir,
+    [KEY_CLUSTER_NODE] = set_cluster_node,
+    [KEY_CLUSTER_LEASE] = set_cluster_lease,
 };
 
 int config_set(struct gate_config *cfg, const char *key, const char *value, char *err,

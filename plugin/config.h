@@ -25,6 +25,17 @@
 #ifndef LICGATE_RUNDIR
 #define LICGATE_RUNDIR "/run/licgate"
 #endif
+/* cluster-etcd: at most this many endpoints, this many bytes in all */
+#define CONFIG_ETCD_ENDPOINTS 8
+#define CONFIG_ETCD_MAX       1024
+#define CONFIG_NODE_MAX       63
+/* cluster-lease: the etcd lease's TTL in seconds (docs/cluster.md) */
+#define CONFIG_LEASE_DEFAULT 10
+#define CONFIG_LEASE_MIN     3
+#define CONFIG_LEASE_MAX     600
+/* Where licgate-agent tells licgatectl what it sees: CONFIG_AGENT_DIR/<pool>.json, root's. A
+ * pool name never starts with '.', so the directory cannot be a pool's. */
+#define CONFIG_AGENT_DIR LICGATE_RUNDIR "/.agent"
 /* sockaddr_un's sun_path holds 108 bytes with the NUL */
 #define CONFIG_SOCKET_MAX 107
 
@@ -41,7 +52,12 @@ struct gate_config {
     char state_dir[CONFIG_PATH_MAX];            /* the clock high-water mark lives here */
     char failover_vip[64];                      /* "" = no failover role */
     char authority[CONFIG_AUTHORITY_MAX + 1];   /* licgatectl's; the plugin ignores it */
-    unsigned set_mask;                          /* which keys were given, to refuse repeats */
+    /* licgate-agent's (docs/cluster.md); the plugin ignores them */
+    char cluster_etcd[CONFIG_ETCD_MAX + 1]; /* "" = no cluster */
+    char cluster_ca[CONFIG_PATH_MAX], cluster_cert[CONFIG_PATH_MAX], cluster_key[CONFIG_PATH_MAX];
+    char cluster_node[CONFIG_NODE_MAX + 1]; /* "" = the host name */
+    uint32_t cluster_lease;                 /* seconds */
+    unsigned set_mask;                      /* which keys were given, to refuse repeats */
 };
 
 /* Fills the defaults: license-dir SYSCONFDIR/licgate/licenses, pool "default",
@@ -49,6 +65,10 @@ struct gate_config {
  * readable by root only, no reason to clients, state-dir LOCALSTATEDIR/lib/licgate,
  * no failover address, no authority. */
 void config_defaults(struct gate_config *cfg);
+
+/* The cluster keys (licgate-agent's, docs/cluster.md): cluster-etcd is 1..8 comma-separated
+ * http://HOST[:PORT] or https://HOST[:PORT] endpoints (not mixed); cluster-ca, cluster-cert and
+ * cluster-key absolute paths; cluster-node 1..63 of [A-Za-z0-9_.-]; cluster-lease 3..600. */
 
 /* Sets one key. Returns 0, or -EINVAL with a one-line reason in err naming the
  * key and quoting the value; cfg is unchanged on error. "authority" (the

@@ -9,8 +9,13 @@
 #include "text.h"
 
 static const char *const command_names[] = {
-    [CONTROL_STATUS] = "status", [CONTROL_SESSIONS] = "sessions", [CONTROL_LICENSES] = "licenses",
-    [CONTROL_RELOAD] = "reload", [CONTROL_METRICS] = "metrics",   [CONTROL_VERSION] = "version",
+    [CONTROL_STATUS] = "status",
+    [CONTROL_SESSIONS] = "sessions",
+    [CONTROL_LICENSES] = "licenses",
+    [CONTROL_RELOAD] = "reload",
+    [CONTROL_METRICS] = "metrics",
+    [CONTROL_VERSION] = "version",
+    [CONTROL_CLUSTER_GRANT] = "cluster-grant",
 };
 
 const char *control_command_name(enum control_command cmd)
@@ -20,7 +25,46 @@ const char *control_command_name(enum control_command cmd)
 
 bool control_command_needs_root(enum control_command cmd)
 {
-    return cmd == CONTROL_RELOAD;
+    return cmd == CONTROL_RELOAD || cmd == CONTROL_CLUSTER_GRANT;
+}
+
+/* A plain decimal of 1..19 digits, no sign or leading zero, at most max: 0 or -EBADMSG. */
+static int parse_decimal(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (n == 0 || n > 19 || (s[0] == '0' && n > 1))
+        return -EBADMSG;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -EBADMSG;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > max)
+        return -EBADMSG;
+    *out = v;
+    return 0;
+}
+
+int control_parse_cluster_grant(const char *buf, size_t len, uint32_t *grant, int64_t *deadline_ms)
+{
+    static const char word[] = "cluster-grant ";
+    const char *nl = memchr(buf, '\n', len), *args, *space;
+    size_t n = nl != NULL ? (size_t)(nl - buf) : len;
+    uint64_t g, d;
+
+    if (n <= sizeof(word) - 1 || memcmp(buf, word, sizeof(word) - 1) != 0)
+        return -EBADMSG;
+    args = buf + sizeof(word) - 1;
+    n -= sizeof(word) - 1;
+    space = memchr(args, ' ', n);
+    if (space == NULL ||
+        parse_decimal(args, (size_t)(space - args), SEAT_POOL_GRANT_MAX, &g) != 0 ||
+        parse_decimal(space + 1, n - (size_t)(space - args) - 1, (UINT64_C(1) << 44) - 1, &d) != 0)
+        return -EBADMSG;
+    *grant = (uint32_t)g;
+    *deadline_ms = (int64_t)d;
+    return 0;
 }
 
 int control_parse_request(const char *buf, size_t len, bool eof, enum control_command *cmd,
@@ -62,6 +106,19 @@ int control_parse_request(const char *buf, size_t len, bool eof, enum control_co
     for (size_t i = 0; i < sizeof(command_names) / sizeof(command_names[0]); i++) {
         if (strcmp(word, command_names[i]) != 0)
             continue;
+        if (i == CONTROL_CLUSTER_GRANT) {
+            uint32_t g;
+            int64_t d;
+
+            if (control_parse_cluster_grant(buf, len, &g, &d) != 0) {
+                errbuf_set(err, errlen,
+                           "cluster-grant takes GRANT (0..%u) and DEADLINE-MS (CLOCK_MONOTONIC)",
+                           SEAT_POOL_GRANT_MAX);
+                return -EBADMSG;
+            }
+            *cmd = CONTROL_CLUSTER_GRANT;
+            return 0;
+        }
         if (space != NULL) {
             errbuf_set(err, errlen, "%s takes no arguments", word);
             return -EBADMSG;
@@ -168,6 +225,26 @@ uint32_t control_over_limit(const struct control_numbers *n)
     return n->st->in_use > n->limit ? n->st->in_use - n->limit : 0;
 }
 
+/* What this node holds of a cluster license: nothing is written without one. */
+static void put_cluster(FILE *out, const char *pool, const struct control_cluster *c)
+{
+    if (c == NULL || c->seats == 0)
+        return;
+    put_family(out, "licgate_cluster_seats", "gauge", "Seats of the cluster license.");
+    put_value(out, "licgate_cluster_seats", pool, c->seats);
+    put_family(out, "licgate_cluster_grant", "gauge",
+               "Seats of the cluster this node holds (licgate-agent).");
+    put_value(out, "licgate_cluster_grant", pool, c->grant);
+    put_family(out, "licgate_cluster_admitting", "gauge",
+               "1 while the grant's deadline is ahead: the node may admit on it.");
+    put_value(out, "licgate_cluster_admitting", pool, c->usable > 0 ? 1 : 0);
+    put_family(out, "licgate_cluster_deadline_seconds", "gauge",
+               "Seconds until the grant's deadline (negative: passed; the agent is not renewing).");
+    put_series(out, "licgate_cluster_deadline_seconds", pool);
+    fprintf(out, "} %.3f\n",
+            c->deadline_ms > 0 ? (double)(c->deadline_ms - c->monotonic_ms) / 1000.0 : 0.0);
+}
+
 int control_render_metrics(FILE *out, const struct control_numbers *n,
                            const struct license_set *set, int64_t now)
 {
@@ -200,6 +277,10 @@ int control_render_metrics(FILE *out, const struct control_numbers *n,
     put_family(out, "licgate_reclaimed_total", "counter",
                "Seats reclaimed from openvpn processes that died.");
     put_value(out, "licgate_reclaimed_total", pool, st->reclaimed);
+    put_family(out, "licgate_seats_peak", "gauge",
+               "The most seats in use at once since the pool was made.");
+    put_value(out, "licgate_seats_peak", pool, st->peak);
+    put_cluster(out, pool, n->cluster);
     put_family(out, "licgate_license_seats", "gauge", "Seats of each license file, by state.");
     for (size_t i = 0; i < set->count; i++) {
         const struct license_entry *e = &set->entries[i];

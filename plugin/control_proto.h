@@ -21,6 +21,7 @@ enum control_command {
     CONTROL_RELOAD,
     CONTROL_METRICS,
     CONTROL_VERSION,
+    CONTROL_CLUSTER_GRANT, /* "cluster-grant GRANT DEADLINE-MS": licgate-agent's, root only */
 };
 
 /* Parses the bytes a client sent so far (buf, len; eof when it closed its
@@ -32,6 +33,11 @@ int control_parse_request(const char *buf, size_t len, bool eof, enum control_co
                           char *err, size_t errlen);
 
 const char *control_command_name(enum control_command cmd);
+
+/* The arguments of a "cluster-grant GRANT DEADLINE-MS" line control_parse_request accepted:
+ * GRANT 0..SEAT_POOL_GRANT_MAX, DEADLINE-MS 0..2^44-1 (CLOCK_MONOTONIC milliseconds), plain
+ * decimals. 0, or -EBADMSG for anything else. */
+int control_parse_cluster_grant(const char *buf, size_t len, uint32_t *grant, int64_t *deadline_ms);
 
 /* Whether only root may run cmd. */
 bool control_command_needs_root(enum control_command cmd);
@@ -54,13 +60,24 @@ int64_t control_license_end(const struct license *lic);
  * and returns 1, or returns 0 when there is none. */
 int control_license_warning(const struct license *lic, int64_t now, char *buf, size_t len);
 
+/* What this node holds of a cluster license (docs/cluster.md). */
+struct control_cluster {
+    uint32_t seats; /* the cluster license's, 0 when none counts here */
+    char key[LICENSE_KEY_ID_MAX + 1];
+    uint32_t grant;       /* as licgate-agent set it */
+    uint32_t usable;      /* what admission adds now: 0 past the deadline */
+    int64_t deadline_ms;  /* CLOCK_MONOTONIC, 0 = no grant */
+    int64_t monotonic_ms; /* when it was read */
+};
+
 /* The numbers of one pool as its serving process sees them. */
 struct control_numbers {
     const char *pool;
     const struct seat_pool_status *st;
-    uint32_t limit;       /* what this process admits against */
-    bool evaluation;      /* no valid license counts */
-    uint32_t eval_in_use; /* the machine's evaluation seats held, every pool */
+    uint32_t limit;                        /* what this process admits against */
+    bool evaluation;                       /* no valid license counts */
+    uint32_t eval_in_use;                  /* the machine's evaluation seats held, every pool */
+    const struct control_cluster *cluster; /* NULL: not told */
 };
 
 /* Seats in use above the limit (0 within it): new connections wait until that many leave. */

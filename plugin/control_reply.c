@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "license.h"
 #include "proc.h"
 #include "text.h"
@@ -23,6 +24,22 @@ static int take_session(const struct seat_session *s, void *arg)
     }
     snap->sessions[snap->nsessions++] = *s;
     return 0;
+}
+
+static void take_cluster(struct gate *gate, struct control_cluster *c)
+{
+    c->seats = gate_cluster_seats(gate);
+    c->usable = gate_cluster_grant(gate, &c->deadline_ms);
+    seat_pool_cluster(gate_pool(gate), &c->grant, &c->deadline_ms);
+    c->monotonic_ms = clock_monotonic_ms();
+}
+
+static void cluster_key(const struct license_set *set, struct control_cluster *c)
+{
+    const struct license_entry *e = license_set_cluster(set);
+
+    if (e != NULL)
+        snprintf(c->key, sizeof(c->key), "%s", e->lic.key_id);
 }
 
 int control_snapshot_take(struct gate *gate, enum control_command cmd, struct control_snapshot *s)
@@ -43,8 +60,11 @@ int control_snapshot_take(struct gate *gate, enum control_command cmd, struct co
     s->failover_active = gate_failover_active(gate);
     s->now = gate_now(gate);
     s->rollback = gate_clock_state(gate, &s->clock, &s->mark);
-    if (cmd == CONTROL_STATUS || cmd == CONTROL_LICENSES || cmd == CONTROL_METRICS)
+    take_cluster(gate, &s->cluster);
+    if (cmd != CONTROL_SESSIONS && cmd != CONTROL_VERSION && cmd != CONTROL_CLUSTER_GRANT)
         r = gate_copy_licenses(gate, &s->licenses);
+    if (r == 0 && s->cluster.seats > 0)
+        cluster_key(&s->licenses, &s->cluster);
     if (r == 0 && cmd == CONTROL_SESSIONS)
         r = seat_pool_foreach_session(gate_pool(gate), take_session, s);
     if (r < 0)
@@ -250,6 +270,43 @@ static void add_next_change(const struct control_snapshot *s, json_object *o)
     json_object_object_add(o, "next_change", x);
 }
 
+/* "cluster": what this node holds of a cluster license (docs/cluster.md), null without one. */
+static void add_cluster(const struct control_snapshot *s, json_object *o)
+{
+    const struct control_cluster *c = &s->cluster;
+    json_object *x;
+
+    if (c->seats == 0) {
+        json_object_object_add(o, "cluster", NULL);
+        return;
+    }
+    x = json_object_new_object();
+    add_str(x, "key", c->key);
+    add_int(x, "seats", c->seats);
+    add_int(x, "grant", c->grant);
+    add_int(x, "usable", c->usable);
+    if (c->deadline_ms > 0)
+        add_int(x, "deadline_in_ms", c->deadline_ms - c->monotonic_ms);
+    else
+        json_object_object_add(x, "deadline_in_ms", NULL);
+    add_bool(x, "admitting", c->usable > 0);
+    json_object_object_add(o, "cluster", x);
+}
+
+/* The answer to licgate-agent's cluster-grant: what the pool holds now. */
+static json_object *reply_cluster_grant(const struct control_snapshot *s)
+{
+    json_object *o = response_new(true);
+
+    add_int(o, "grant", s->cluster.grant);
+    add_int(o, "usable", s->cluster.usable);
+    add_int(o, "seats", s->cluster.seats);
+    add_int(o, "in_use", s->st.in_use);
+    add_int(o, "peak", s->st.peak);
+    add_int(o, "limit", s->limit);
+    return o;
+}
+
 static json_object *reply_status(const struct control_snapshot *s)
 {
     json_object *o = response_new(true), *procs = json_object_new_array(), *x;
@@ -294,6 +351,8 @@ static json_object *reply_status(const struct control_snapshot *s)
     add_time(x, "high_water_mark", s->mark);
     add_bool(x, "rollback_detected", s->rollback);
     json_object_object_add(o, "clock", x);
+    add_int(o, "peak", s->st.peak);
+    add_cluster(s, o);
     add_next_change(s, o);
     add_warnings(s, o);
     return o;
@@ -340,7 +399,7 @@ static json_object *reply_licenses(const struct control_snapshot *s)
             add_str(l, "key_id", e->lic.key_id);
             add_str(l, "customer", e->lic.customer);
             add_int(l, "seats", e->lic.seats);
-            add_str(l, "kind", e->lic.kind == LICENSE_KIND_FAILOVER ? "failover" : "standard");
+            add_str(l, "kind", license_kind_name(e->lic.kind));
             add_time(l, "support_until", e->lic.support_until);
             add_bool(l, "perpetual", e->lic.perpetual);
             add_time(l, "lease_not_after", e->lic.lease_not_after);
@@ -361,7 +420,8 @@ static json_object *reply_metrics(const struct control_snapshot *s)
                                    .st = &s->st,
                                    .limit = s->limit,
                                    .evaluation = s->evaluation,
-                                   .eval_in_use = s->machine.eval_in_use};
+                                   .eval_in_use = s->machine.eval_in_use,
+                                   .cluster = &s->cluster};
     char *text = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&text, &len);
@@ -405,6 +465,9 @@ char *control_reply(const struct control_snapshot *s, enum control_command cmd, 
         break;
     case CONTROL_VERSION:
         o = reply_version(s);
+        break;
+    case CONTROL_CLUSTER_GRANT:
+        o = reply_cluster_grant(s);
         break;
     case CONTROL_RELOAD:
         break;

@@ -33,6 +33,7 @@ struct control_snapshot {
     struct license_set licenses;
     struct seat_session *sessions;
     size_t nsessions;
+    struct control_cluster cluster;
 };
 
 /* Takes what cmd's answer needs from the gate (memory only: no disk, no socket). 0 or

@@ -160,6 +160,17 @@ static void run(struct control_server *s, struct conn *c, enum control_command c
         run_reload(s, c, now);
         return;
     }
+    if (cmd == CONTROL_CLUSTER_GRANT) {
+        uint32_t grant = 0;
+        int64_t deadline = 0;
+        char err[160];
+
+        control_parse_cluster_grant(c->buf, c->len, &grant, &deadline);
+        if (gate_set_cluster_grant(s->gate, grant, deadline, err, sizeof(err)) < 0) {
+            conn_error(c, err, now);
+            return;
+        }
+    }
     if (control_snapshot_take(s->gate, cmd, &snap) < 0) {
         conn_error(c, "out of memory", now);
         return;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "account.h"
+#include "clock.h"
 #include "errbuf.h"
 #include "gate_internal.h"
 #include "netlink.h"
@@ -133,12 +134,30 @@ void gate_close(struct gate *gate)
 /* The numbers an admission is decided on: the pool's in-use count against this process's own
  * limit, and this process's own count against the same limit, which no shared byte can
  * lower. */
+uint32_t gate_cluster_grant(const struct gate *gate, int64_t *deadline_ms)
+{
+    uint32_t cap = atomic_load_explicit(&gate->cluster_seats, memory_order_relaxed), grant;
+    int64_t deadline;
+
+    if (deadline_ms != NULL)
+        *deadline_ms = 0;
+    if (cap == 0)
+        return 0;
+    seat_pool_cluster(gate->pool, &grant, &deadline);
+    if (deadline_ms != NULL)
+        *deadline_ms = deadline;
+    if (grant == 0 || clock_monotonic_ms() >= deadline)
+        return 0;
+    return grant < cap ? grant : cap;
+}
+
 static bool gate_full(struct gate *gate, struct seat_numbers *nums)
 {
     uint32_t local = atomic_load_explicit(&gate->local_in_use, memory_order_relaxed);
 
     seat_pool_numbers(gate->pool, nums);
-    nums->limit = atomic_load_explicit(&gate->limit, memory_order_relaxed);
+    nums->limit =
+        atomic_load_explicit(&gate->limit, memory_order_relaxed) + gate_cluster_grant(gate, NULL);
     if (local > nums->in_use)
         nums->in_use = local;
     return nums->in_use >= nums->limit;
@@ -329,7 +348,28 @@ uint32_t gate_limit(const struct gate *gate, bool *evaluation)
 {
     if (evaluation != NULL)
         *evaluation = atomic_load_explicit(&gate->evaluation, memory_order_relaxed);
-    return atomic_load_explicit(&gate->limit, memory_order_relaxed);
+    return atomic_load_explicit(&gate->limit, memory_order_relaxed) +
+           gate_cluster_grant(gate, NULL);
+}
+
+uint32_t gate_cluster_seats(const struct gate *gate)
+{
+    return atomic_load_explicit(&gate->cluster_seats, memory_order_relaxed);
+}
+
+int gate_set_cluster_grant(struct gate *gate, uint32_t grant, int64_t deadline_ms, char *err,
+                           size_t errlen)
+{
+    uint32_t cap = gate_cluster_seats(gate);
+
+    if (cap == 0)
+        return errbuf_fail(err, errlen, -ENOENT, "no cluster license counts in pool '%s'",
+                           gate->cfg.pool);
+    if (grant > cap)
+        return errbuf_fail(err, errlen, -ERANGE, "grant %u exceeds the cluster license's %u seats",
+                           grant, cap);
+    seat_pool_set_cluster(gate->pool, grant, deadline_ms);
+    return 0;
 }
 
 int gate_copy_licenses(struct gate *gate, struct license_set *out)

@@ -112,9 +112,28 @@ struct gate_reload_result {
  * force then). result may be NULL. */
 int gate_reload(struct gate *gate, struct gate_reload_result *result, char *err, size_t errlen);
 
-/* The limit this process admits against, and whether it is the evaluation
- * limit (no valid license). Safe from any thread. */
+/* The limit this process admits against now (its licenses' seats, plus a
+ * cluster grant in force), and whether it is the evaluation limit (no valid
+ * license). Safe from any thread. */
 uint32_t gate_limit(const struct gate *gate, bool *evaluation);
+
+/* The seats a cluster license's grant adds now (docs/cluster.md): the grant,
+ * at most the cluster license's seats, while its deadline is ahead; 0 with no
+ * cluster license, no grant, or the deadline passed. *deadline_ms (may be
+ * NULL) gets the grant's CLOCK_MONOTONIC deadline (0: none). One atomic load
+ * and one clock read: safe on the admission path, from any thread. */
+uint32_t gate_cluster_grant(const struct gate *gate, int64_t *deadline_ms);
+
+/* The seats of the cluster license that counts here, 0 when none does. */
+uint32_t gate_cluster_seats(const struct gate *gate);
+
+/* Sets this node's grant of the cluster license, at licgate-agent's request
+ * (the control socket's `cluster-grant`, root only): every process of the
+ * pool admits on it until deadline_ms (CLOCK_MONOTONIC). 0, or -ENOENT when no
+ * cluster license counts in this pool, -ERANGE when grant exceeds its seats;
+ * err says which. grant 0 takes the grant back. */
+int gate_set_cluster_grant(struct gate *gate, uint32_t grant, int64_t deadline_ms, char *err,
+                           size_t errlen);
 
 /* A copy of the licenses as evaluated now, for reports. Safe from any thread.
  * 0 or -ENOMEM; free with license_set_free. */

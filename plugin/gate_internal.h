@@ -41,8 +41,9 @@ struct gate {
     _Atomic uint32_t limit; /* what this process admits against: computed here, never read
                              * from shared memory */
     _Atomic bool evaluation;
-    _Atomic int64_t next_change;  /* when license states must be evaluated again */
-    _Atomic bool failover_active; /* this node holds failover-vip */
+    _Atomic uint32_t cluster_seats; /* a cluster license counts: its seats, the grant's cap */
+    _Atomic int64_t next_change;    /* when license states must be evaluated again */
+    _Atomic bool failover_active;   /* this node holds failover-vip */
 
     /* This process's own sessions and evaluation seats: a second count that
      * no shared byte can lower. */

@@ -60,15 +60,25 @@ void log_license(struct gate *gate, const struct license_entry *e)
 /* Sets the limit the licenses give now; logs a change. Under lock. */
 void gate_apply_limit(struct gate *gate, const char *why, bool always_log)
 {
+    const struct license_entry *cluster = license_set_cluster(&gate->licenses);
     uint32_t seats = license_set_seats(&gate->licenses);
-    bool evaluation = seats == 0;
+    bool evaluation = seats == 0 && cluster == NULL;
     uint32_t limit = evaluation ? GATE_EVALUATION_SEATS : seats;
     uint32_t old = atomic_load_explicit(&gate->limit, memory_order_relaxed);
+    uint32_t cap = cluster != NULL ? cluster->lic.seats : 0;
 
     if (always_log || limit != old ||
-        evaluation != atomic_load_explicit(&gate->evaluation, memory_order_relaxed))
-        gate_logf(gate, GATE_LOG_NOTE, "%s: %s%u seats (pool '%s')", why,
-                  evaluation_word(evaluation), limit, gate->cfg.pool);
+        evaluation != atomic_load_explicit(&gate->evaluation, memory_order_relaxed) ||
+        cap != atomic_load_explicit(&gate->cluster_seats, memory_order_relaxed)) {
+        if (cluster != NULL)
+            gate_logf(gate, GATE_LOG_NOTE,
+                      "%s: %u seats and what cluster %s grants this node (of its %u) (pool '%s')",
+                      why, limit, cluster->lic.key_id, cap, gate->cfg.pool);
+        else
+            gate_logf(gate, GATE_LOG_NOTE, "%s: %s%u seats (pool '%s')", why,
+                      evaluation_word(evaluation), limit, gate->cfg.pool);
+    }
+    atomic_store_explicit(&gate->cluster_seats, cap, memory_order_relaxed);
     atomic_store_explicit(&gate->limit, limit, memory_order_relaxed);
     atomic_store_explicit(&gate->evaluation, evaluation, memory_order_relaxed);
 }

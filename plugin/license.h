@@ -22,7 +22,10 @@ struct issuer_key {
     uint8_t pub[32];
 };
 
-enum license_kind { LICENSE_KIND_STANDARD, LICENSE_KIND_FAILOVER };
+/* standard: counts its seats where it is bound; failover: counts only on the node holding
+ * failover-vip; cluster: its seats are shared by the nodes of a cluster through etcd, and a node
+ * counts only the seats its agent holds (docs/cluster.md). */
+enum license_kind { LICENSE_KIND_STANDARD, LICENSE_KIND_FAILOVER, LICENSE_KIND_CLUSTER };
 enum binding_rule { BINDING_NONE, BINDING_ALL, BINDING_ALL_BUT, BINDING_MACHINE_ID_ONLY };
 enum component_type { COMPONENT_MACHINE_ID, COMPONENT_DMI_UUID, COMPONENT_NIC };
 
@@ -112,5 +115,11 @@ const char *license_component_name(enum component_type type);
 
 /* The type a name of len bytes stands for: 0, or -EINVAL for an unknown name. */
 int license_component_type(const char *name, size_t len, enum component_type *type);
+
+/* "standard", "failover", "cluster" ("?" for anything else). */
+const char *license_kind_name(enum license_kind kind);
+
+/* The kind a name of len bytes stands for: 0, or -EINVAL for an unknown name. */
+int license_kind_from_name(const char *name, size_t len, enum license_kind *kind);
 
 #endif

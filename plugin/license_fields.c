@@ -216,15 +216,35 @@ static int parse_seats(const char *field, const char *value, size_t n, struct li
     return 0;
 }
 
+static const char *const kind_names[] = {
+    [LICENSE_KIND_STANDARD] = "standard",
+    [LICENSE_KIND_FAILOVER] = "failover",
+    [LICENSE_KIND_CLUSTER] = "cluster",
+};
+
+const char *license_kind_name(enum license_kind kind)
+{
+    if ((size_t)kind < sizeof(kind_names) / sizeof(kind_names[0]))
+        return kind_names[kind];
+    return "?";
+}
+
+int license_kind_from_name(const char *name, size_t len, enum license_kind *kind)
+{
+    for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
+        if (value_is(name, len, kind_names[i])) {
+            *kind = (enum license_kind)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
 static int parse_kind(const char *field, const char *value, size_t n, struct license *lic,
                       char *err, size_t errlen)
 {
-    if (value_is(value, n, "standard"))
-        lic->kind = LICENSE_KIND_STANDARD;
-    else if (value_is(value, n, "failover"))
-        lic->kind = LICENSE_KIND_FAILOVER;
-    else
-        return field_error(err, errlen, field, value, n, "is not standard or failover");
+    if (license_kind_from_name(value, n, &lic->kind) != 0)
+        return field_error(err, errlen, field, value, n, "is not standard, failover or cluster");
     return 0;
 }
 
@@ -242,7 +262,10 @@ static int parse_primary_key(const char *field, const char *value, size_t n, str
     if (!is_key_id(value, n))
         return field_error(err, errlen, field, value, n, "is not 'none' or a key id");
     if (lic->kind != LICENSE_KIND_FAILOVER)
-        return field_error(err, errlen, field, value, n, "but a standard license must have 'none'");
+        return field_error(err, errlen, field, value, n,
+                           lic->kind == LICENSE_KIND_CLUSTER
+                               ? "but a cluster license must have 'none'"
+                               : "but a standard license must have 'none'");
     memcpy(lic->primary_key, value, n);
     lic->primary_key[n] = '\0';
     return 0;

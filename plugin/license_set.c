@@ -221,13 +221,22 @@ uint32_t license_set_seats(const struct license_set *set)
     for (size_t i = 0; i < set->count; i++) {
         const struct license_entry *entry = &set->entries[i];
 
-        if (!license_entry_counts(entry))
+        if (!license_entry_counts(entry) || entry->lic.kind == LICENSE_KIND_CLUSTER)
             continue;
         if (UINT32_MAX - seats < entry->lic.seats)
             return UINT32_MAX;
         seats += entry->lic.seats;
     }
     return seats;
+}
+
+const struct license_entry *license_set_cluster(const struct license_set *set)
+{
+    for (size_t i = 0; i < set->count; i++)
+        if (set->entries[i].lic.kind == LICENSE_KIND_CLUSTER &&
+            license_entry_counts(&set->entries[i]))
+            return &set->entries[i];
+    return NULL;
 }
 
 int64_t license_set_next_change(const struct license_set *set, int64_t now)

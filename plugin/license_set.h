@@ -73,7 +73,8 @@ void license_set_bind(struct license_set *set, license_binding_check *check, voi
 const char *license_entry_state(const struct license_entry *entry);
 
 /* Seats of the entries that count (each key is in a set once), saturating at
- * UINT32_MAX. */
+ * UINT32_MAX; a cluster license's seats are not among them (its node counts
+ * what the cluster grants it, docs/cluster.md). */
 uint32_t license_set_seats(const struct license_set *set);
 
 /* Appends the loaded entries of peer whose key set does not hold already:
@@ -86,6 +87,9 @@ int license_set_append(struct license_set *set, const struct license_set *peer, 
 /* The license directory entry comes from: "" for this process's own. */
 const char *license_entry_source(const struct license_set *set, const struct license_entry *entry,
                                  int *pid);
+
+/* The first cluster license that counts, or NULL. */
+const struct license_entry *license_set_cluster(const struct license_set *set);
 
 /* Whether this entry's seats count now (loaded, active, the machine binding
  * matches, not a failover license on a standby node or beside its primary,

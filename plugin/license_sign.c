@@ -85,10 +85,7 @@ static int format_payload(const struct license *lic, const uint8_t issuer_id[8],
     text_append(&tb, "key-id: %.*s\n", (int)sizeof(lic->key_id), lic->key_id);
     text_append(&tb, "customer: %.*s\n", (int)sizeof(lic->customer), lic->customer);
     text_append(&tb, "seats: %u\n", (unsigned)lic->seats);
-    text_append(&tb, "kind: %s\n",
-                lic->kind == LICENSE_KIND_STANDARD   ? "standard"
-                : lic->kind == LICENSE_KIND_FAILOVER ? "failover"
-                                                     : "?");
+    text_append(&tb, "kind: %s\n", license_kind_name(lic->kind));
     if (lic->primary_key[0] == '\0')
         text_append(&tb, "primary-key: none\n");
     else

@@ -23,7 +23,7 @@ _Static_assert(ATOMIC_LONG_LOCK_FREE == 2, "long atomics must be lock-free");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
 _Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4, "atomic sizes");
 _Static_assert(sizeof(struct pool_proc) == 32, "pool_proc layout");
-_Static_assert(sizeof(struct pool_header) == 152 + 32 * POOL_MAX_PROCS, "pool_header layout");
+_Static_assert(sizeof(struct pool_header) == 168 + 32 * POOL_MAX_PROCS, "pool_header layout");
 _Static_assert(SEAT_POOL_NAME_MAX < POOL_NAME_LEN && SEAT_POOL_TOKEN_LEN == POOL_TOKEN_LEN,
                "pool name and token");
 _Static_assert(sizeof(struct pool_slot) == 152, "pool_slot layout");
@@ -119,6 +119,34 @@ void pool_give_back(struct seat_pool *pool, uint32_t idx, uint32_t proc)
         pool_counter_dec(&pool->hdr->proc[proc].in_use);
 }
 
+/* Raises the peak to n: one load unless n is a new peak. */
+static void note_peak(struct pool_header *hdr, uint32_t n)
+{
+    uint32_t peak = atomic_load_explicit(&hdr->peak, memory_order_relaxed);
+
+    while (n > peak && !atomic_compare_exchange_weak_explicit(
+                           &hdr->peak, &peak, n, memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
+void seat_pool_set_cluster(struct seat_pool *pool, uint32_t grant, int64_t deadline_ms)
+{
+    uint64_t word = 0;
+
+    if (grant > 0 && deadline_ms > 0 && deadline_ms < (INT64_C(1) << 44))
+        word = POOL_CLUSTER(grant > POOL_CLUSTER_GRANT_MAX ? POOL_CLUSTER_GRANT_MAX : grant,
+                            deadline_ms);
+    atomic_store_explicit(&pool->hdr->cluster, word, memory_order_release);
+}
+
+void seat_pool_cluster(struct seat_pool *pool, uint32_t *grant, int64_t *deadline_ms)
+{
+    uint64_t word = atomic_load_explicit(&pool->hdr->cluster, memory_order_acquire);
+
+    *grant = POOL_CLUSTER_GRANT(word);
+    *deadline_ms = POOL_CLUSTER_DEADLINE(word);
+}
+
 int seat_pool_admit(struct seat_pool *pool, const struct seat_request *req, uint32_t limit,
                     uint32_t *slot, struct seat_numbers *nums)
 {
@@ -176,6 +204,7 @@ int seat_pool_admit(struct seat_pool *pool, const struct seat_request *req, uint
     atomic_store_explicit(&s->ctl, ctl, memory_order_release);
     atomic_fetch_add_explicit(&hdr->proc[pool->proc_idx].in_use, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&hdr->admissions, 1, memory_order_relaxed);
+    note_peak(hdr, n + 1);
     seen.in_use = n + 1;
     *slot = idx;
 out:

@@ -41,6 +41,7 @@ struct seat_pool_proc_status {
 
 struct seat_pool_status {
     uint32_t in_use;
+    uint32_t peak; /* the most in use at once since the pool was made */
     uint32_t capacity;
     uint32_t free_slots; /* walked from the free stack: exact only while nobody admits */
     uint64_t admissions;
@@ -112,6 +113,15 @@ void seat_pool_reload_ack(struct seat_pool *pool, uint32_t seen);
 /* Whether every other live process of the pool has acted on reload request `request`; the
  * first that has not in *laggard. Reads /proc for each one that has not. */
 bool seat_pool_reload_followed(struct seat_pool *pool, uint32_t request, pid_t *laggard);
+
+/* A cluster license's grant for this node (docs/cluster.md): grant seats (at most
+ * SEAT_POOL_GRANT_MAX) usable while CLOCK_MONOTONIC milliseconds are below deadline_ms.
+ * Every process of the pool sees it. grant 0 (or a deadline outside 1..2^44) clears it. */
+#define SEAT_POOL_GRANT_MAX 0xfffffu
+void seat_pool_set_cluster(struct seat_pool *pool, uint32_t grant, int64_t deadline_ms);
+
+/* The grant and its deadline as last set, in one read (0, 0 when none). */
+void seat_pool_cluster(struct seat_pool *pool, uint32_t *grant, int64_t *deadline_ms);
 
 /* Counts a refusal at the limit decided without seat_pool_admit (the early
  * refusal at the TLS handshake), so the counters tell every refusal. */

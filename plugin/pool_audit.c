@@ -197,6 +197,7 @@ void seat_pool_snapshot(struct seat_pool *pool, struct seat_pool_status *st)
         return;
     hdr = pool->hdr;
     st->in_use = atomic_load_explicit(&hdr->in_use, memory_order_relaxed);
+    st->peak = atomic_load_explicit(&hdr->peak, memory_order_relaxed);
     st->capacity = pool->capacity;
     st->free_slots = pool_count_free(pool);
     st->admissions = atomic_load_explicit(&hdr->admissions, memory_order_relaxed);

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define POOL_MAGIC          "LICGPOOL"
-#define POOL_LAYOUT_VERSION 3
+#define POOL_LAYOUT_VERSION 4
 #define POOL_MAX_PROCS      64
 #define POOL_CAPACITY_MAX   1000000u
 #define POOL_SLOT_NONE      UINT32_MAX
@@ -51,6 +51,14 @@ enum pool_slot_state {
 #define POOL_HEAD_IDX(head) ((uint32_t)(head))
 #define POOL_HEAD_TAG(head) ((uint32_t)((head) >> 32))
 
+/* The cluster word: a node's grant of a cluster license in bits 0-19, the deadline (CLOCK_MONOTONIC
+ * milliseconds) before which it may admit on it in bits 20-63; 0 = no grant. One word, so that a
+ * reader never pairs a grant with another grant's deadline. */
+#define POOL_CLUSTER_GRANT_MAX      0xfffffu
+#define POOL_CLUSTER(grant, dl)     ((uint64_t)(grant) | (uint64_t)(dl) << 20)
+#define POOL_CLUSTER_GRANT(word)    ((uint32_t)((word)&POOL_CLUSTER_GRANT_MAX))
+#define POOL_CLUSTER_DEADLINE(word) ((int64_t)((word) >> 20))
+
 struct pool_proc {
     _Atomic uint32_t state;
     _Atomic uint32_t pid;
@@ -84,6 +92,9 @@ struct pool_header {
     _Atomic uint64_t releases;
     _Atomic uint64_t reclaimed;
     _Atomic uint64_t free_head;
+    _Atomic uint64_t cluster; /* POOL_CLUSTER: set at licgate-agent's request (docs/cluster.md) */
+    _Atomic uint32_t peak;    /* the most sessions in use at once since the pool was made */
+    uint32_t reserved;
 
     struct pool_proc proc[POOL_MAX_PROCS];
 };

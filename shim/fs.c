@@ -550,3 +550,8 @@ int fs_mkdir_mode(const char *path, mode_t mode)
         return -ENOTDIR;
     return chmod(path, mode) == 0 ? 0 : -errno;
 }
+
+int fs_unlink(const char *path)
+{
+    return unlink(path) == 0 ? 0 : -errno;
+}

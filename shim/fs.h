@@ -57,6 +57,9 @@ int fs_info(const char *path, bool follow, struct fs_info *info);
  * real ids as access(2) checks): 0 or -errno. */
 int fs_dir_writable(const char *dir);
 
+/* Removes the file at path: 0, or -errno (-ENOENT: nothing there). */
+int fs_unlink(const char *path);
+
 /* Whether anything exists at path, by its real ids (access(2) F_OK). */
 bool fs_exists(const char *path);
 

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
+#include <time.h>
 #include <unistd.h>
 
 int thread_start(pthread_t *thread, void *(*fn)(void *), void *arg)
@@ -59,4 +61,40 @@ void wake_close(struct wake *w)
     if (w->fd[1] >= 0)
         close(w->fd[1]);
     w->fd[0] = w->fd[1] = -1;
+}
+
+int signal_block_stops(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+int signal_wait(int timeout_ms)
+{
+    struct timespec ts = {.tv_sec = timeout_ms / 1000,
+                          .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
+    sigset_t set;
+    int sig;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    do
+        sig = sigtimedwait(&set, NULL, &ts);
+    while (sig < 0 && errno == EINTR);
+    return sig > 0 ? sig : 0;
+}
+
+int host_name(char *buf, size_t len)
+{
+    if (gethostname(buf, len) != 0)
+        return -errno;
+    buf[len - 1] = '\0';
+    return 0;
 }

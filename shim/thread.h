@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Starts fn(arg) on a new thread that blocks every signal. 0 or -errno. */
 int thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);
@@ -27,5 +28,16 @@ bool wake_drain(struct wake *w);
 bool wake_wait(struct wake *w, int timeout_ms);
 
 void wake_close(struct wake *w);
+
+/* For a daemon's main loop: blocks SIGTERM, SIGINT and SIGHUP in this thread (and the threads
+ * it starts), so that signal_wait takes them. 0 or -errno. */
+int signal_block_stops(void);
+
+/* Waits up to timeout_ms for SIGTERM, SIGINT or SIGHUP (blocked by signal_block_stops): the
+ * signal's number, or 0 when the time ran out. */
+int signal_wait(int timeout_ms);
+
+/* This machine's host name, cut at len - 1 bytes (len > 0): 0 or -errno. */
+int host_name(char *buf, size_t len);
 
 #endif

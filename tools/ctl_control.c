@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "activation_request.h"
 #include "cli.h"
 #include "ctl_control.h"
 #include "ctl_render.h"
@@ -71,7 +72,7 @@ int ctl_control_target(const struct ctl_options *o, struct ctl_target *t)
     }
     if (o->pool) {
         t->pool = o->pool;
-        snprintf(t->path, sizeof(t->path), "%s/%s/control.sock", LICGATE_RUNDIR, o->pool);
+        config_pool_socket(o->pool, t->path, sizeof(t->path));
         return EXIT_SUCCESS;
     }
     if ((status = ctl_load_settings(o, &cfg)) != EXIT_SUCCESS)
@@ -245,4 +246,35 @@ int ctl_reload_after_install(void *arg, bool quiet)
     }
     json_object_put(resp);
     return rc;
+}
+
+int ctl_pool_peak(void *arg, uint32_t *peak)
+{
+    const struct ctl_target *t = arg;
+    enum usock_stage stage;
+    json_object *resp = NULL, *v;
+    char *buf = NULL, err[256];
+    size_t len = 0;
+    int64_t n;
+    int r;
+
+    *peak = 0;
+    if (t->disabled)
+        return -ENOTCONN;
+    r = usock_request(t->path, "status\n", CTL_TIMEOUT * 1000, CTL_RESPONSE_MAX, &buf, &len,
+                      &stage);
+    if (r < 0)
+        return r;
+    r = ctl_parse_response(buf, len, &resp, err, sizeof(err));
+    free(buf);
+    if (r < 0)
+        return r;
+    if (!json_object_object_get_ex(resp, "peak", &v) || !json_object_is_type(v, json_type_int) ||
+        (n = json_object_get_int64(v)) < 0 || n > ACTIVATION_USAGE_PEAK_MAX) {
+        json_object_put(resp);
+        return -EBADMSG;
+    }
+    json_object_put(resp);
+    *peak = (uint32_t)n;
+    return 0;
 }

@@ -6,6 +6,7 @@
 #define LICGATE_TOOLS_CTL_CONTROL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/un.h>
 
 #include <json-c/json.h>
@@ -40,5 +41,11 @@ int ctl_query(const char *path, const char *pool, const char *command, json_obje
  * directory, for ctl_context.reload: prints the result unless quiet, or why
  * the license counts only when openvpn (re)starts. 0, or -1 after reporting. */
 int ctl_reload_after_install(void *arg, bool quiet);
+
+/* The "peak" of the plugin's status at arg (a struct ctl_target), for
+ * ctl_context.pool_peak: 0 with *peak, or -errno without a word when there
+ * is no answer to read (control-socket none, no socket, nobody listening,
+ * not allowed, a malformed answer, a peak above ACTIVATION_USAGE_PEAK_MAX). */
+int ctl_pool_peak(void *arg, uint32_t *peak);
 
 #endif

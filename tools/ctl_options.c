@@ -83,6 +83,8 @@ static const char usage_text[] =
     "  refresh   renew every installed license that was activated online: one line\n"
     "            per license (renewed, re-bound, nothing to do), failures on stderr;\n"
     "            the daily timer runs it with --quiet\n"
+    "  cluster   the nodes sharing a cluster license, their grants and use, and etcd,\n"
+    "            as licgate-agent last saw them (docs/cluster.md)\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH  the control socket (default: the one --config names, else\n"

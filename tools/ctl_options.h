@@ -13,14 +13,10 @@
 #define CTL_TIMEOUT_MAX    300 /* --timeout, seconds */
 #define CTL_DEFAULT_CONFIG LICGATE_SYSCONFDIR "/licgate/licgate.conf"
 
-#ifndef LICGATE_RUNDIR
-#define LICGATE_RUNDIR "/run/licgate"
-#endif
-
 /* The kinds of command: those the plugin answers over the control socket
  * (status, sessions, ...), fingerprint (read here), the license commands
  * (activate, install, refresh), and a command licgatectl does not know. */
-enum ctl_kind { CTL_CONTROL, CTL_FINGERPRINT, CTL_LICENSE, CTL_UNKNOWN };
+enum ctl_kind { CTL_CONTROL, CTL_FINGERPRINT, CTL_LICENSE, CTL_CLUSTER, CTL_UNKNOWN };
 
 struct ctl_options {
     const char *socket_path, *pool;

@@ -519,6 +519,54 @@ static int print_status_failover(struct render_ctx *ctx, FILE *out, json_object 
     return rc;
 }
 
+/* The cluster line: present only where a cluster license counts (docs/cluster.md). */
+static int print_status_cluster(struct render_ctx *ctx, FILE *out, json_object *resp)
+{
+    json_object *c, *dl = NULL;
+    int64_t seats, grant, usable, left = 0;
+    const char *key;
+    bool admitting;
+    char *k;
+    int rc;
+
+    if ((rc = get_member(ctx, resp, "", "cluster", json_type_object, true, "an object", &c)) < 0 ||
+        !c)
+        return rc;
+    if ((rc = get_string(ctx, c, "cluster.", "key", false, &key)) < 0 ||
+        (rc = get_count(ctx, c, "cluster.", "seats", false, &seats, NULL)) < 0 ||
+        (rc = get_count(ctx, c, "cluster.", "grant", false, &grant, NULL)) < 0 ||
+        (rc = get_count(ctx, c, "cluster.", "usable", false, &usable, NULL)) < 0 ||
+        (rc = get_bool(ctx, c, "cluster.", "admitting", false, &admitting, NULL)) < 0 ||
+        (rc = get_member(ctx, c, "cluster.", "deadline_in_ms", json_type_int, true, "an integer",
+                         &dl)) < 0)
+        return rc;
+    if (dl)
+        left = json_object_get_int64(dl);
+    if (!(k = text_clean_dup(key, 0)))
+        return -ENOMEM;
+    if (!dl)
+        rc = print_kv(out, "cluster:",
+                      "%s: no grant yet of its %" PRId64 " seats (is licgate-agent running?)", k,
+                      seats);
+    else if (!admitting && left > 0)
+        rc = print_kv(out, "cluster:",
+                      "%s: this node holds none of its %" PRId64 " seats: admitting nobody new", k,
+                      seats);
+    else if (admitting)
+        rc = print_kv(out, "cluster:",
+                      "%s: this node holds %" PRId64 " of %" PRId64 " seats, admitting for %" PRId64
+                      ".%01" PRId64 " s unless renewed",
+                      k, grant, seats, left / 1000, (left % 1000) / 100);
+    else
+        rc = print_kv(out, "cluster:",
+                      "%s: frozen, admitting nobody new: the grant's deadline "
+                      "passed %" PRId64 ".%01" PRId64 " s ago (%" PRId64 " of %" PRId64
+                      " seats; licgate-agent is not renewing it)",
+                      k, -left / 1000, (-left % 1000) / 100, grant, seats);
+    free(k);
+    return rc;
+}
+
 static int print_status_warnings(FILE *out, json_object *warnings)
 {
     size_t n = json_object_array_length(warnings);
@@ -548,7 +596,8 @@ static int render_status(json_object *resp, FILE *out, struct render_ctx *ctx)
     if ((rc = read_status_lists(ctx, &s, &procs)) < 0 ||
         (rc = print_status_limit(ctx, out, &s)) < 0 || (rc = print_status_counters(out, &s)) < 0 ||
         (rc = print_status_machine(ctx, out, resp)) < 0 ||
-        (rc = print_status_failover(ctx, out, resp)) < 0)
+        (rc = print_status_failover(ctx, out, resp)) < 0 ||
+        (rc = print_status_cluster(ctx, out, resp)) < 0)
         goto out;
     fputc('\n', out);
     if ((rc = table_print(&procs, out)) < 0)

@@ -17,6 +17,7 @@
 #include "ctl_control.h"
 #include "ctl_fingerprint.h"
 #include "ctl_install.h"
+#include "ctl_cluster.h"
 #include "ctl_options.h"
 #include "ctl_render.h"
 
@@ -144,6 +145,8 @@ static int run_license(const struct ctl_options *o)
         .errout = stderr,
         .reload = ctl_reload_after_install,
         .reload_arg = &target,
+        .pool_peak = ctl_pool_peak,
+        .pool_peak_arg = &target,
     };
     int status;
 
@@ -159,20 +162,30 @@ static int run_license(const struct ctl_options *o)
     return run_license_command(o, &ctx);
 }
 
+/* cluster: what licgate-agent sees of the cluster (docs/cluster.md). */
+static int run_cluster(const struct ctl_options *o)
+{
+    struct ctl_target target = {0};
+    int status;
+
+    if ((status = ctl_control_target(o, &target)) != EXIT_SUCCESS)
+        return status;
+    return flush_output(ctl_cluster_show(target.pool, o->json));
+}
+
 static const struct {
     const char *name;
     enum ctl_kind kind;
 } commands[] = {
-    {"fingerprint", CTL_FINGERPRINT},
-    {"activate", CTL_LICENSE},
-    {"install", CTL_LICENSE},
-    {"refresh", CTL_LICENSE},
+    {"fingerprint", CTL_FINGERPRINT}, {"activate", CTL_LICENSE}, {"install", CTL_LICENSE},
+    {"refresh", CTL_LICENSE},         {"cluster", CTL_CLUSTER},
 };
 
 static int (*const runners[])(const struct ctl_options *) = {
     [CTL_CONTROL] = run_control,
     [CTL_FINGERPRINT] = run_fingerprint,
     [CTL_LICENSE] = run_license,
+    [CTL_CLUSTER] = run_cluster,
 };
 
 static enum ctl_kind command_kind(const char *command)

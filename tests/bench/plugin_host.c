@@ -43,6 +43,7 @@ struct options {
     unsigned long iterations;
     unsigned long warmup;
     unsigned long held;
+    unsigned long grant; /* hooks: a cluster grant set over --socket first (cluster mode) */
 };
 
 /* Start line for the measuring processes. */
@@ -59,7 +60,9 @@ static void usage(FILE *f)
                "  hooks   --plugin SO --arg K=V... [--procs P] [--iterations N] [--held H]\n"
                "          admit+release through the ABI (TLS_VERIFY depth 1 and 0,\n"
                "          CLIENT_CONNECT_V2, CLIENT_DISCONNECT), constructor, destructor,\n"
-               "          P processes on one pool, H sessions held in the pool meanwhile\n"
+               "          P processes on one pool, H sessions held in the pool meanwhile;\n"
+               "          --socket PATH --cluster-grant G: a cluster license's grant of G\n"
+               "          seats set over the control socket first (cluster mode)\n"
                "  floor   [--procs P] [--iterations N]   bare CAS admit+release in shm\n"
                "  clock   [--iterations N]   two back-to-back clock reads (timing overhead)\n"
                "  script  --script FILE [--iterations N]  client-connect + client-disconnect\n"
@@ -151,6 +154,24 @@ struct hooks_run {
     atomic_ulong *refused;
 };
 
+static int control_request(const char *path, const char *req, char *resp, size_t len);
+
+/* Sets a cluster grant of o->grant seats for an hour, as licgate-agent would. */
+static int set_grant(const struct options *o)
+{
+    struct timespec ts;
+    char line[96], resp[512];
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    snprintf(line, sizeof(line), "cluster-grant %lu %lld\n", o->grant,
+             (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 3600 * 1000);
+    if (o->socket == NULL || control_request(o->socket, line, resp, sizeof(resp)) < 0) {
+        fprintf(stderr, "plugin_host: cluster-grant refused: %s\n", resp);
+        return -1;
+    }
+    return 0;
+}
+
 static int hooks_child(unsigned idx, void *arg)
 {
     struct hooks_run *run = arg;
@@ -167,6 +188,10 @@ static int hooks_child(unsigned idx, void *arg)
         atomic_store(&run->sl->failed, 1);
         free(env);
         return -1;
+    }
+    if (idx == 0 && o->grant > 0 && set_grant(o) < 0) {
+        atomic_store(&run->sl->failed, 1);
+        goto out;
     }
     /* Process 0 fills the pool with held sessions first, each its own client. */
     if (held_n > 0 && (held = calloc(held_n, sizeof(*held))) == NULL)
@@ -540,12 +565,19 @@ static int mode_clock(const struct options *o)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"plugin", required_argument, NULL, 'p'}, {"arg", required_argument, NULL, 'a'},
-        {"procs", required_argument, NULL, 'P'},  {"iterations", required_argument, NULL, 'n'},
-        {"warmup", required_argument, NULL, 'w'}, {"held", required_argument, NULL, 'H'},
-        {"script", required_argument, NULL, 's'}, {"socket", required_argument, NULL, 'S'},
-        {"label", required_argument, NULL, 'l'},  {"help", no_argument, NULL, 'h'},
-        {"verbose", no_argument, NULL, 'v'},      {NULL, 0, NULL, 0},
+        {"plugin", required_argument, NULL, 'p'},
+        {"arg", required_argument, NULL, 'a'},
+        {"procs", required_argument, NULL, 'P'},
+        {"iterations", required_argument, NULL, 'n'},
+        {"warmup", required_argument, NULL, 'w'},
+        {"held", required_argument, NULL, 'H'},
+        {"script", required_argument, NULL, 's'},
+        {"socket", required_argument, NULL, 'S'},
+        {"label", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"cluster-grant", required_argument, NULL, 'G'},
+        {NULL, 0, NULL, 0},
     };
     struct options o = {.procs = 1, .iterations = 100000, .warmup = 1000};
     int c;
@@ -601,6 +633,9 @@ int main(int argc, char **argv)
             break;
         case 'l':
             o.label = optarg;
+            break;
+        case 'G':
+            o.grant = strtoul(optarg, NULL, 10);
             break;
         case 'v':
             plugin_log_verbose = true;

@@ -39,13 +39,17 @@ lt_exit() {
 lt_pool_remove() {
     local p
     for p in "$@"; do
-        rm -f /dev/shm/licgate."$p"
+        rm -f /dev/shm/licgate."$p" /run/licgate/.agent/"$p".json
         rm -rf /run/licgate/"$p"
     done
 }
 
 lt_cleanup() {
     local dev
+    for dev in ${LT_EXTRA_PIDS:-}; do
+        kill -KILL "$dev" 2>/dev/null || true
+    done
+    LT_EXTRA_PIDS=
     lg_cleanup
     for dev in ${LT_IPC_PIDS:-}; do
         kill "$dev" 2>/dev/null || true

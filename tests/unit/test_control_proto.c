@@ -83,6 +83,40 @@ static void control_parse_request__bad_requests__spec_errors(void **state)
     }
 }
 
+static void control_parse_cluster_grant__arguments__parsed_or_refused(void **state)
+{
+    static const char *const bad[] = {
+        "cluster-grant\n",
+        "cluster-grant 5\n",
+        "cluster-grant 5 \n",
+        "cluster-grant -1 100\n",
+        "cluster-grant 05 100\n",
+        "cluster-grant 1048576 100\n",
+        "cluster-grant 5 17592186044416\n",
+        "cluster-grant 5 100 7\n",
+        "cluster-grant 5 1e3\n",
+    };
+    enum control_command cmd;
+    uint32_t grant;
+    int64_t deadline;
+    char err[160];
+
+    (void)state;
+    assert_int_equal(parse("cluster-grant 12 123456789\n", 27, false, &cmd, err), 0);
+    assert_int_equal(cmd, CONTROL_CLUSTER_GRANT);
+    assert_true(control_command_needs_root(cmd));
+    assert_int_equal(
+        control_parse_cluster_grant("cluster-grant 12 123456789\n", 27, &grant, &deadline), 0);
+    assert_int_equal(grant, 12);
+    assert_int_equal(deadline, 123456789);
+    assert_int_equal(parse("cluster-grant 1048575 17592186044415\n", 37, false, &cmd, err), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(parse(bad[i], strlen(bad[i]), false, &cmd, err), -EBADMSG);
+        assert_string_equal(err, "cluster-grant takes GRANT (0..1048575) and DEADLINE-MS "
+                                 "(CLOCK_MONOTONIC)");
+    }
+}
+
 static void control_parse_request__oversized__too_long(void **state)
 {
     char buf[CONTROL_REQUEST_MAX + 2];
@@ -195,6 +229,7 @@ int main(void)
         cmocka_unit_test(control_parse_request__partial_reads__need_more),
         cmocka_unit_test(control_parse_request__bad_requests__spec_errors),
         cmocka_unit_test(control_parse_request__oversized__too_long),
+        cmocka_unit_test(control_parse_cluster_grant__arguments__parsed_or_refused),
         cmocka_unit_test(control_license_warning__windows__warn_only_inside),
         cmocka_unit_test(control_days_left__earliest_end__floor_days),
         cmocka_unit_test(control_render_metrics__pool_and_licenses__exposition),

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "crypto.h"
 #include "gate.h"
 #include "license.h"
@@ -59,8 +60,8 @@ struct fixture {
     struct gate *gate;
 };
 
-static void write_license_in(const char *dir, const char *name, uint32_t seats,
-                             int64_t support_until)
+static void write_kind_in(const char *dir, const char *name, uint32_t seats, int64_t support_until,
+                          enum license_kind kind)
 {
     struct license lic;
     char file[96], *doc = NULL;
@@ -70,7 +71,7 @@ static void write_license_in(const char *dir, const char *name, uint32_t seats,
     snprintf(lic.key_id, sizeof(lic.key_id), "LG-UNIT-%s", name);
     snprintf(lic.customer, sizeof(lic.customer), "Unit");
     lic.seats = seats;
-    lic.kind = LICENSE_KIND_STANDARD;
+    lic.kind = kind;
     lic.issued = test_now - DAY;
     lic.support_until = support_until;
     lic.binding_rule = BINDING_NONE;
@@ -78,6 +79,12 @@ static void write_license_in(const char *dir, const char *name, uint32_t seats,
     snprintf(file, sizeof(file), "%s.lic", name);
     unit_write_file(dir, file, doc, len);
     free(doc);
+}
+
+static void write_license_in(const char *dir, const char *name, uint32_t seats,
+                             int64_t support_until)
+{
+    write_kind_in(dir, name, seats, support_until, LICENSE_KIND_STANDARD);
 }
 
 static void write_license(struct fixture *f, const char *name, uint32_t seats,
@@ -151,6 +158,58 @@ static void gate_open__stacked_licenses__seats_sum(void **state)
     open_gate(f);
     assert_int_equal(gate_limit(f->gate, NULL), 5);
     assert_int_equal(log_count("licenses loaded: limit 5 seats"), 1);
+}
+
+/* A cluster license counts no seats by itself: the node admits on what the
+ * agent granted, while the grant's deadline is ahead (docs/cluster.md). */
+static void gate_client_connect__cluster_license__admits_on_grant_until_deadline(void **state)
+{
+    struct fixture *f = *state;
+    struct gate_client c[5] = {{0}};
+    bool evaluation = true;
+    int64_t deadline;
+    char err[160];
+
+    write_kind_in(f->dir, "CLUSTER", 20, test_now + 365 * DAY, LICENSE_KIND_CLUSTER);
+    open_gate(f);
+    assert_int_equal(gate_cluster_seats(f->gate), 20);
+    assert_int_equal(gate_limit(f->gate, &evaluation), 0);
+    assert_false(evaluation);
+    assert_int_equal(gate_client_connect(f->gate, &c[0], "a", "x"), -EDQUOT);
+    /* a grant above the license's seats is refused; a grant of 2 admits 2 */
+    assert_int_equal(
+        gate_set_cluster_grant(f->gate, 21, clock_monotonic_ms() + 60000, err, sizeof(err)),
+        -ERANGE);
+    assert_string_equal(err, "grant 21 exceeds the cluster license's 20 seats");
+    assert_int_equal(
+        gate_set_cluster_grant(f->gate, 2, clock_monotonic_ms() + 60000, err, sizeof(err)), 0);
+    assert_int_equal(gate_cluster_grant(f->gate, &deadline), 2);
+    assert_true(deadline > clock_monotonic_ms());
+    assert_int_equal(gate_client_connect(f->gate, &c[0], "a", "x"), 0);
+    assert_int_equal(gate_client_connect(f->gate, &c[1], "b", "x"), 0);
+    assert_int_equal(gate_client_connect(f->gate, &c[2], "c", "x"), -EDQUOT);
+    /* past the deadline: nobody new, the live ones stay */
+    assert_int_equal(gate_set_cluster_grant(f->gate, 4, clock_monotonic_ms() - 1, err, sizeof(err)),
+                     0);
+    assert_int_equal(gate_cluster_grant(f->gate, NULL), 0);
+    assert_int_equal(gate_client_connect(f->gate, &c[2], "c", "x"), -EDQUOT);
+    assert_true(c[0].admitted && c[1].admitted);
+    /* a grant of 0 takes it back */
+    assert_int_equal(gate_set_cluster_grant(f->gate, 0, 0, err, sizeof(err)), 0);
+    assert_int_equal(gate_limit(f->gate, NULL), 0);
+}
+
+static void gate_set_cluster_grant__no_cluster_license__enoent(void **state)
+{
+    struct fixture *f = *state;
+    char err[160];
+
+    write_license(f, "TEN", 10, test_now + 365 * DAY);
+    open_gate(f);
+    assert_int_equal(
+        gate_set_cluster_grant(f->gate, 1, clock_monotonic_ms() + 1000, err, sizeof(err)), -ENOENT);
+    assert_non_null(strstr(err, "no cluster license counts in pool"));
+    assert_int_equal(gate_limit(f->gate, NULL), 10);
 }
 
 static void gate_tls_verify__full_pool__refuses_new_passes_admitted(void **state)
@@ -477,6 +536,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(gate_open__no_license__two_evaluation_seats, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(gate_open__stacked_licenses__seats_sum, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            gate_client_connect__cluster_license__admits_on_grant_until_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(gate_set_cluster_grant__no_cluster_license__enoent, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(gate_tls_verify__full_pool__refuses_new_passes_admitted,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(gate_client_release__twice__releases_once, setup, teardown),

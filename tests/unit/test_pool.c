@@ -119,6 +119,42 @@ static void pool_attach_region__fresh_region__reports_capacity_and_zero_limit(vo
     fixture_close(&fx);
 }
 
+/* The peak follows the most sessions at once; the cluster word keeps a grant with its deadline,
+ * seen by every process attached, and clears on grant 0 or a deadline out of range. */
+static void pool_peak_and_cluster__set__read_back(void **state)
+{
+    struct seat_pool *other;
+    struct fixture fx;
+    uint32_t slot[3], grant;
+    int64_t deadline;
+
+    (void)state;
+    fixture_open(&fx, 8, 8);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(admit(fx.pool, "a", &slot[i], NULL), 0);
+    assert_int_equal(seat_pool_release(fx.pool, slot[0]), 0);
+    assert_int_equal(seat_pool_release(fx.pool, slot[1]), 0);
+    assert_int_equal(status(fx.pool).peak, 3);
+    assert_int_equal(status(fx.pool).in_use, 1);
+    seat_pool_cluster(fx.pool, &grant, &deadline);
+    assert_int_equal(grant, 0);
+    assert_int_equal(deadline, 0);
+    seat_pool_set_cluster(fx.pool, 7, 123456789);
+    assert_int_equal(attach(fx.base, fx.size, &other), 0);
+    seat_pool_cluster(other, &grant, &deadline);
+    assert_int_equal(grant, 7);
+    assert_int_equal(deadline, 123456789);
+    seat_pool_set_cluster(fx.pool, SEAT_POOL_GRANT_MAX + 5, (INT64_C(1) << 44) - 1);
+    seat_pool_cluster(other, &grant, &deadline);
+    assert_int_equal(grant, SEAT_POOL_GRANT_MAX);
+    assert_int_equal(deadline, (INT64_C(1) << 44) - 1);
+    seat_pool_set_cluster(fx.pool, 5, INT64_C(1) << 44);
+    seat_pool_cluster(other, &grant, &deadline);
+    assert_int_equal(grant, 0);
+    seat_pool_detach(other);
+    fixture_close(&fx);
+}
+
 static void pool_admit__at_limit__refused_edquot_with_numbers(void **state)
 {
     struct seat_pool_status before, after;
@@ -413,8 +449,13 @@ static void pool_attach_region__each_header_field_corrupt__eproto_with_reason(vo
         assert_null(pool);
         assert_true(strncmp(err, "pool test: ", 11) == 0);
         assert_null(strchr(err, '\n'));
-        if (c == BAD_VERSION)
-            assert_string_equal(err, "pool test: layout version 4, this build speaks 3");
+        if (c == BAD_VERSION) {
+            char want[64];
+
+            snprintf(want, sizeof(want), "pool test: layout version %d, this build speaks %d",
+                     POOL_LAYOUT_VERSION + 1, POOL_LAYOUT_VERSION);
+            assert_string_equal(err, want);
+        }
     }
     munmap(base, size);
 }
@@ -826,6 +867,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pool_attach_region__fresh_region__reports_capacity_and_zero_limit),
         cmocka_unit_test(pool_admit__at_limit__refused_edquot_with_numbers),
+        cmocka_unit_test(pool_peak_and_cluster__set__read_back),
         cmocka_unit_test(pool_admit__capacity_below_limit__refused_enospc),
         cmocka_unit_test(pool_release__then_admit__seat_reused),
         cmocka_unit_test(pool_release__twice__ealready_and_state_unchanged),

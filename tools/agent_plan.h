@@ -1,0 +1,44 @@
+/* What a node asks of a cluster license's seats, decided from what etcd says
+ * every node holds (docs/cluster.md). Pure: no etcd, no clock, no socket. */
+#ifndef LICGATE_TOOLS_AGENT_PLAN_H
+#define LICGATE_TOOLS_AGENT_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AGENT_NODE_MAX 63
+
+/* One node's grant as its agent wrote it in etcd. */
+struct agent_node {
+    char name[AGENT_NODE_MAX + 1];
+    uint32_t grant, used, peak;
+    bool want; /* it needs seats it cannot get: the others give back what they do not use */
+};
+
+/* The block a node asks beyond its use: ceil(seats / (8 * nodes)), at least 1; 1 once the
+ * seats nobody holds are fewer than a block per node (near the limit seats move one by one). */
+uint32_t agent_block(uint32_t seats, size_t nodes, uint32_t unheld);
+
+struct agent_plan {
+    uint32_t grant; /* what this node should hold next */
+    bool want;      /* it needs more than it can get */
+    bool grow;      /* grant > held: an etcd transaction must succeed before it is used */
+};
+
+/* This node's next grant: it holds `held` and uses `used`; `others` are the other nodes' grants
+ * (seats held by a node whose value could not be read count as all of them: the caller passes
+ * UINT32_MAX as its grant). It asks for used + block (all it uses when another node wants),
+ * never more than the seats others leave, never less than it uses unless it holds less; it gives
+ * back what it holds beyond used + 2 blocks, or beyond its use while another node wants. */
+struct agent_plan agent_plan(uint32_t seats, uint32_t held, uint32_t used,
+                             const struct agent_node *others, size_t nothers);
+
+/* A grant's value in etcd: {"grant":G,"used":U,"peak":P,"want":B}. 0 with *n filled (the name
+ * is the caller's), or -EBADMSG for anything else (strict: exact fields, types and ranges). */
+int agent_node_parse(const char *value, size_t len, struct agent_node *n);
+
+/* The value for n, NUL-terminated, into buf: its length, or -ENOSPC. */
+int agent_node_format(const struct agent_node *n, char *buf, size_t len);
+
+#endif
