@@ -27,6 +27,9 @@
 #define KEY_BUF           (ETCD_KEY_MAX + 1)
 #define REWRITE_TICKS     12 /* the value is rewritten this often even when nothing changed */
 #define STATUS_TICKS      6  /* etcd's health is asked this often */
+/* A refusal makes demand this long: a refused openvpn client tries again after a backoff of
+ * seconds, and the seat it waits for must still be there when it does. */
+#define DEMAND_MS 20000
 
 struct agent {
     struct gate_config cfg;
@@ -39,6 +42,9 @@ struct agent {
     int64_t down_since; /* when the pool stopped answering, 0 while it answers */
     char cluster[LICENSE_KEY_ID_MAX + 1];
     uint32_t seats, in_use, peak, local;
+    uint64_t refusals; /* the pool's refusals at the limit, as last read */
+    bool refusals_read;
+    int64_t demand_until; /* CLOCK_MONOTONIC ms: until then this node counts as refusing */
     /* this node in etcd */
     int64_t lease, ttl_s, deadline_ms;
     uint32_t held;   /* what the pool may admit on */
@@ -171,8 +177,8 @@ static uint32_t member_u32(json_object *o, const char *key)
 /* What the pool uses and which cluster license counts there. */
 static void pool_read(struct agent *a)
 {
-    json_object *resp, *c = NULL, *key;
-    uint32_t usable;
+    json_object *resp, *c = NULL, *key, *refusals = NULL;
+    uint32_t usable, refused;
 
     a->pool_up = pool_request(a, "status\n", &resp) == 0;
     if (!a->pool_up)
@@ -187,6 +193,12 @@ static void pool_read(struct agent *a)
     }
     a->in_use = member_u32(resp, "in_use");
     a->peak = member_u32(resp, "peak");
+    json_object_object_get_ex(resp, "refusals", &refusals);
+    refused = member_u32(refusals, "limit");
+    if (a->refusals_read && refused != a->refusals)
+        a->demand_until = clock_monotonic_ms() + DEMAND_MS;
+    a->refusals = refused;
+    a->refusals_read = true;
     usable = member_u32(c, "usable");
     a->local = member_u32(resp, "limit") > usable ? member_u32(resp, "limit") - usable : 0;
     json_object_put(resp);
@@ -365,19 +377,31 @@ static int grant_write(struct agent *a, uint32_t grant, int64_t revision, bool *
     return 0;
 }
 
+/* Whether this node refuses clients: it did lately, and it has no free seat now (a node with a
+ * free seat refuses nobody, whatever it did before). */
+static bool demand(const struct agent *a, uint32_t used)
+{
+    return clock_monotonic_ms() < a->demand_until && used >= a->stored;
+}
+
 /* Grows or shrinks this node's grant by the plan; the pool's share follows in the safe order. */
 static void grants_apply(struct agent *a, int64_t revision)
 {
     uint32_t used = cluster_used(a);
-    struct agent_plan plan = agent_plan(a->seats, a->stored, used, a->others, a->nothers);
+    struct agent_plan plan =
+        agent_plan(a->seats, a->stored, used, demand(a, used), a->others, a->nothers);
+    uint32_t block = agent_block(a->seats, a->nothers + 1, a->seats);
     bool written = false, changed = plan.grant != a->stored || plan.want != a->want;
+    /* the use others see moves by blocks: a write per admission would cost etcd more than
+     * the cluster gains from a fresher number */
+    bool moved = used > a->written_used + block || used + block < a->written_used;
 
     a->want = plan.want;
     if (plan.grant < a->held) { /* the pool first, then etcd */
         a->held = plan.grant;
         pool_grant(a, a->held, a->deadline_ms);
     }
-    if (changed || used != a->written_used || ++a->since_write >= REWRITE_TICKS) {
+    if (changed || moved || ++a->since_write >= REWRITE_TICKS) {
         if (grant_write(a, plan.grant, revision, &written) == 0 && !written)
             say(a, "etcd: another node changed its grant meanwhile: trying again next round");
     }

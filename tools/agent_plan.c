@@ -18,13 +18,13 @@ uint32_t agent_block(uint32_t seats, size_t nodes, uint32_t unheld)
     return b;
 }
 
-struct agent_plan agent_plan(uint32_t seats, uint32_t held, uint32_t used,
+struct agent_plan agent_plan(uint32_t seats, uint32_t held, uint32_t used, bool demand,
                              const struct agent_node *others, size_t nothers)
 {
     struct agent_plan p = {.grant = held};
     uint64_t taken = 0;
     bool pressure = false;
-    uint32_t room, block, target;
+    uint32_t room, block, wish;
 
     for (size_t i = 0; i < nothers; i++) {
         taken += others[i].grant;
@@ -32,15 +32,22 @@ struct agent_plan agent_plan(uint32_t seats, uint32_t held, uint32_t used,
     }
     room = taken >= seats ? 0 : seats - (uint32_t)taken;
     block = agent_block(seats, nothers + 1, room > held ? room - held : 0);
-    target = pressure ? used : used + block;
-    if (target > held) {
-        p.grant = target < room ? target : room;
+    wish = used + block;
+    if (pressure && !demand) {
+        /* another node refuses clients: what this one does not use goes back, and it takes
+         * no headroom until that node is served */
+        if (held > used)
+            p.grant = used;
+        return p;
+    }
+    if (wish > held) {
+        p.grant = wish < room ? wish : room;
         if (p.grant < held) /* others took more than the seats: never grow into them */
             p.grant = held;
-        p.want = target > p.grant;
-    } else if (held > (pressure ? used : used + 2 * block)) {
-        p.grant = target;
+    } else if (held > used + 2 * block) {
+        p.grant = wish;
     }
+    p.want = demand && p.grant <= used; /* it refuses clients and has no seat to give them */
     p.grow = p.grant > held;
     return p;
 }

@@ -165,11 +165,17 @@ static int set_grant(const struct options *o)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     snprintf(line, sizeof(line), "cluster-grant %lu %lld\n", o->grant,
              (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 3600 * 1000);
-    if (o->socket == NULL || control_request(o->socket, line, resp, sizeof(resp)) < 0) {
-        fprintf(stderr, "plugin_host: cluster-grant refused: %s\n", resp);
-        return -1;
+    resp[0] = '\0';
+    /* the control thread may not listen yet right after open */
+    for (int i = 0; o->socket != NULL && i < 200; i++) {
+        if (control_request(o->socket, line, resp, sizeof(resp)) == 0)
+            return 0;
+        if (resp[0] != '\0')
+            break;
+        usleep(10000);
     }
-    return 0;
+    fprintf(stderr, "plugin_host: cluster-grant refused: %s\n", resp[0] ? resp : "no answer");
+    return -1;
 }
 
 static int hooks_child(unsigned idx, void *arg)

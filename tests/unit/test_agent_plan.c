@@ -28,18 +28,29 @@ static void agent_plan__each_rule__its_grant(void **state)
     static const struct {
         const char *rule;
         uint32_t seats, held, used;
+        bool demand;
         struct agent_node others[MAX_OTHERS];
         size_t nothers;
         uint32_t grant;
         bool want, grow;
     } rows[] = {
-        {"alone, nothing used: one block", 80, 0, 0, {{.grant = 0}}, 0, 10, false, true},
-        {"alone, use grows: use plus a block", 80, 10, 8, {{.grant = 0}}, 0, 18, false, true},
-        {"within use + 2 blocks: kept", 80, 18, 0, {{.grant = 0}}, 0, 18, false, false},
+        {"alone, nothing used: one block", 80, 0, 0, false, {{.grant = 0}}, 0, 10, false, true},
+        {"alone, use grows: use plus a block",
+         80,
+         10,
+         8,
+         false,
+         {{.grant = 0}},
+         0,
+         18,
+         false,
+         true},
+        {"within use + 2 blocks: kept", 80, 18, 0, false, {{.grant = 0}}, 0, 18, false, false},
         {"beyond use + 2 blocks: back to use + a block",
          80,
          30,
          5,
+         false,
          {{.grant = 0}},
          0,
          15,
@@ -49,34 +60,77 @@ static void agent_plan__each_rule__its_grant(void **state)
          20,
          2,
          2,
+         false,
          {{.grant = 14}},
          1,
          4,
          false,
          true},
-        {"others hold all: kept, and want", 20, 5, 5, {{.grant = 15}}, 1, 5, true, false},
+        {"others hold all, clients refused: kept, and wants",
+         20,
+         5,
+         5,
+         true,
+         {{.grant = 15}},
+         1,
+         5,
+         true,
+         false},
+        {"others hold all, nobody refused: kept, no want",
+         20,
+         5,
+         5,
+         false,
+         {{.grant = 15}},
+         1,
+         5,
+         false,
+         false},
         {"another wants: give back all not used",
          20,
          9,
          4,
+         false,
          {{.grant = 11, .want = true}},
          1,
          4,
          false,
          false},
-        {"another wants, all used: kept",
+        {"another wants, all used, no demand: kept, no headroom",
          20,
          9,
          9,
-         {{.grant = 11, .want = true}},
+         false,
+         {{.grant = 10, .want = true}},
          1,
          9,
          false,
          false},
+        {"another wants, both refuse: kept, and wants too",
+         20,
+         9,
+         9,
+         true,
+         {{.grant = 11, .want = true}},
+         1,
+         9,
+         true,
+         false},
+        {"another wants, this one refuses too, seats free: grows",
+         20,
+         9,
+         9,
+         true,
+         {{.grant = 10, .want = true}},
+         1,
+         10,
+         false,
+         true},
         {"an unreadable node takes all: no growth",
          50,
          3,
          3,
+         true,
          {{.grant = UINT32_MAX}},
          1,
          3,
@@ -86,6 +140,7 @@ static void agent_plan__each_rule__its_grant(void **state)
          10,
          2,
          6,
+         true,
          {{.grant = 8}},
          1,
          2,
@@ -95,6 +150,7 @@ static void agent_plan__each_rule__its_grant(void **state)
          30,
          9,
          9,
+         false,
          {{.grant = 10}, {.grant = 10}},
          2,
          10,
@@ -104,8 +160,8 @@ static void agent_plan__each_rule__its_grant(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        struct agent_plan p =
-            agent_plan(rows[i].seats, rows[i].held, rows[i].used, rows[i].others, rows[i].nothers);
+        struct agent_plan p = agent_plan(rows[i].seats, rows[i].held, rows[i].used, rows[i].demand,
+                                         rows[i].others, rows[i].nothers);
 
         print_message("%s\n", rows[i].rule);
         assert_int_equal(p.grant, rows[i].grant);
@@ -139,7 +195,7 @@ static void agent_plan__many_rounds__never_above_the_seats(void **state)
         for (size_t i = 0; i < 3; i++)
             if (i != me)
                 others[k++] = nodes[i];
-        p = agent_plan(seats, nodes[me].grant, used[me], others, 2);
+        p = agent_plan(seats, nodes[me].grant, used[me], (seed >> 8) % 2 == 0, others, 2);
         nodes[me].grant = p.grant;
         nodes[me].want = p.want;
         for (size_t i = 0; i < 3; i++)
