@@ -489,15 +489,17 @@ static void bind_key_row(sqlite3_stmt *st, const struct key_record *rec)
         sqlite3_bind_int(st, 18, (int)rec->nodes);
 }
 
-static int write_key(struct ledger *ledger, const char *sql, const struct key_record *rec,
-                     int missing)
+/* One INSERT or UPDATE of a row bound by bind: 0, -EEXIST for a taken primary key, missing when
+ * no row changed, or the ledger's failure. */
+static int write_row(struct ledger *ledger, const char *sql,
+                     void (*bind)(sqlite3_stmt *st, const void *row), const void *row, int missing)
 {
     sqlite3_stmt *st;
     int rc, ret = 0;
 
     if (sqlite3_prepare_v2(ledger->db, sql, -1, &st, NULL) != SQLITE_OK)
         return db_fail(ledger);
-    bind_key_row(st, rec);
+    bind(st, row);
     rc = sqlite3_step(st);
     if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
         ret = -EEXIST;
@@ -507,6 +509,17 @@ static int write_key(struct ledger *ledger, const char *sql, const struct key_re
         ret = missing;
     sqlite3_finalize(st);
     return ret;
+}
+
+static void bind_key_record(sqlite3_stmt *st, const void *row)
+{
+    bind_key_row(st, row);
+}
+
+static int write_key(struct ledger *ledger, const char *sql, const struct key_record *rec,
+                     int missing)
+{
+    return write_row(ledger, sql, bind_key_record, rec, missing);
 }
 
 int ledger_key_insert(struct ledger *ledger, const struct key_record *rec)
@@ -852,24 +865,15 @@ static void bind_node_row(sqlite3_stmt *st, const struct node_record *node)
     bind_time_or_null(st, 8, node->cloned);
 }
 
+static void bind_node_record(sqlite3_stmt *st, const void *row)
+{
+    bind_node_row(st, row);
+}
+
 static int write_node(struct ledger *ledger, const char *sql, const struct node_record *node,
                       int missing)
 {
-    sqlite3_stmt *st;
-    int rc, ret = 0;
-
-    if (sqlite3_prepare_v2(ledger->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(ledger);
-    bind_node_row(st, node);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-        ret = -EEXIST;
-    else if (rc != SQLITE_DONE)
-        ret = db_fail(ledger);
-    else if (sqlite3_changes(ledger->db) != 1)
-        ret = missing;
-    sqlite3_finalize(st);
-    return ret;
+    return write_row(ledger, sql, bind_node_record, node, missing);
 }
 
 int ledger_node_insert(struct ledger *ledger, const struct node_record *node)

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #endif
 #include "ctl_activate.h"
+#include "curl_tls.h"
 #include "hex.h"
 
 #include <curl/curl.h>
@@ -312,28 +313,6 @@ int ctl_parse_answer(const char *body, size_t len, long http_status, char **lice
 }
 
 /* ------------------------------------------------------------ the transfer */
-
-/* The curl failures that mean the TLS session could not be trusted or set up:
- * one list for the message and for the error code. */
-static bool curl_tls_failure(int curl_code)
-{
-    switch (curl_code) {
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_USE_SSL_FAILED:
-        return true;
-    default:
-        return false;
-    }
-}
 
 void ctl_transfer_error_message(int curl_code, long os_errno, const char *host, long port,
                                 const char *detail, char *buf, size_t len)

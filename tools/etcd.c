@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #endif
 #include "etcd.h"
+#include "curl_tls.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -394,24 +395,6 @@ static size_t answer_write(char *ptr, size_t size, size_t nmemb, void *userdata)
         return n;
     a->line_done = true;
     return 0; /* ends the transfer after the first message */
-}
-
-static bool curl_tls_failure(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_USE_SSL_FAILED:
-        return true;
-    default:
-        return false;
-    }
 }
 
 /* A transfer that gave no usable answer: its -errno and a reason without the endpoint. */
