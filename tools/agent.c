@@ -122,7 +122,7 @@ int agent_open(const struct gate_config *cfg, struct agent **out, char *err, siz
         r = errbuf_fail(err, errlen, -EINVAL,
                         "control-socket is none: licgate-agent hands the grant to openvpn "
                         "through it");
-    snprintf(a->lease_path, sizeof(a->lease_path), "%s/pools/%s/cluster-lease", cfg->state_dir,
+    snprintf(a->lease_path, sizeof(a->lease_path), "%s/cluster-lease.%s", cfg->state_dir,
              cfg->pool);
     snprintf(endpoints, sizeof(endpoints), "%s", cfg->cluster_etcd);
     if (r == 0 && split_endpoints(endpoints, &ec) != 0)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Peer credentials decide: a local user outside control-group is refused; a
-# member may read but not reload; root may reload. The socket and its
+# member may read but not reload nor set a cluster grant; root may reload. The socket and its
 # directory are not writable by other users.
 set -euo pipefail
 . "$(dirname "$0")/licgate.sh"
@@ -43,6 +43,16 @@ rc=$?
 set -e
 [ $rc -eq 1 ] && grep -q "permission denied: reload needs root" <<<"$out" ||
     lg_fail "member reload: exit $rc, $out"
+
+# Nor hand the pool a cluster grant (licgate-agent's, root only).
+out=$(setpriv --reuid="$user" --regid=nogroup --init-groups /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"cluster-grant 5 17592186044415\n")
+print(s.recv(4096).decode().strip())' "$sock")
+grep -q '"error":"permission denied: cluster-grant needs root"' <<<"$out" ||
+    lg_fail "member cluster-grant: $out"
 
 # Root may.
 "$LICGATE_CTL" -s "$sock" reload | grep -q "reloaded" || lg_fail "root cannot reload"
