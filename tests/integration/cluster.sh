@@ -18,6 +18,8 @@
 . "$(dirname "${BASH_SOURCE[0]}")/licgate.sh"
 
 CL_LEASE=3 # seconds: a tick is 0.5 s
+# Many openvpn processes on two cores: give TLS handshakes time (the default is for one server).
+LG_HAND_WINDOW=${LG_HAND_WINDOW_CLUSTER:-20}
 
 # cl_spawn NAME CMD...: CMD in the background under a waiting subshell (no job notice when it
 # is killed); its pid in CL_PID and $LG_DIR/NAME.bgpid; killed at exit.
