@@ -18,8 +18,9 @@
 . "$(dirname "${BASH_SOURCE[0]}")/licgate.sh"
 
 CL_LEASE=3 # seconds: a tick is 0.5 s
-# Many openvpn processes on two cores: give TLS handshakes time (the default is for one server).
+# Many openvpn processes on two cores (under ASan too): give starts and TLS handshakes time.
 LG_HAND_WINDOW=${LG_HAND_WINDOW_CLUSTER:-20}
+LG_START_TIMEOUT=60
 
 # cl_spawn NAME CMD...: CMD in the background under a waiting subshell (no job notice when it
 # is killed); its pid in CL_PID and $LG_DIR/NAME.bgpid; killed at exit.
@@ -58,7 +59,8 @@ cl_init() {
     CL_BR="lgbr$$"
     ip link add "$CL_BR" type bridge || lg_fail "bridge"
     LT_DEVS="${LT_DEVS:-} $CL_BR"
-    ip addr add 198.51.100.254/24 dev "$CL_BR"
+    CL_NET="10.$LG_NET_A.$((LG_NET_B + 7))" # the last /24 of this test's /21: tests may run at once
+    ip addr add "$CL_NET.254/24" dev "$CL_BR"
     ip link set "$CL_BR" up
     lt_license cluster.lic --key-id "LG-CLUSTER-$$" --kind cluster --seats "$seats"
     CL_KEY="LG-CLUSTER-$$"
@@ -77,7 +79,7 @@ cl_node_make() {
     ip link set "lgc${n}r$$" master "$CL_BR"
     ip link set "lgc${n}r$$" up
     LT_DEVS="${LT_DEVS:-} lgc${n}r$$"
-    ip -n "$ns" addr add "198.51.100.$i/24" dev "$ns"
+    ip -n "$ns" addr add "$CL_NET.$i/24" dev "$ns"
     ip -n "$ns" link set "$ns" up
     printf '%032x\n' "$((0x5eed0000 + i))" >"$LG_DIR/machine-id-$ns"
     mkdir -p "$d/licenses" "$d/state"
@@ -107,7 +109,7 @@ cl_etcd_start() {
     CL_ETCD_BASE=$((LG_PORT + 100))
     for ((i = 1; i <= count; i++)); do
         initial="$initial${initial:+,}e$i=http://127.0.0.1:$((CL_ETCD_BASE + 50 + i))"
-        urls="$urls${urls:+,}http://198.51.100.254:$((CL_ETCD_BASE + i))"
+        urls="$urls${urls:+,}http://$CL_NET.254:$((CL_ETCD_BASE + i))"
     done
     CL_INITIAL=$initial CL_ENDPOINTS=$urls CL_ETCD_COUNT=$count
     for ((i = 1; i <= count; i++)); do cl_etcd_run "$i" new; done
@@ -121,8 +123,8 @@ cl_etcd_run() {
     local i=$1 state=$2
     cl_spawn "etcd-$i" sh -c 'exec "$@" >>"$0" 2>&1' "$LG_DIR/etcd-$i.log" \
         etcd --name "e$i" --data-dir "$LG_DIR/etcd-$i.data" \
-        --listen-client-urls "http://198.51.100.254:$((CL_ETCD_BASE + i))" \
-        --advertise-client-urls "http://198.51.100.254:$((CL_ETCD_BASE + i))" \
+        --listen-client-urls "http://$CL_NET.254:$((CL_ETCD_BASE + i))" \
+        --advertise-client-urls "http://$CL_NET.254:$((CL_ETCD_BASE + i))" \
         --listen-peer-urls "http://127.0.0.1:$((CL_ETCD_BASE + 50 + i))" \
         --initial-advertise-peer-urls "http://127.0.0.1:$((CL_ETCD_BASE + 50 + i))" \
         --initial-cluster "$CL_INITIAL" --initial-cluster-state "$state" \
