@@ -467,6 +467,16 @@ void gate_audit(struct gate *gate)
         gate_tampered(gate, what);
         clean = false;
     }
+    if (a.put_back > 0 && a.after_death) {
+        gate_logf(gate, GATE_LOG_WARN,
+                  "put %u slots of pool '%s' back on the free list: an openvpn process died "
+                  "while it moved them",
+                  a.put_back, gate->cfg.pool);
+    } else if (a.put_back > 0) {
+        snprintf(what, sizeof(what), "%u slots were neither in use nor free", a.put_back);
+        gate_tampered(gate, what);
+        clean = false;
+    }
     /* An admission in flight differs for microseconds; the same difference two audits
      * apart is another writer's. */
     local = atomic_load_explicit(&gate->local_in_use, memory_order_relaxed);

@@ -146,6 +146,8 @@ struct seat_pool_audit {
     bool after_death;   /* ... because a process died inside an admission or a release */
     uint32_t own_slots; /* slots in use that name this process */
     bool own_entry_ok;  /* this process's entry still says it is this process */
+    uint32_t lost;      /* slots neither in use nor on the free stack */
+    uint32_t put_back;  /* ... of which this audit pushed back on the free stack */
 };
 
 /* Recounts the in-use counter from the slots in a quiet moment (no live process inside an

@@ -13,6 +13,9 @@
 #include "pool_internal.h"
 #include "proc.h"
 
+/* Lost slots pushed back per audit: one per process that died inside an operation. */
+#define POOL_LOST_BATCH POOL_MAX_PROCS
+
 static uint32_t pool_reclaim_entry(struct seat_pool *pool, uint32_t proc)
 {
     uint32_t i, n = 0;
@@ -46,7 +49,20 @@ static uint64_t pool_moves(struct pool_header *hdr)
 {
     return atomic_load_explicit(&hdr->admissions, memory_order_acquire) +
            atomic_load_explicit(&hdr->releases, memory_order_acquire) +
-           atomic_load_explicit(&hdr->reclaimed, memory_order_acquire);
+           atomic_load_explicit(&hdr->reclaimed, memory_order_acquire) +
+           atomic_load_explicit(&hdr->put_back, memory_order_acquire);
+}
+
+static uint32_t pool_count_free(struct seat_pool *pool)
+{
+    uint64_t head = atomic_load_explicit(&pool->hdr->free_head, memory_order_acquire);
+    uint32_t idx = POOL_HEAD_IDX(head), n = 0;
+
+    while (idx != POOL_SLOT_NONE && idx < pool->capacity && n <= pool->capacity) {
+        n++;
+        idx = atomic_load_explicit(&pool->slots[idx].next, memory_order_relaxed);
+    }
+    return n;
 }
 
 /* The in-use counter moves before (admission) or after (release) the slot it
@@ -63,7 +79,7 @@ static void pool_recount(struct seat_pool *pool, struct seat_pool_audit *out)
     for (int attempt = 0; attempt < POOL_AUDIT_TRIES; attempt++) {
         uint64_t moves = pool_moves(hdr);
         uint32_t counted = atomic_load_explicit(&hdr->in_use, memory_order_acquire), slots = 0,
-                 own = 0;
+                 own = 0, stacked;
 
         if (!pool_quiet(hdr))
             continue;
@@ -75,12 +91,14 @@ static void pool_recount(struct seat_pool *pool, struct seat_pool_audit *out)
             slots++;
             own += POOL_CTL_PROC(ctl) == pool->proc_idx;
         }
+        stacked = pool_count_free(pool);
         if (!pool_quiet(hdr) || moves != pool_moves(hdr))
             continue;
         out->quiet = true;
         out->counted = counted;
         out->sessions = slots;
         out->own_slots = own;
+        out->lost = slots + stacked < pool->capacity ? pool->capacity - slots - stacked : 0;
         out->after_death =
             atomic_exchange_explicit(&hdr->audit_needed, 0, memory_order_acq_rel) != 0;
         if (counted == slots)
@@ -96,6 +114,64 @@ static void pool_recount(struct seat_pool *pool, struct seat_pool_audit *out)
     }
 }
 
+/* A process killed between taking a slot off the free stack and marking it in use, or between
+ * freeing a slot and pushing it, leaves a slot that is FREE in its control word and on no list:
+ * nobody could hand it out again. In a quiet moment such slots are found against a map of the
+ * free stack and pushed back, each by whoever wins a compare-and-swap on its control word as it
+ * was seen before the moment was confirmed quiet, so two auditors never push one slot twice.
+ * This process is busy while it pushes, and counts the pushes before it is not, so another
+ * auditor whose view spans them sees the pool move. At most POOL_LOST_BATCH per call. */
+static uint32_t pool_put_back(struct seat_pool *pool)
+{
+    struct pool_header *hdr = pool->hdr;
+    uint32_t cap = pool->capacity, idx, steps = 0, nfound = 0, n = 0, found[POOL_LOST_BATCH];
+    uint64_t moves = pool_moves(hdr), seen[POOL_LOST_BATCH];
+    _Atomic uint32_t *busy;
+    uint8_t *stacked;
+
+    if (pool->proc_idx >= POOL_MAX_PROCS || !pool_quiet(hdr))
+        return 0;
+    busy = &hdr->proc[pool->proc_idx].busy;
+    stacked = calloc(cap / 8 + 1, 1);
+    if (stacked == NULL)
+        return 0;
+    idx = POOL_HEAD_IDX(atomic_load_explicit(&hdr->free_head, memory_order_acquire));
+    while (idx != POOL_SLOT_NONE) {
+        if (idx >= cap || (stacked[idx / 8] & 1u << idx % 8) != 0 || ++steps > cap)
+            goto out; /* moving under us, or corrupt: the recount's business */
+        stacked[idx / 8] |= (uint8_t)(1u << idx % 8);
+        idx = atomic_load_explicit(&pool->slots[idx].next, memory_order_acquire);
+    }
+    for (idx = 0; idx < cap && nfound < POOL_LOST_BATCH; idx++) {
+        uint64_t ctl = atomic_load_explicit(&pool->slots[idx].ctl, memory_order_acquire);
+
+        if (POOL_CTL_STATE(ctl) == POOL_SLOT_FREE && (stacked[idx / 8] & 1u << idx % 8) == 0) {
+            found[nfound] = idx;
+            seen[nfound++] = ctl;
+        }
+    }
+    if (nfound == 0 || !pool_quiet(hdr) || moves != pool_moves(hdr))
+        goto out;
+    atomic_store_explicit(busy, 1, memory_order_seq_cst);
+    for (uint32_t k = 0; k < nfound; k++) {
+        uint64_t ctl = seen[k];
+
+        if (!atomic_compare_exchange_strong_explicit(
+                &pool->slots[found[k]].ctl, &ctl,
+                POOL_CTL(POOL_SLOT_FREE, POOL_CTL_PROC(ctl), POOL_CTL_SEQ(ctl) + 1),
+                memory_order_acq_rel, memory_order_relaxed))
+            continue;
+        pool_push(pool, found[k]);
+        n++;
+    }
+    if (n > 0)
+        atomic_fetch_add_explicit(&hdr->put_back, n, memory_order_release);
+    atomic_store_explicit(busy, 0, memory_order_release);
+out:
+    free(stacked);
+    return n;
+}
+
 void seat_pool_audit(struct seat_pool *pool, struct seat_pool_audit *out)
 {
     struct pool_proc *p;
@@ -104,6 +180,8 @@ void seat_pool_audit(struct seat_pool *pool, struct seat_pool_audit *out)
     if (pool == NULL || pool->proc_idx >= POOL_MAX_PROCS)
         return;
     pool_recount(pool, out);
+    if (out->lost > 0)
+        out->put_back = pool_put_back(pool);
     p = &pool->hdr->proc[pool->proc_idx];
     out->own_entry_ok =
         atomic_load_explicit(&p->state, memory_order_acquire) == POOL_PROC_LIVE &&
@@ -126,11 +204,14 @@ void seat_pool_audit(struct seat_pool *pool, struct seat_pool_audit *out)
 
 int seat_pool_reclaim_dead(struct seat_pool *pool)
 {
-    uint32_t i, state, pid, total = 0;
+    _Atomic uint32_t *busy = NULL;
+    uint32_t i, n, state, pid, total = 0;
     uint64_t start;
 
     if (pool == NULL)
         return -EINVAL;
+    if (pool->proc_idx < POOL_MAX_PROCS)
+        busy = &pool->hdr->proc[pool->proc_idx].busy;
     for (i = 0; i < POOL_MAX_PROCS; i++) {
         struct pool_proc *p = &pool->hdr->proc[i];
 
@@ -154,7 +235,15 @@ int seat_pool_reclaim_dead(struct seat_pool *pool)
         }
         if (atomic_load_explicit(&p->busy, memory_order_seq_cst) != 0)
             atomic_store_explicit(&pool->hdr->audit_needed, 1, memory_order_release);
-        total += pool_reclaim_entry(pool, i);
+        /* Busy like a release: a slot between FREE and the free stack is ours meanwhile. */
+        if (busy != NULL)
+            atomic_store_explicit(busy, 1, memory_order_seq_cst);
+        n = pool_reclaim_entry(pool, i);
+        if (n > 0)
+            atomic_fetch_add_explicit(&pool->hdr->reclaimed, n, memory_order_release);
+        if (busy != NULL)
+            atomic_store_explicit(busy, 0, memory_order_release);
+        total += n;
         atomic_store_explicit(&p->busy, 0, memory_order_relaxed);
         atomic_store_explicit(&p->in_use, 0, memory_order_relaxed);
         atomic_store_explicit(&p->start_time, 0, memory_order_relaxed);
@@ -165,24 +254,15 @@ int seat_pool_reclaim_dead(struct seat_pool *pool)
         struct seat_pool_audit audit = {0};
 
         pool_recount(pool, &audit);
-        if (audit.repaired && audit.counted > audit.sessions)
-            total += audit.counted - audit.sessions;
+        if (audit.repaired && audit.counted > audit.sessions) {
+            n = audit.counted - audit.sessions;
+            atomic_fetch_add_explicit(&pool->hdr->reclaimed, n, memory_order_relaxed);
+            total += n;
+        }
+        if (audit.lost > 0)
+            pool_put_back(pool);
     }
-    if (total > 0)
-        atomic_fetch_add_explicit(&pool->hdr->reclaimed, total, memory_order_relaxed);
     return (int)total;
-}
-
-static uint32_t pool_count_free(struct seat_pool *pool)
-{
-    uint64_t head = atomic_load_explicit(&pool->hdr->free_head, memory_order_acquire);
-    uint32_t idx = POOL_HEAD_IDX(head), n = 0;
-
-    while (idx != POOL_SLOT_NONE && idx < pool->capacity && n <= pool->capacity) {
-        n++;
-        idx = atomic_load_explicit(&pool->slots[idx].next, memory_order_relaxed);
-    }
-    return n;
 }
 
 void seat_pool_snapshot(struct seat_pool *pool, struct seat_pool_status *st)

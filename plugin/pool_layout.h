@@ -64,8 +64,9 @@ struct pool_proc {
     _Atomic uint32_t pid;
     _Atomic uint64_t start_time;
     _Atomic uint32_t in_use;
-    /* 1 while the process is inside an admission or a release: one that dies
-     * then may leave the in-use counter one too high (see pool_audit). */
+    /* 1 while the process is inside an admission, a release or a reclaim: one that
+     * dies then may leave the in-use counter one too high, or a slot on no list
+     * (see pool_audit). */
     _Atomic uint32_t busy;
     /* The reload request this process has acted on (reload_requests). */
     _Atomic uint32_t reload_seen;
@@ -92,9 +93,9 @@ struct pool_header {
     _Atomic uint64_t releases;
     _Atomic uint64_t reclaimed;
     _Atomic uint64_t free_head;
-    _Atomic uint64_t cluster; /* POOL_CLUSTER: set at licgate-agent's request (docs/cluster.md) */
-    _Atomic uint32_t peak;    /* the most sessions in use at once since the pool was made */
-    uint32_t reserved;
+    _Atomic uint64_t cluster;  /* POOL_CLUSTER: set at licgate-agent's request (docs/cluster.md) */
+    _Atomic uint32_t peak;     /* the most sessions in use at once since the pool was made */
+    _Atomic uint32_t put_back; /* slots found on no list and pushed back (pool_audit.c) */
 
     struct pool_proc proc[POOL_MAX_PROCS];
 };

@@ -267,6 +267,14 @@ _lg_ours() {
     return 1
 }
 
+# _lg_tree PID: PID and its descendants, a line each (state, wait channel,
+# command), to tell a hung start from a slow one.
+_lg_tree() {
+    ps -o pid=,stat=,wchan:20=,args= -p "$1" 2>/dev/null | tr '\n' ';'
+    local c
+    for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do _lg_tree "$c"; done
+}
+
 _lg_pid() {     # _lg_pid NAME: print recorded pid (empty if none)
     if [ -f "$LG_DIR/$1.pid" ]; then cat "$LG_DIR/$1.pid"; fi
 }
@@ -317,7 +325,8 @@ EOF
     echo "$net" >"$LG_DIR/$name.net"
     _lg_start "$name"
     if ! lg_wait_log "$LG_DIR/$name.log" 'Initialization Sequence Completed' "$LG_START_TIMEOUT" "$name"; then
-        lg_fail "server $name did not start within ${LG_START_TIMEOUT}s"
+        lg_alive "$name" || lg_fail "server $name exited before it started"
+        lg_fail "server $name did not start within ${LG_START_TIMEOUT}s: $(_lg_tree "$(_lg_pid "$name")")"
     fi
 }
 
@@ -459,7 +468,7 @@ _lg_forget() {  # drop PID from the list of processes cleanup must kill
 lg_dump_logs() {
     local f
     [ -n "$LG_DIR" ] && [ -d "$LG_DIR" ] || return 0
-    for f in "$LG_DIR"/*.log "$LG_DIR"/*.out; do
+    for f in "$LG_DIR"/*.log "$LG_DIR"/*.out "$LG_DIR"/sanitizer.*; do
         [ -s "$f" ] || continue
         printf '==== %s (last 20 lines) ====\n' "$f" >&2
         tail -n 20 "$f" >&2

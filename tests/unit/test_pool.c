@@ -722,6 +722,148 @@ static void pool_reclaim_dead__died_mid_admission__counter_recounted(void **stat
     fixture_close(&fx);
 }
 
+/* The entry of the calling process in the pool's process table. */
+static uint32_t own_entry(struct pool_header *hdr)
+{
+    for (uint32_t i = 0; i < POOL_MAX_PROCS; i++) {
+        if (atomic_load(&hdr->proc[i].pid) == (uint32_t)getpid())
+            return i;
+    }
+    return POOL_MAX_PROCS;
+}
+
+/* Takes the head slot off the free stack the way an admission does, and no more. */
+static uint32_t take_head(struct fixture *fx)
+{
+    struct pool_header *hdr = fx->base;
+    struct pool_slot *slots = (struct pool_slot *)((char *)fx->base + sizeof(*hdr));
+    uint64_t head = atomic_load(&hdr->free_head);
+    uint32_t idx = POOL_HEAD_IDX(head);
+
+    atomic_store(&hdr->free_head,
+                 POOL_HEAD(atomic_load(&slots[idx].next), POOL_HEAD_TAG(head) + 1));
+    return idx;
+}
+
+/* Every slot is either in use or on the free stack, and every one can be handed out. */
+static void assert_all_slots_usable(struct fixture *fx, uint32_t in_use)
+{
+    struct seat_pool_status st = status(fx->pool);
+    uint32_t slot, n = 0;
+
+    assert_int_equal(st.in_use, in_use);
+    assert_int_equal(st.free_slots, fx->capacity - in_use);
+    g_limit = fx->capacity;
+    while (admit(fx->pool, "fill", &slot, NULL) == 0)
+        n++;
+    assert_int_equal(n, fx->capacity - in_use);
+}
+
+/* kill -9 between taking a slot off the free stack and marking it in use: the counter is
+ * recounted and the slot, on no list, is put back once the death is noticed. */
+static void pool_reclaim_dead__died_holding_an_unmarked_slot__slot_put_back(void **state)
+{
+    struct pool_header *hdr;
+    struct fixture fx;
+    uint32_t mine;
+    pid_t pid;
+
+    (void)state;
+    fixture_open(&fx, 8, 8);
+    hdr = fx.base;
+    assert_int_equal(admit(fx.pool, "parent", &mine, NULL), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct seat_pool *child;
+        uint32_t me;
+
+        if (attach(fx.base, fx.size, &child) < 0 || (me = own_entry(hdr)) >= POOL_MAX_PROCS)
+            _exit(1);
+        atomic_store(&hdr->proc[me].busy, 1);
+        atomic_fetch_add(&hdr->in_use, 1);
+        take_head(&fx); /* ...and dies here */
+        _exit(0);
+    }
+    wait_child_ok(pid);
+    assert_int_equal(status(fx.pool).free_slots, 6);
+    assert_int_equal(seat_pool_reclaim_dead(fx.pool), 1);
+    assert_int_equal(atomic_load(&hdr->put_back), 1);
+    assert_int_equal(status(fx.pool).reclaimed, 1);
+    assert_all_slots_usable(&fx, 1);
+    fixture_close(&fx);
+}
+
+/* kill -9 inside a release, after the slot was marked free and before it was listed. */
+static void pool_reclaim_dead__died_mid_release__slot_put_back(void **state)
+{
+    struct pool_header *hdr;
+    struct fixture fx;
+    uint32_t mine;
+    pid_t pid;
+
+    (void)state;
+    fixture_open(&fx, 8, 8);
+    hdr = fx.base;
+    assert_int_equal(admit(fx.pool, "parent", &mine, NULL), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct pool_slot *slots = (struct pool_slot *)((char *)fx.base + sizeof(*hdr));
+        struct seat_pool *child;
+        uint32_t me, slot;
+        uint64_t ctl;
+
+        if (attach(fx.base, fx.size, &child) < 0 || (me = own_entry(hdr)) >= POOL_MAX_PROCS ||
+            admit(child, "child", &slot, NULL) != 0)
+            _exit(1);
+        atomic_store(&hdr->proc[me].busy, 1);
+        ctl = atomic_load(&slots[slot].ctl);
+        atomic_store(&slots[slot].ctl, POOL_CTL(POOL_SLOT_FREE, me, POOL_CTL_SEQ(ctl)));
+        _exit(0); /* ...before the push */
+    }
+    wait_child_ok(pid);
+    assert_int_equal(status(fx.pool).in_use, 2);
+    assert_int_equal(seat_pool_reclaim_dead(fx.pool), 1);
+    assert_int_equal(atomic_load(&hdr->put_back), 1);
+    assert_all_slots_usable(&fx, 1);
+    fixture_close(&fx);
+}
+
+/* A live process between taking a slot and marking it holds the audit off; a slot lost with
+ * nobody busy and nobody dead is another writer's doing: put back and said so. */
+static void pool_audit__unlisted_slot__left_to_a_live_owner_else_put_back(void **state)
+{
+    struct seat_pool_audit a;
+    struct pool_header *hdr;
+    struct fixture fx;
+    uint32_t me, idx;
+
+    (void)state;
+    fixture_open(&fx, 8, 8);
+    hdr = fx.base;
+    me = own_entry(hdr);
+    assert_true(me < POOL_MAX_PROCS);
+    atomic_store(&hdr->proc[me].busy, 1);
+    idx = take_head(&fx);
+    seat_pool_audit(fx.pool, &a);
+    assert_false(a.quiet);
+    assert_int_equal(a.put_back, 0);
+    assert_int_equal(status(fx.pool).free_slots, 7);
+    atomic_store(&hdr->proc[me].busy, 0);
+    seat_pool_audit(fx.pool, &a);
+    assert_true(a.quiet);
+    assert_int_equal(a.lost, 1);
+    assert_int_equal(a.put_back, 1);
+    assert_false(a.after_death);
+    assert_int_equal(POOL_HEAD_IDX(atomic_load(&hdr->free_head)), idx);
+    seat_pool_audit(fx.pool, &a);
+    assert_int_equal(a.lost, 0);
+    assert_int_equal(a.put_back, 0);
+    assert_all_slots_usable(&fx, 0);
+    fixture_close(&fx);
+}
+
 /* A process busy inside an admission (alive) holds the audit off: its
  * counted-but-unmarked seat must not be taken back. */
 static void pool_audit__live_process_busy__counter_left_alone(void **state)
@@ -882,6 +1024,9 @@ int main(void)
         cmocka_unit_test(pool_reclaim_dead__child_exited_holding_two__returns_two),
         cmocka_unit_test(pool_reclaim_dead__died_mid_admission__counter_recounted),
         cmocka_unit_test(pool_audit__live_process_busy__counter_left_alone),
+        cmocka_unit_test(pool_reclaim_dead__died_holding_an_unmarked_slot__slot_put_back),
+        cmocka_unit_test(pool_reclaim_dead__died_mid_release__slot_put_back),
+        cmocka_unit_test(pool_audit__unlisted_slot__left_to_a_live_owner_else_put_back),
         cmocka_unit_test(proc_alive__self_dead_and_reused__distinguished),
         cmocka_unit_test(pool_region_size__60000_seats__under_10_mib),
         cmocka_unit_test(pool_attach_region__other_name_or_token__estale),
