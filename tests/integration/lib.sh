@@ -259,11 +259,20 @@ _lg_start() {   # _lg_start NAME: start openvpn on $LG_DIR/NAME.conf
 
 # _lg_ours PID: true if PID is alive and is an openvpn we started (its command
 # line names a config inside $LG_DIR), so a recycled pid is never signalled.
+# Inside an execve (the wrapper execs nsenter, ip, sh, openvpn in turn) the
+# kernel shows an empty command line for a moment: read again before saying no.
 _lg_ours() {
-    local cmd
-    [ -n "$1" ] && [ -r "/proc/$1/cmdline" ] || return 1
-    cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
-    case $cmd in *"--config $LG_DIR/"*) return 0 ;; esac
+    local cmd i
+    [ -n "$1" ] || return 1
+    for i in 1 2 3 4 5; do
+        [ -r "/proc/$1/cmdline" ] || return 1
+        cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+        case $cmd in
+        *"--config $LG_DIR/"*) return 0 ;;
+        "") sleep 0.01 ;;
+        *) return 1 ;;
+        esac
+    done
     return 1
 }
 
