@@ -759,33 +759,62 @@ static void assert_all_slots_usable(struct fixture *fx, uint32_t in_use)
     assert_int_equal(n, fx->capacity - in_use);
 }
 
+/* A child attaches, is handed its process-table entry, and exits wherever `dies` returns:
+ * the state kill -9 leaves at that point. The parent holds one session throughout. */
+static void die_in_child(struct fixture *fx,
+                         void (*dies)(struct fixture *, struct seat_pool *, uint32_t))
+{
+    struct seat_pool *child;
+    uint32_t mine, me;
+    pid_t pid;
+
+    assert_int_equal(admit(fx->pool, "parent", &mine, NULL), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (attach(fx->base, fx->size, &child) < 0 || (me = own_entry(fx->base)) >= POOL_MAX_PROCS)
+            _exit(1);
+        dies(fx, child, me);
+        _exit(0);
+    }
+    wait_child_ok(pid);
+}
+
+static void dies_holding_an_unmarked_slot(struct fixture *fx, struct seat_pool *child, uint32_t me)
+{
+    struct pool_header *hdr = fx->base;
+
+    (void)child;
+    atomic_store(&hdr->proc[me].busy, 1);
+    atomic_fetch_add(&hdr->in_use, 1);
+    take_head(fx);
+}
+
+static void dies_mid_release(struct fixture *fx, struct seat_pool *child, uint32_t me)
+{
+    struct pool_header *hdr = fx->base;
+    struct pool_slot *slots = (struct pool_slot *)((char *)fx->base + sizeof(*hdr));
+    uint32_t slot;
+    uint64_t ctl;
+
+    if (admit(child, "child", &slot, NULL) != 0)
+        _exit(2);
+    atomic_store(&hdr->proc[me].busy, 1);
+    ctl = atomic_load(&slots[slot].ctl);
+    atomic_store(&slots[slot].ctl, POOL_CTL(POOL_SLOT_FREE, me, POOL_CTL_SEQ(ctl)));
+}
+
 /* kill -9 between taking a slot off the free stack and marking it in use: the counter is
  * recounted and the slot, on no list, is put back once the death is noticed. */
 static void pool_reclaim_dead__died_holding_an_unmarked_slot__slot_put_back(void **state)
 {
     struct pool_header *hdr;
     struct fixture fx;
-    uint32_t mine;
-    pid_t pid;
 
     (void)state;
     fixture_open(&fx, 8, 8);
     hdr = fx.base;
-    assert_int_equal(admit(fx.pool, "parent", &mine, NULL), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        struct seat_pool *child;
-        uint32_t me;
-
-        if (attach(fx.base, fx.size, &child) < 0 || (me = own_entry(hdr)) >= POOL_MAX_PROCS)
-            _exit(1);
-        atomic_store(&hdr->proc[me].busy, 1);
-        atomic_fetch_add(&hdr->in_use, 1);
-        take_head(&fx); /* ...and dies here */
-        _exit(0);
-    }
-    wait_child_ok(pid);
+    die_in_child(&fx, dies_holding_an_unmarked_slot);
     assert_int_equal(status(fx.pool).free_slots, 6);
     assert_int_equal(seat_pool_reclaim_dead(fx.pool), 1);
     assert_int_equal(atomic_load(&hdr->put_back), 1);
@@ -799,30 +828,11 @@ static void pool_reclaim_dead__died_mid_release__slot_put_back(void **state)
 {
     struct pool_header *hdr;
     struct fixture fx;
-    uint32_t mine;
-    pid_t pid;
 
     (void)state;
     fixture_open(&fx, 8, 8);
     hdr = fx.base;
-    assert_int_equal(admit(fx.pool, "parent", &mine, NULL), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        struct pool_slot *slots = (struct pool_slot *)((char *)fx.base + sizeof(*hdr));
-        struct seat_pool *child;
-        uint32_t me, slot;
-        uint64_t ctl;
-
-        if (attach(fx.base, fx.size, &child) < 0 || (me = own_entry(hdr)) >= POOL_MAX_PROCS ||
-            admit(child, "child", &slot, NULL) != 0)
-            _exit(1);
-        atomic_store(&hdr->proc[me].busy, 1);
-        ctl = atomic_load(&slots[slot].ctl);
-        atomic_store(&slots[slot].ctl, POOL_CTL(POOL_SLOT_FREE, me, POOL_CTL_SEQ(ctl)));
-        _exit(0); /* ...before the push */
-    }
-    wait_child_ok(pid);
+    die_in_child(&fx, dies_mid_release);
     assert_int_equal(status(fx.pool).in_use, 2);
     assert_int_equal(seat_pool_reclaim_dead(fx.pool), 1);
     assert_int_equal(atomic_load(&hdr->put_back), 1);
