@@ -6,14 +6,12 @@
 
 #include "gate_internal.h"
 
-static void gate_vlogf(struct gate *gate, enum gate_log_level level, const char *fmt, va_list ap)
+void gate_log_text(struct gate *gate, enum gate_log_level level, const char *msg)
 {
-    char msg[GATE_LOG_LINE_MAX];
     unsigned n;
 
     if (gate->env.log == NULL)
         return;
-    vsnprintf(msg, sizeof(msg), fmt, ap);
     if (pthread_equal(pthread_self(), gate->owner)) {
         gate_flush_log(gate);
         gate->env.log(gate->env.log_arg, level, msg);
@@ -23,12 +21,22 @@ static void gate_vlogf(struct gate *gate, enum gate_log_level level, const char 
     n = atomic_load_explicit(&gate->log_pending, memory_order_relaxed);
     if (n < GATE_LOG_QUEUE) {
         gate->log_queue[n].level = level;
-        memcpy(gate->log_queue[n].text, msg, sizeof(msg));
+        snprintf(gate->log_queue[n].text, sizeof(gate->log_queue[n].text), "%s", msg);
         atomic_store_explicit(&gate->log_pending, n + 1, memory_order_release);
     } else {
         gate->log_dropped++;
     }
     pthread_mutex_unlock(&gate->log_lock);
+}
+
+static void gate_vlogf(struct gate *gate, enum gate_log_level level, const char *fmt, va_list ap)
+{
+    char msg[GATE_LOG_LINE_MAX];
+
+    if (gate->env.log == NULL)
+        return;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    gate_log_text(gate, level, msg);
 }
 
 void gate_logf(struct gate *gate, enum gate_log_level level, const char *fmt, ...)
@@ -40,13 +48,13 @@ void gate_logf(struct gate *gate, enum gate_log_level level, const char *fmt, ..
     va_end(ap);
 }
 
-void gate_flush_log(struct gate *gate)
+/* Apart from gate_flush_log, which every hook calls: its 48 KiB of lines would otherwise be
+ * probed page by page (stack clash protection) on every call, with nothing queued. */
+static __attribute__((noinline)) void gate_flush_queued(struct gate *gate)
 {
     struct queued_line lines[GATE_LOG_QUEUE];
     unsigned n, dropped;
 
-    if (atomic_load_explicit(&gate->log_pending, memory_order_acquire) == 0)
-        return;
     pthread_mutex_lock(&gate->log_lock);
     n = atomic_load_explicit(&gate->log_pending, memory_order_relaxed);
     memcpy(lines, gate->log_queue, n * sizeof(lines[0]));
@@ -61,4 +69,10 @@ void gate_flush_log(struct gate *gate)
         snprintf(msg, sizeof(msg), "%u log lines from the control thread were dropped", dropped);
         gate->env.log(gate->env.log_arg, GATE_LOG_WARN, msg);
     }
+}
+
+void gate_flush_log(struct gate *gate)
+{
+    if (atomic_load_explicit(&gate->log_pending, memory_order_acquire) != 0)
+        gate_flush_queued(gate);
 }
