@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "errbuf.h"
 #include "gate_internal.h"
+#include "line.h"
 #include "netlink.h"
 #include "pool.h"
 
@@ -177,7 +178,7 @@ bool gate_tls_would_refuse(struct gate *gate, const struct gate_client *client)
 
     if (client != NULL && client->admitted)
         return false;
-    gate_follow_time(gate);
+    gate_follow_time(gate, gate_time(gate));
     return gate_full(gate, &nums) || gate_eval_full(gate);
 }
 
@@ -199,7 +200,7 @@ int gate_tls_verify(struct gate *gate, const struct gate_client *client, const c
 
     if (client != NULL && client->admitted)
         return 0;
-    gate_follow_time(gate);
+    gate_follow_time(gate, gate_time(gate));
     if (gate_full(gate, &nums))
         snprintf(why, sizeof(why), "limit reached (%u/%u seats%s)", nums.in_use, nums.limit,
                  evaluation_note(gate));
@@ -238,9 +239,44 @@ static void gate_give_eval(struct gate *gate, struct gate_client *client)
     atomic_fetch_sub_explicit(&gate->local_eval, 1, memory_order_relaxed);
 }
 
+/* "N/M seats" and the evaluation note, as the admission lines say them. */
+static void line_seats(struct line *l, const struct gate *gate, const struct seat_numbers *nums)
+{
+    line_u32(l, nums->in_use);
+    line_char(l, '/');
+    line_u32(l, nums->limit);
+    line_str(l, " seats");
+    line_str(l, evaluation_note(gate));
+}
+
+/* The decision line, "admitted cn='CN' ADDR (N/M seats)" or "refused cn='CN' ADDR: WHY", made
+ * without printf: it is on every admission's path. */
+static void log_decision(struct gate *gate, enum gate_log_level level, const char *cn,
+                         const char *addr, const struct seat_numbers *admitted, const char *why)
+{
+    char msg[GATE_LOG_LINE_MAX];
+    struct line l;
+
+    line_init(&l, msg, sizeof(msg));
+    line_str(&l, admitted != NULL ? "admitted cn='" : "refused cn='");
+    line_str(&l, cn);
+    line_str(&l, "' ");
+    line_str(&l, addr);
+    if (admitted != NULL) {
+        line_str(&l, " (");
+        line_seats(&l, gate, admitted);
+        line_char(&l, ')');
+    } else {
+        line_str(&l, ": ");
+        line_str(&l, why);
+    }
+    gate_log_text(gate, level, msg);
+}
+
 static int gate_admit(struct gate *gate, struct gate_client *client, const char *cn,
                       const char *addr, char *reason, size_t reasonlen)
 {
+    struct line l;
     struct seat_request req = {.cn = cn, .addr = addr};
     struct seat_numbers nums = {0};
     bool evaluation;
@@ -251,8 +287,8 @@ static int gate_admit(struct gate *gate, struct gate_client *client, const char 
     if (client->admitted)
         return 0;
     client->eval.seat = -1;
-    gate_follow_time(gate);
     req.now = gate_time(gate);
+    gate_follow_time(gate, req.now);
     evaluation = atomic_load_explicit(&gate->evaluation, memory_order_relaxed);
     if (gate_full(gate, &nums)) {
         seat_pool_count_refusal(gate->pool);
@@ -285,12 +321,13 @@ static int gate_admit(struct gate *gate, struct gate_client *client, const char 
         client->admitted = true;
         client->slot = slot;
         atomic_fetch_add_explicit(&gate->local_in_use, 1, memory_order_relaxed);
-        gate_logf(gate, GATE_LOG_NOTE, "admitted cn='%s' %s (%u/%u seats%s)", cn, addr, nums.in_use,
-                  nums.limit, evaluation_note(gate));
+        log_decision(gate, GATE_LOG_NOTE, cn, addr, &nums, NULL);
         return 0;
     case -EDQUOT:
-        snprintf(why, sizeof(why), "limit reached (%u/%u seats%s)", nums.in_use, nums.limit,
-                 evaluation_note(gate));
+        line_init(&l, why, sizeof(why));
+        line_str(&l, "limit reached (");
+        line_seats(&l, gate, &nums);
+        line_char(&l, ')');
         break;
     case -ENOSPC:
         snprintf(why, sizeof(why), "pool capacity reached (%u sessions; raise capacity=)",
@@ -301,8 +338,7 @@ static int gate_admit(struct gate *gate, struct gate_client *client, const char 
         break;
     }
 refused:
-    gate_logf(gate, r == -EDQUOT ? GATE_LOG_NOTE : GATE_LOG_WARN, "refused cn='%s' %s: %s", cn,
-              addr, why);
+    log_decision(gate, r == -EDQUOT ? GATE_LOG_NOTE : GATE_LOG_WARN, cn, addr, NULL, why);
     if (reason != NULL)
         snprintf(reason, reasonlen, "TEMP[backoff %d]: licgate: %s", GATE_CLIENT_BACKOFF, why);
     return r;

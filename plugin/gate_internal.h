@@ -86,7 +86,13 @@ int gate_load_licenses(struct gate *gate, struct license_set *out, bool at_open,
                        size_t errlen);
 void gate_install_licenses(struct gate *gate, struct license_set *set, const char *why);
 void gate_apply_limit(struct gate *gate, const char *why, bool always_log);
-void gate_follow_time(struct gate *gate);
+/* Re-evaluates the licenses when `now` (gate_time(), read once by the caller's hook) reached
+ * the next change of state; one relaxed load otherwise. */
+void gate_follow_time(struct gate *gate, int64_t now);
+
+/* A line made by the caller (at most GATE_LOG_LINE_MAX bytes are kept) to OpenVPN's log, or
+ * queued for gate_flush_log() off OpenVPN's thread. gate_logf() formats, then calls this. */
+void gate_log_text(struct gate *gate, enum gate_log_level level, const char *msg);
 void log_license(struct gate *gate, const struct license_entry *e);
 
 #endif

@@ -84,9 +84,8 @@ void gate_apply_limit(struct gate *gate, const char *why, bool always_log)
 }
 
 /* Called on the admission path: one clock read unless a license changes state now. */
-void gate_follow_time(struct gate *gate)
+void gate_follow_time(struct gate *gate, int64_t now)
 {
-    int64_t now = gate_time(gate);
     enum license_state *before;
     size_t n;
 

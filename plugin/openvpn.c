@@ -54,17 +54,17 @@ static void plugin_log_line(void *arg, enum gate_log_level level, const char *ms
  * before it backs off and retries. */
 static int plugin_auth(struct plugin_handle *h, struct gate_client *client, const char *const *envp)
 {
-    const char *cn = env_get(envp, "common_name");
-    const char *reason_file = env_get(envp, "auth_failed_reason_file");
+    struct env_client ec;
+    const char *cn;
     char addr[96], reason[256];
 
-    if (cn == NULL || cn[0] == '\0')
-        cn = env_get(envp, "username");
-    env_client_address(envp, addr, sizeof(addr));
+    env_scan(envp, ENV_SCAN_ALL, &ec);
+    cn = ec.common_name != NULL && ec.common_name[0] != '\0' ? ec.common_name : ec.username;
+    env_format_address(&ec, addr, sizeof(addr));
     if (gate_client_auth(h->gate, client, cn != NULL ? cn : "?", addr, reason, sizeof(reason)) == 0)
         return OPENVPN_PLUGIN_FUNC_SUCCESS;
-    if (reason_file != NULL)
-        fs_write_file(reason_file, reason, strlen(reason)); /* best effort: the refusal stands */
+    if (ec.reason_file != NULL) /* best effort: the refusal stands */
+        fs_write_file(ec.reason_file, reason, strlen(reason));
     return OPENVPN_PLUGIN_FUNC_ERROR;
 }
 
@@ -135,7 +135,7 @@ OPENVPN_EXPORT int openvpn_plugin_func_v3(const int v3structver,
     struct plugin_handle *h = (struct plugin_handle *)args->handle;
     struct gate_client *client = args->per_client_context;
     const char *const *envp = (const char *const *)args->envp;
-    const char *cn;
+    struct env_client ec;
     char addr[96];
 
     if (v3structver < OPENVPN_PLUGINv3_STRUCTVER || h == NULL)
@@ -150,17 +150,18 @@ OPENVPN_EXPORT int openvpn_plugin_func_v3(const int v3structver,
             return OPENVPN_PLUGIN_FUNC_SUCCESS;
         if (!gate_tls_would_refuse(h->gate, client))
             return OPENVPN_PLUGIN_FUNC_SUCCESS;
-        cn = env_get(envp, "X509_0_CN");
-        env_client_address(envp, addr, sizeof(addr));
-        if (gate_tls_verify(h->gate, client, cn != NULL ? cn : "?", addr) < 0)
+        env_scan(envp, ENV_SCAN_ALL, &ec);
+        env_format_address(&ec, addr, sizeof(addr));
+        if (gate_tls_verify(h->gate, client, ec.x509_cn != NULL ? ec.x509_cn : "?", addr) < 0)
             return OPENVPN_PLUGIN_FUNC_ERROR;
         return OPENVPN_PLUGIN_FUNC_SUCCESS;
     case OPENVPN_PLUGIN_CLIENT_CONNECT_V2:
         if (client == NULL)
             return OPENVPN_PLUGIN_FUNC_ERROR;
-        cn = env_get(envp, "common_name");
-        env_client_address(envp, addr, sizeof(addr));
-        if (gate_client_connect(h->gate, client, cn != NULL ? cn : "?", addr) < 0)
+        env_scan(envp, ENV_SCAN_CONNECT, &ec);
+        env_format_address(&ec, addr, sizeof(addr));
+        if (gate_client_connect(h->gate, client, ec.common_name != NULL ? ec.common_name : "?",
+                                addr) < 0)
             return OPENVPN_PLUGIN_FUNC_ERROR;
         return OPENVPN_PLUGIN_FUNC_SUCCESS;
     case OPENVPN_PLUGIN_AUTH_USER_PASS_VERIFY:

@@ -44,6 +44,8 @@ size_t text_utf8_prefix(const char *s, size_t len, size_t max)
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
 
+    if (len <= max)
+        return len; /* no cut: where the sequences end does not matter */
     while (i < len) {
         size_t n = utf8_sequence(u + i, len - i);
 
