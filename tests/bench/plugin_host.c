@@ -44,6 +44,7 @@ struct options {
     unsigned long warmup;
     unsigned long held;
     unsigned long grant; /* hooks: a cluster grant set over --socket first (cluster mode) */
+    bool no_stats;       /* hooks: no percentiles (a profile of the plugin, not of sorting) */
 };
 
 /* Start line for the measuring processes. */
@@ -62,7 +63,8 @@ static void usage(FILE *f)
                "          CLIENT_CONNECT_V2, CLIENT_DISCONNECT), constructor, destructor,\n"
                "          P processes on one pool, H sessions held in the pool meanwhile;\n"
                "          --socket PATH --cluster-grant G: a cluster license's grant of G\n"
-               "          seats set over the control socket first (cluster mode)\n"
+               "          seats set over the control socket first (cluster mode);\n"
+               "          --no-stats skips the percentiles (for perf record)\n"
                "  floor   [--procs P] [--iterations N]   bare CAS admit+release in shm\n"
                "  clock   [--iterations N]   two back-to-back clock reads (timing overhead)\n"
                "  script  --script FILE [--iterations N]  client-connect + client-disconnect\n"
@@ -284,7 +286,7 @@ static int mode_hooks(const struct options *o)
                 atomic_load(run.refused));
         r = -1;
     }
-    if (r == 0) {
+    if (r == 0 && !o->no_stats) {
         snprintf(name, sizeof(name), "admit_release");
         print_result(o, name, run.admit_release, n);
         print_result(o, "constructor", run.ctor, n);
@@ -571,19 +573,13 @@ static int mode_clock(const struct options *o)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"plugin", required_argument, NULL, 'p'},
-        {"arg", required_argument, NULL, 'a'},
-        {"procs", required_argument, NULL, 'P'},
-        {"iterations", required_argument, NULL, 'n'},
-        {"warmup", required_argument, NULL, 'w'},
-        {"held", required_argument, NULL, 'H'},
-        {"script", required_argument, NULL, 's'},
-        {"socket", required_argument, NULL, 'S'},
-        {"label", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"cluster-grant", required_argument, NULL, 'G'},
-        {NULL, 0, NULL, 0},
+        {"plugin", required_argument, NULL, 'p'}, {"arg", required_argument, NULL, 'a'},
+        {"procs", required_argument, NULL, 'P'},  {"iterations", required_argument, NULL, 'n'},
+        {"warmup", required_argument, NULL, 'w'}, {"held", required_argument, NULL, 'H'},
+        {"script", required_argument, NULL, 's'}, {"socket", required_argument, NULL, 'S'},
+        {"label", required_argument, NULL, 'l'},  {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},      {"cluster-grant", required_argument, NULL, 'G'},
+        {"no-stats", no_argument, NULL, 'N'},     {NULL, 0, NULL, 0},
     };
     struct options o = {.procs = 1, .iterations = 100000, .warmup = 1000};
     int c;
@@ -642,6 +638,9 @@ int main(int argc, char **argv)
             break;
         case 'G':
             o.grant = strtoul(optarg, NULL, 10);
+            break;
+        case 'N':
+            o.no_stats = true;
             break;
         case 'v':
             plugin_log_verbose = true;
