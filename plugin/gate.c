@@ -147,7 +147,8 @@ uint32_t gate_cluster_grant(const struct gate *gate, int64_t *deadline_ms)
     seat_pool_cluster(gate->pool, &grant, &deadline);
     if (deadline_ms != NULL)
         *deadline_ms = deadline;
-    if (grant == 0 || clock_monotonic_ms() >= deadline)
+    /* Coarse: up to a tick late, well inside the 500 ms the agent keeps off the deadline. */
+    if (grant == 0 || clock_monotonic_coarse_ms() >= deadline)
         return 0;
     return grant < cap ? grant : cap;
 }
