@@ -259,7 +259,10 @@ static void log_decision(struct gate *gate, enum gate_log_level level, const cha
     struct line l;
 
     line_init(&l, msg, sizeof(msg));
-    line_str(&l, admitted != NULL ? "admitted cn='" : "refused cn='");
+    if (admitted != NULL)
+        line_str(&l, "admitted cn='");
+    else
+        line_str(&l, "refused cn='");
     line_str(&l, cn);
     line_str(&l, "' ");
     line_str(&l, addr);

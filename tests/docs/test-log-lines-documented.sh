@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every line the plugin can write to the openvpn log is documented in
 # docs/operations.md: the constant text of each format string passed to
-# gate_logf() or h->log() in plugin/*.c, cut at its conversions (%s, %u,
+# gate_logf() or h->log() in plugin/*.c (and each literal appended by line_str()),
+# cut at its conversions (%s, %u,
 # %.*s, ...), must appear there verbatim, fragment by fragment (fragments
 # shorter than 4 characters or made of punctuation only are not checked;
 # runs of white space compare equal, so a documented line may wrap).
@@ -31,7 +32,9 @@ import re
 import sys
 
 srcdir = sys.argv[1]
-CALL = re.compile(r'(?<![A-Za-z0-9_])(gate_logf|h->log)\s*\(')
+# line_str(&l, "..."): the constant parts of the lines made without printf on the admission
+# path (plugin/line.h); only its string literals are checked.
+CALL = re.compile(r'(?<![A-Za-z0-9_])(gate_logf|h->log|line_str)\s*\(')
 # printf conversions; %% is a literal percent and handled apart
 CONVERSION = re.compile(
     r'%[-+ #0]*(?:\*|[0-9]+)?(?:\.(?:\*|[0-9]+))?(?:hh|h|ll|l|j|z|t|L)?[diouxXeEfgGcsp]')
@@ -148,7 +151,12 @@ for path in sorted(glob.glob(os.path.join(srcdir, 'plugin', '*.c'))):
         except (ValueError, IndexError):
             problems.append('%s:%d: cannot read the arguments of %s(' % (name, line, m.group(1)))
             continue
-        fmt = literal_only(args[2]) if len(args) >= 3 else None
+        if m.group(1) == 'line_str':
+            fmt = literal_only(args[1]) if len(args) >= 2 else None
+            if fmt is None:
+                continue  # a value, not text of the line
+        else:
+            fmt = literal_only(args[2]) if len(args) >= 3 else None
         if fmt is None:
             problems.append('%s:%d: the format of %s( is not a string literal; '
                             'this test cannot check it' % (name, line, m.group(1)))
