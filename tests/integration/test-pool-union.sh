@@ -50,7 +50,7 @@ lt_ctl status | grep -q "over the limit: 5 in use, 3 licensed: new connections a
     lg_fail "status does not say the pool is over its limit: $(lt_ctl status)"
 [ "$(lt_ctl --json status | lt_json 'j["over_limit"]')" = 2 ] || lg_fail "JSON over_limit is not 2"
 lt_ctl metrics | grep -q "^licgate_seats_over_limit{pool=\"$LT_POOL\"} 2$" || lg_fail "no over-limit metric"
-lg_wait_log "$LG_DIR/a1.log" "licgate: over the limit: 5 in use, 3 licensed: new connections are refused until 2 leave" 5 ||
+lg_wait_log "$LG_DIR/a1.log" "licgate: over the limit: 5 in use, 3 licensed: new connections are refused until 2 leave" 20 ||
     lg_fail "the log does not say the pool is over its limit"
 for c in x1 x2 x3 x4 x5 x6; do lg_stop "$c"; done
 lg_stop a1
