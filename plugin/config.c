@@ -28,6 +28,7 @@ enum config_key {
     KEY_CLUSTER_KEY,
     KEY_CLUSTER_NODE,
     KEY_CLUSTER_LEASE,
+    KEY_CLUSTER_HOLD,
     KEY_COUNT,
 };
 
@@ -49,6 +50,7 @@ static const char *const key_names[KEY_COUNT] = {
     [KEY_CLUSTER_KEY] = "cluster-key",
     [KEY_CLUSTER_NODE] = "cluster-node",
     [KEY_CLUSTER_LEASE] = "cluster-lease",
+    [KEY_CLUSTER_HOLD] = "cluster-hold",
 };
 
 void config_defaults(struct gate_config *cfg)
@@ -59,6 +61,7 @@ void config_defaults(struct gate_config *cfg)
     cfg->capacity = 4096;
     snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s/lib/licgate", LICGATE_LOCALSTATEDIR);
     cfg->cluster_lease = CONFIG_LEASE_DEFAULT;
+    cfg->cluster_hold = CONFIG_HOLD_DEFAULT;
 }
 
 static int has_control(const char *s)
@@ -260,6 +263,15 @@ static int set_cluster_lease(struct gate_config *cfg, enum config_key k, const c
     return 0;
 }
 
+static int set_cluster_hold(struct gate_config *cfg, enum config_key k, const char *key,
+                            const char *value, char *err, size_t errlen)
+{
+    if (parse_u32(value, CONFIG_HOLD_MIN, CONFIG_HOLD_MAX, &cfg->cluster_hold) != 0)
+        return errbuf_fail(err, errlen, -EINVAL, "%s: '%s' is not a number of seconds in %d..%d",
+                           key, value, CONFIG_HOLD_MIN, CONFIG_HOLD_MAX);
+    return 0;
+}
+
 static int set_failover_vip(struct gate_config *cfg, enum config_key k, const char *key,
                             const char *value, char *err, size_t errlen)
 {
@@ -362,6 +374,7 @@ static key_setter *const setters[KEY_COUNT] = {
     [KEY_CLUSTER_KEY] = set_dir,
     [KEY_CLUSTER_NODE] = set_cluster_node,
     [KEY_CLUSTER_LEASE] = set_cluster_lease,
+    [KEY_CLUSTER_HOLD] = set_cluster_hold,
 };
 
 int config_set(struct gate_config *cfg, const char *key, const char *value, char *err,

@@ -33,6 +33,11 @@
 #define CONFIG_LEASE_DEFAULT 10
 #define CONFIG_LEASE_MIN     3
 #define CONFIG_LEASE_MAX     600
+/* cluster-hold: how long a refused client's seat is kept for it, in seconds: openvpn's UDP
+ * client refused at the TLS handshake tries again after its hand-window, 60 s by default */
+#define CONFIG_HOLD_DEFAULT 65
+#define CONFIG_HOLD_MIN     1
+#define CONFIG_HOLD_MAX     600
 /* Where licgate-agent tells licgatectl what it sees: CONFIG_AGENT_DIR/<pool>.json, root's. A
  * pool name never starts with '.', so the directory cannot be a pool's. */
 #define CONFIG_AGENT_DIR LICGATE_RUNDIR "/.agent"
@@ -57,6 +62,7 @@ struct gate_config {
     char cluster_ca[CONFIG_PATH_MAX], cluster_cert[CONFIG_PATH_MAX], cluster_key[CONFIG_PATH_MAX];
     char cluster_node[CONFIG_NODE_MAX + 1]; /* "" = the host name */
     uint32_t cluster_lease;                 /* seconds */
+    uint32_t cluster_hold;                  /* seconds */
     unsigned set_mask;                      /* which keys were given, to refuse repeats */
 };
 
@@ -68,7 +74,8 @@ void config_defaults(struct gate_config *cfg);
 
 /* The cluster keys (licgate-agent's, docs/cluster.md): cluster-etcd is 1..8 comma-separated
  * http://HOST[:PORT] or https://HOST[:PORT] endpoints (not mixed); cluster-ca, cluster-cert and
- * cluster-key absolute paths; cluster-node 1..63 of [A-Za-z0-9_.-]; cluster-lease 3..600. */
+ * cluster-key absolute paths; cluster-node 1..63 of [A-Za-z0-9_.-]; cluster-lease 3..600;
+ * cluster-hold 1..600. */
 
 /* Sets one key. Returns 0, or -EINVAL with a one-line reason in err naming the
  * key and quoting the value; cfg is unchanged on error. "authority" (the

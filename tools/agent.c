@@ -27,9 +27,6 @@
 #define KEY_BUF           (ETCD_KEY_MAX + 1)
 #define REWRITE_TICKS     12 /* the value is rewritten this often even when nothing changed */
 #define STATUS_TICKS      6  /* etcd's health is asked this often */
-/* A refusal makes demand this long: a refused openvpn client tries again after a backoff of
- * seconds, and the seat it waits for must still be there when it does. */
-#define DEMAND_MS 20000
 
 struct agent {
     struct gate_config cfg;
@@ -44,7 +41,8 @@ struct agent {
     uint32_t seats, in_use, peak, local;
     uint64_t refusals; /* the pool's refusals at the limit, as last read */
     bool refusals_read;
-    int64_t demand_until; /* CLOCK_MONOTONIC ms: until then this node counts as refusing */
+    uint32_t waiting;     /* clients refused lately and not seated since */
+    int64_t demand_until; /* CLOCK_MONOTONIC ms: cluster-hold after the last refusal */
     /* this node in etcd */
     int64_t lease, ttl_s, deadline_ms;
     uint32_t held;   /* what the pool may admit on */
@@ -174,11 +172,34 @@ static uint32_t member_u32(json_object *o, const char *key)
     return n < 0 ? 0 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
+/* The clients waiting for a seat, from one round to the next: the refusals of a round count
+ * distinct clients (a refused client tries again after a second at the soonest, a round is
+ * R/6), and every tunnel admitted since seats one of them. */
+static void waiting_count(struct agent *a, uint32_t in_use, uint32_t refused)
+{
+    uint32_t seated = in_use > a->in_use ? in_use - a->in_use : 0;
+    uint32_t fresh = refused > a->refusals   ? refused - (uint32_t)a->refusals
+                     : refused < a->refusals ? 1 /* the pool restarted and refused since */
+                                             : 0;
+    int64_t now = clock_monotonic_ms();
+
+    if (now >= a->demand_until)
+        a->waiting = 0;
+    a->waiting = a->waiting > seated ? a->waiting - seated : 0;
+    if (fresh > 0) {
+        if (fresh > a->seats)
+            fresh = a->seats > 0 ? a->seats : 1;
+        if (fresh > a->waiting)
+            a->waiting = fresh;
+        a->demand_until = now + (int64_t)a->cfg.cluster_hold * 1000;
+    }
+}
+
 /* What the pool uses and which cluster license counts there. */
 static void pool_read(struct agent *a)
 {
     json_object *resp, *c = NULL, *key, *refusals = NULL;
-    uint32_t usable, refused;
+    uint32_t usable, refused, in_use;
 
     a->pool_up = pool_request(a, "status\n", &resp) == 0;
     if (!a->pool_up)
@@ -191,12 +212,13 @@ static void pool_read(struct agent *a)
         snprintf(a->cluster, sizeof(a->cluster), "%s", json_object_get_string(key));
         a->seats = member_u32(c, "seats");
     }
-    a->in_use = member_u32(resp, "in_use");
+    in_use = member_u32(resp, "in_use");
     a->peak = member_u32(resp, "peak");
     json_object_object_get_ex(resp, "refusals", &refusals);
     refused = member_u32(refusals, "limit");
-    if (a->refusals_read && refused != a->refusals)
-        a->demand_until = clock_monotonic_ms() + DEMAND_MS;
+    if (a->refusals_read)
+        waiting_count(a, in_use, refused);
+    a->in_use = in_use;
     a->refusals = refused;
     a->refusals_read = true;
     usable = member_u32(c, "usable");
@@ -377,11 +399,10 @@ static int grant_write(struct agent *a, uint32_t grant, int64_t revision, bool *
     return 0;
 }
 
-/* Whether this node refuses clients: it did lately, and it has no free seat now (a node with a
- * free seat refuses nobody, whatever it did before). */
-static bool demand(const struct agent *a, uint32_t used)
+/* The clients this node refused lately that are still to be seated. */
+static uint32_t waiting(const struct agent *a)
 {
-    return clock_monotonic_ms() < a->demand_until && used >= a->stored;
+    return clock_monotonic_ms() < a->demand_until ? a->waiting : 0;
 }
 
 /* Grows or shrinks this node's grant by the plan; the pool's share follows in the safe order. */
@@ -389,7 +410,7 @@ static void grants_apply(struct agent *a, int64_t revision)
 {
     uint32_t used = cluster_used(a);
     struct agent_plan plan =
-        agent_plan(a->seats, a->stored, used, demand(a, used), a->others, a->nothers);
+        agent_plan(a->seats, a->stored, used, waiting(a), a->others, a->nothers);
     uint32_t block = agent_block(a->seats, a->nothers + 1, a->seats);
     bool written = false, changed = plan.grant != a->stored || plan.want != a->want;
     /* the use others see moves by blocks: a write per admission would cost etcd more than

@@ -18,13 +18,14 @@ uint32_t agent_block(uint32_t seats, size_t nodes, uint32_t unheld)
     return b;
 }
 
-struct agent_plan agent_plan(uint32_t seats, uint32_t held, uint32_t used, bool demand,
+struct agent_plan agent_plan(uint32_t seats, uint32_t held, uint32_t used, uint32_t waiting,
                              const struct agent_node *others, size_t nothers)
 {
     struct agent_plan p = {.grant = held};
     uint64_t taken = 0;
     bool pressure = false;
-    uint32_t room, block, wish;
+    uint32_t room, block;
+    uint64_t wish;
 
     for (size_t i = 0; i < nothers; i++) {
         taken += others[i].grant;
@@ -32,8 +33,8 @@ struct agent_plan agent_plan(uint32_t seats, uint32_t held, uint32_t used, bool 
     }
     room = taken >= seats ? 0 : seats - (uint32_t)taken;
     block = agent_block(seats, nothers + 1, room > held ? room - held : 0);
-    wish = used + block;
-    if (pressure && !demand) {
+    wish = (uint64_t)used + (waiting > block ? waiting : block);
+    if (pressure && waiting == 0) {
         /* another node refuses clients: what this one does not use goes back, and it takes
          * no headroom until that node is served */
         if (held > used)
@@ -41,13 +42,14 @@ struct agent_plan agent_plan(uint32_t seats, uint32_t held, uint32_t used, bool 
         return p;
     }
     if (wish > held) {
-        p.grant = wish < room ? wish : room;
+        p.grant = wish < room ? (uint32_t)wish : room;
         if (p.grant < held) /* others took more than the seats: never grow into them */
             p.grant = held;
-    } else if (held > used + 2 * block) {
-        p.grant = wish;
+    } else if (held > (uint64_t)used + 2 * (uint64_t)block) {
+        p.grant = (uint32_t)wish; /* below held */
     }
-    p.want = demand && p.grant <= used; /* it refuses clients and has no seat to give them */
+    /* it refused clients and cannot seat them all when they come back */
+    p.want = waiting > 0 && p.grant < (uint64_t)used + waiting;
     p.grow = p.grant > held;
     return p;
 }

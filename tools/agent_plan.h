@@ -26,13 +26,14 @@ struct agent_plan {
     bool grow;      /* grant > held: an etcd transaction must succeed before it is used */
 };
 
-/* This node's next grant: it holds `held` and uses `used`, and `demand` says it refused clients
- * lately; `others` are the other nodes' grants (a node whose value could not be read counts as
- * holding all the seats: the caller passes UINT32_MAX as its grant). While another node wants
- * and this one has no demand, it gives back all it does not use and takes no headroom; otherwise
- * it asks for used + block, never more than the seats others leave, and gives back what it holds
- * beyond used + 2 blocks. It wants when it refuses clients and holds no seat to give them. */
-struct agent_plan agent_plan(uint32_t seats, uint32_t held, uint32_t used, bool demand,
+/* This node's next grant: it holds `held` and uses `used`, and `waiting` clients it refused
+ * lately have not come back yet (0: it refused nobody lately). `others` are the other nodes'
+ * grants (a node whose value could not be read counts as holding all the seats: the caller
+ * passes UINT32_MAX as its grant). While another node wants and nobody waits here, it gives
+ * back all it does not use and takes no headroom; otherwise it asks for used + the larger of
+ * its block and its waiting clients, never more than the seats others leave, and gives back
+ * what it holds beyond used + 2 blocks. It wants when it cannot seat its waiting clients. */
+struct agent_plan agent_plan(uint32_t seats, uint32_t held, uint32_t used, uint32_t waiting,
                              const struct agent_node *others, size_t nothers);
 
 /* A grant's value in etcd: {"grant":G,"used":U,"peak":P,"want":B}. 0 with *n filled (the name

@@ -20,6 +20,8 @@
 CL_LEASE=3 # seconds: a tick is 0.5 s
 # Many openvpn processes on two cores (under ASan too): give starts and TLS handshakes time.
 LG_HAND_WINDOW=${LG_HAND_WINDOW_CLUSTER:-20}
+# A refused client's seat is kept for it until it comes back: after its hand-window.
+CL_HOLD=$((LG_HAND_WINDOW + 5))
 LG_START_TIMEOUT=60
 
 # cl_spawn NAME CMD...: CMD in the background under a waiting subshell (no job notice when it
@@ -99,6 +101,7 @@ cl_conf() {
         echo "cluster-etcd $CL_ENDPOINTS"
         echo "cluster-node $n"
         echo "cluster-lease $CL_LEASE"
+        echo "cluster-hold $CL_HOLD"
     } >"$d/licgate.conf"
     chmod 0644 "$d/licgate.conf"
     echo "$d/licgate.conf"
@@ -152,7 +155,9 @@ cl_node_up() {
 
 cl_agent_start() {
     local n=$1 ns="lgc$1$$"
-    cl_spawn "agent-$n" sh -c 'exec "$@" >>"$0" 2>&1' "$LG_DIR/agent-$n.log" \
+    # each line stamped with the time, as journald would: the agent's pid stays CL_PID
+    cl_spawn "agent-$n" bash -c 'exec "$@" > >(while IFS= read -r l; do
+        printf "%s %s\n" "$(date +%T.%3N)" "$l"; done >>"$0") 2>&1' "$LG_DIR/agent-$n.log" \
         ip netns exec "$ns" "$LICGATE_AGENT" --config "$LG_DIR/node-$n/licgate.conf"
     eval "CL_AGENT_$n=\$CL_PID"
 }
@@ -199,6 +204,7 @@ cl_watch_start() {
                 line="$line $u"
             done
             echo "$t$line" >>"$LG_DIR/watch"
+            echo "$(date +%T.%1N) $t$line" >>"$LG_DIR/watch.all" # kept for a failure's story
             sleep 0.1
         done
     ) &

@@ -28,29 +28,20 @@ static void agent_plan__each_rule__its_grant(void **state)
     static const struct {
         const char *rule;
         uint32_t seats, held, used;
-        bool demand;
+        uint32_t waiting;
         struct agent_node others[MAX_OTHERS];
         size_t nothers;
         uint32_t grant;
         bool want, grow;
     } rows[] = {
-        {"alone, nothing used: one block", 80, 0, 0, false, {{.grant = 0}}, 0, 10, false, true},
-        {"alone, use grows: use plus a block",
-         80,
-         10,
-         8,
-         false,
-         {{.grant = 0}},
-         0,
-         18,
-         false,
-         true},
-        {"within use + 2 blocks: kept", 80, 18, 0, false, {{.grant = 0}}, 0, 18, false, false},
+        {"alone, nothing used: one block", 80, 0, 0, 0, {{.grant = 0}}, 0, 10, false, true},
+        {"alone, use grows: use plus a block", 80, 10, 8, 0, {{.grant = 0}}, 0, 18, false, true},
+        {"within use + 2 blocks: kept", 80, 18, 0, 0, {{.grant = 0}}, 0, 18, false, false},
         {"beyond use + 2 blocks: back to use + a block",
          80,
          30,
          5,
-         false,
+         0,
          {{.grant = 0}},
          0,
          15,
@@ -60,7 +51,7 @@ static void agent_plan__each_rule__its_grant(void **state)
          20,
          2,
          2,
-         false,
+         0,
          {{.grant = 14}},
          1,
          4,
@@ -70,7 +61,7 @@ static void agent_plan__each_rule__its_grant(void **state)
          20,
          5,
          5,
-         true,
+         1,
          {{.grant = 15}},
          1,
          5,
@@ -80,7 +71,7 @@ static void agent_plan__each_rule__its_grant(void **state)
          20,
          5,
          5,
-         false,
+         0,
          {{.grant = 15}},
          1,
          5,
@@ -90,7 +81,7 @@ static void agent_plan__each_rule__its_grant(void **state)
          20,
          9,
          4,
-         false,
+         0,
          {{.grant = 11, .want = true}},
          1,
          4,
@@ -100,7 +91,7 @@ static void agent_plan__each_rule__its_grant(void **state)
          20,
          9,
          9,
-         false,
+         0,
          {{.grant = 10, .want = true}},
          1,
          9,
@@ -110,7 +101,7 @@ static void agent_plan__each_rule__its_grant(void **state)
          20,
          9,
          9,
-         true,
+         1,
          {{.grant = 11, .want = true}},
          1,
          9,
@@ -120,7 +111,7 @@ static void agent_plan__each_rule__its_grant(void **state)
          20,
          9,
          9,
-         true,
+         1,
          {{.grant = 10, .want = true}},
          1,
          10,
@@ -130,7 +121,7 @@ static void agent_plan__each_rule__its_grant(void **state)
          50,
          3,
          3,
-         true,
+         1,
          {{.grant = UINT32_MAX}},
          1,
          3,
@@ -140,7 +131,7 @@ static void agent_plan__each_rule__its_grant(void **state)
          10,
          2,
          6,
-         true,
+         1,
          {{.grant = 8}},
          1,
          2,
@@ -150,17 +141,57 @@ static void agent_plan__each_rule__its_grant(void **state)
          30,
          9,
          9,
-         false,
+         0,
          {{.grant = 10}, {.grant = 10}},
          2,
          10,
          false,
          true},
+        {"three refused, seats free: asks for all three",
+         20,
+         1,
+         0,
+         3,
+         {{.grant = 10}},
+         1,
+         3,
+         false,
+         true},
+        {"three refused, one seat left: takes it, and wants the rest",
+         20,
+         0,
+         0,
+         3,
+         {{.grant = 19}},
+         1,
+         1,
+         true,
+         true},
+        {"waiting clients hold seats beyond use + 2 blocks",
+         20,
+         4,
+         0,
+         4,
+         {{.grant = 16, .want = true}},
+         1,
+         4,
+         false,
+         false},
+        {"waiting clients seated: back to use + a block (of 2)",
+         20,
+         6,
+         1,
+         0,
+         {{.grant = 10}},
+         1,
+         3,
+         false,
+         false},
     };
 
     (void)state;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        struct agent_plan p = agent_plan(rows[i].seats, rows[i].held, rows[i].used, rows[i].demand,
+        struct agent_plan p = agent_plan(rows[i].seats, rows[i].held, rows[i].used, rows[i].waiting,
                                          rows[i].others, rows[i].nothers);
 
         print_message("%s\n", rows[i].rule);
@@ -195,7 +226,7 @@ static void agent_plan__many_rounds__never_above_the_seats(void **state)
         for (size_t i = 0; i < 3; i++)
             if (i != me)
                 others[k++] = nodes[i];
-        p = agent_plan(seats, nodes[me].grant, used[me], (seed >> 8) % 2 == 0, others, 2);
+        p = agent_plan(seats, nodes[me].grant, used[me], (seed >> 8) % 4, others, 2);
         nodes[me].grant = p.grant;
         nodes[me].want = p.want;
         for (size_t i = 0; i < 3; i++)

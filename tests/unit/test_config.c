@@ -23,6 +23,8 @@ static void config_parse_argv__no_arguments__defaults(void **state)
     assert_int_equal(cfg.capacity, 4096);
     assert_string_equal(cfg.license_dir, LICGATE_SYSCONFDIR "/licgate/licenses");
     assert_string_equal(cfg.user, "");
+    assert_int_equal(cfg.cluster_lease, 10);
+    assert_int_equal(cfg.cluster_hold, 65); /* openvpn's hand-window and 5 s */
 }
 
 /* Each pool has a directory of its own under RUNDIR, which the runtime user
@@ -78,6 +80,10 @@ static void config_parse_argv__bad_argument__error_names_it(void **state)
         {"license-dir=relative/dir", "license-dir"},
         {"license-dir=/a\tb", "control characters"},
         {"user=-rf", "user"},
+        {"cluster-lease=2", "cluster-lease"},
+        {"cluster-hold=0", "cluster-hold"},
+        {"cluster-hold=601", "cluster-hold"},
+        {"cluster-hold=1m", "cluster-hold"},
         {"noequals", "expected key=value"},
         {"=value", "expected key=value"},
     };
