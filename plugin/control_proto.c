@@ -7,6 +7,7 @@
 #include "errbuf.h"
 #include "license.h"
 #include "text.h"
+#include "usage.h"
 
 static const char *const command_names[] = {
     [CONTROL_STATUS] = "status",
@@ -16,6 +17,7 @@ static const char *const command_names[] = {
     [CONTROL_METRICS] = "metrics",
     [CONTROL_VERSION] = "version",
     [CONTROL_CLUSTER_GRANT] = "cluster-grant",
+    [CONTROL_USAGE] = "usage",
 };
 
 const char *control_command_name(enum control_command cmd)
@@ -64,6 +66,25 @@ int control_parse_cluster_grant(const char *buf, size_t len, uint32_t *grant, in
         return -EBADMSG;
     *grant = (uint32_t)g;
     *deadline_ms = (int64_t)d;
+    return 0;
+}
+
+int control_parse_usage(const char *buf, size_t len, unsigned *days)
+{
+    static const char word[] = "usage";
+    const char *nl = memchr(buf, '\n', len);
+    size_t n = nl != NULL ? (size_t)(nl - buf) : len, w = sizeof(word) - 1;
+    uint64_t d;
+
+    if (n < w || memcmp(buf, word, w) != 0)
+        return -EBADMSG;
+    if (n == w) {
+        *days = CONTROL_USAGE_DAYS;
+        return 0;
+    }
+    if (buf[w] != ' ' || parse_decimal(buf + w + 1, n - w - 1, USAGE_DAYS_MAX, &d) != 0 || d == 0)
+        return -EBADMSG;
+    *days = (unsigned)d;
     return 0;
 }
 
@@ -117,6 +138,16 @@ int control_parse_request(const char *buf, size_t len, bool eof, enum control_co
                 return -EBADMSG;
             }
             *cmd = CONTROL_CLUSTER_GRANT;
+            return 0;
+        }
+        if (i == CONTROL_USAGE) {
+            unsigned days;
+
+            if (control_parse_usage(buf, len, &days) != 0) {
+                errbuf_set(err, errlen, "usage takes DAYS, 1..%d", USAGE_DAYS_MAX);
+                return -EBADMSG;
+            }
+            *cmd = CONTROL_USAGE;
             return 0;
         }
         if (space != NULL) {

@@ -22,6 +22,7 @@ enum control_command {
     CONTROL_METRICS,
     CONTROL_VERSION,
     CONTROL_CLUSTER_GRANT, /* "cluster-grant GRANT DEADLINE-MS": licgate-agent's, root only */
+    CONTROL_USAGE,         /* "usage [DAYS]": the usage record by day, DAYS 1..400 (30) */
 };
 
 /* Parses the bytes a client sent so far (buf, len; eof when it closed its
@@ -38,6 +39,11 @@ const char *control_command_name(enum control_command cmd);
  * GRANT 0..SEAT_POOL_GRANT_MAX, DEADLINE-MS 0..2^44-1 (CLOCK_MONOTONIC milliseconds), plain
  * decimals. 0, or -EBADMSG for anything else. */
 int control_parse_cluster_grant(const char *buf, size_t len, uint32_t *grant, int64_t *deadline_ms);
+
+#define CONTROL_USAGE_DAYS 30 /* "usage" without a number */
+
+/* The days of a "usage [DAYS]" request: 0 and *days (1..USAGE_DAYS_MAX), or -EBADMSG. */
+int control_parse_usage(const char *buf, size_t len, unsigned *days);
 
 /* Whether only root may run cmd. */
 bool control_command_needs_root(enum control_command cmd);

@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "license.h"
 #include "proc.h"
 #include "text.h"
+#include "usage.h"
 
 static int take_session(const struct seat_session *s, void *arg)
 {
@@ -42,7 +44,8 @@ static void cluster_key(const struct license_set *set, struct control_cluster *c
         snprintf(c->key, sizeof(c->key), "%s", e->lic.key_id);
 }
 
-int control_snapshot_take(struct gate *gate, enum control_command cmd, struct control_snapshot *s)
+int control_snapshot_take(struct gate *gate, enum control_command cmd, unsigned days,
+                          struct control_snapshot *s)
 {
     const struct gate_config *cfg = gate_config(gate);
     int r = 0;
@@ -67,6 +70,13 @@ int control_snapshot_take(struct gate *gate, enum control_command cmd, struct co
         cluster_key(&s->licenses, &s->cluster);
     if (r == 0 && cmd == CONTROL_SESSIONS)
         r = seat_pool_foreach_session(gate_pool(gate), take_session, s);
+    if (r == 0 && cmd == CONTROL_USAGE && days > 0) {
+        s->usage = calloc(days, sizeof(*s->usage));
+        if (s->usage == NULL)
+            r = -ENOMEM;
+        else
+            s->nusage = gate_usage_days(gate, days, s->usage, days, &s->now);
+    }
     if (r < 0)
         control_snapshot_free(s);
     return r;
@@ -76,6 +86,7 @@ void control_snapshot_free(struct control_snapshot *s)
 {
     license_set_free(&s->licenses);
     free(s->sessions);
+    free(s->usage);
     memset(s, 0, sizeof(*s));
 }
 
@@ -446,6 +457,41 @@ static json_object *reply_version(const struct control_snapshot *s)
     return o;
 }
 
+static json_object *usage_day_json(const struct usage_day *d)
+{
+    json_object *o = json_object_new_object();
+    time_t t = (time_t)d->start;
+    struct tm tm;
+    char date[16] = "?";
+
+    if (gmtime_r(&t, &tm) != NULL)
+        strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+    add_str(o, "date", date);
+    add_int(o, "start", d->start);
+    add_int(o, "hours", d->hours);
+    add_int(o, "peak", d->peak);
+    add_int(o, "limit", d->limit);
+    add_int(o, "hours_at_limit", d->hours_at_limit);
+    add_int(o, "admissions", (int64_t)d->admissions);
+    add_int(o, "refused_limit", (int64_t)d->refused_limit);
+    add_int(o, "refused_capacity", (int64_t)d->refused_capacity);
+    add_bool(o, "evaluation", (d->flags & USAGE_EVALUATION) != 0);
+    add_bool(o, "changed", (d->flags & USAGE_CHANGED) != 0);
+    return o;
+}
+
+static json_object *reply_usage(const struct control_snapshot *s)
+{
+    json_object *o = response_new(true), *days = json_object_new_array();
+
+    add_text(o, "pool", s->pool, 0);
+    add_int(o, "now", s->now);
+    for (size_t i = 0; i < s->nusage; i++)
+        json_object_array_add(days, usage_day_json(&s->usage[i]));
+    json_object_object_add(o, "days", days);
+    return o;
+}
+
 char *control_reply(const struct control_snapshot *s, enum control_command cmd, size_t *len)
 {
     json_object *o = NULL;
@@ -468,6 +514,9 @@ char *control_reply(const struct control_snapshot *s, enum control_command cmd, 
         break;
     case CONTROL_CLUSTER_GRANT:
         o = reply_cluster_grant(s);
+        break;
+    case CONTROL_USAGE:
+        o = reply_usage(s);
         break;
     case CONTROL_RELOAD:
         break;

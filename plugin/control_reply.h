@@ -34,11 +34,14 @@ struct control_snapshot {
     struct seat_session *sessions;
     size_t nsessions;
     struct control_cluster cluster;
+    struct usage_day *usage; /* usage: the days recorded, oldest first */
+    size_t nusage;
 };
 
-/* Takes what cmd's answer needs from the gate (memory only: no disk, no socket). 0 or
- * -ENOMEM. Free with control_snapshot_free. */
-int control_snapshot_take(struct gate *gate, enum control_command cmd, struct control_snapshot *s);
+/* Takes what cmd's answer needs from the gate (memory only: no disk, no socket); for usage,
+ * the last `days` days of the record. 0 or -ENOMEM. Free with control_snapshot_free. */
+int control_snapshot_take(struct gate *gate, enum control_command cmd, unsigned days,
+                          struct control_snapshot *s);
 void control_snapshot_free(struct control_snapshot *s);
 
 /* When the limit next changes because a license that counts at now stops

@@ -145,6 +145,7 @@ static void run(struct control_server *s, struct conn *c, enum control_command c
 {
     struct control_snapshot snap;
     char msg[128], *text;
+    unsigned days = 0;
     size_t len = 0;
 
     if (c->rejected) {
@@ -171,7 +172,9 @@ static void run(struct control_server *s, struct conn *c, enum control_command c
             return;
         }
     }
-    if (control_snapshot_take(s->gate, cmd, &snap) < 0) {
+    if (cmd == CONTROL_USAGE && control_parse_usage(c->buf, c->len, &days) != 0)
+        days = CONTROL_USAGE_DAYS;
+    if (control_snapshot_take(s->gate, cmd, days, &snap) < 0) {
         conn_error(c, "out of memory", now);
         return;
     }
@@ -396,6 +399,7 @@ static void *server_main(void *arg)
             check_lead(s);
             if (s->listen_fd < 0)
                 try_lead(s);
+            gate_set_serving(s->gate, s->listen_fd >= 0); /* the serving one keeps the usage */
             next_tick = now + SERVER_TICK_MS;
         }
         wake = expire(s, now, next_tick);
@@ -436,6 +440,7 @@ static void *server_main(void *arg)
         usock_unlink_if(s->path, &s->sock_id);
     }
     usock_close(s->lock_fd);
+    gate_set_serving(s->gate, false);
     return NULL;
 }
 

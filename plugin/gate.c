@@ -73,6 +73,7 @@ int gate_open(const struct gate_config *cfg, const struct gate_env *env, struct 
     gate->owner = pthread_self();
     pthread_mutex_init(&gate->lock, NULL);
     pthread_mutex_init(&gate->log_lock, NULL);
+    gate_usage_init(gate);
     r = gate_identity(cfg, &id, err, errlen);
     if (r < 0)
         goto fail;
@@ -120,6 +121,7 @@ void gate_close(struct gate *gate)
 {
     if (gate == NULL)
         return;
+    gate_usage_close(gate);
     machine_detach(gate->machine);
     if (gate->clock_path[0] != '\0')
         gate_save_mark(gate, atomic_load_explicit(&gate->clock_mark, memory_order_relaxed));

@@ -13,6 +13,7 @@
 #include "license.h"
 #include "license_set.h"
 #include "registry.h"
+#include "usage.h"
 
 /* Seats every server gets when it holds no valid license (seed FAQ Q2): per machine, across
  * every pool, held in the machine registry. */
@@ -158,6 +159,20 @@ void gate_clock_tick(struct gate *gate);
  * sees it through netlink: failover licenses count only while active. A change
  * is logged and the limit follows at once; live tunnels are never dropped. */
 void gate_set_failover_active(struct gate *gate, bool active);
+
+/* The usage record (usage.h). The control server says when this process serves the socket:
+ * only that process records, so a pool has one record. */
+void gate_set_serving(struct gate *gate, bool serving);
+
+/* Every maintenance tick: while serving, loads the record (once), adds what the pool did since
+ * the last tick to the current hour (peak, limit, admissions, refusals, evaluation mode, a
+ * change of licenses), and saves it at each new hour and every 5 minutes. */
+void gate_usage_tick(struct gate *gate);
+
+/* The last `days` days of the record by UTC day (usage_days), with the effective time in *now.
+ * Returns the number filled; safe from any thread. */
+size_t gate_usage_days(struct gate *gate, unsigned days, struct usage_day *out, size_t max,
+                       int64_t *now);
 bool gate_failover_active(const struct gate *gate);
 
 /* One license key counts in one pool per machine, and a pool counts the keys

@@ -128,6 +128,7 @@ int gate_open_clock(struct gate *gate, char *err, size_t errlen)
     if (r < 0)
         return r;
     snprintf(gate->clock_path, sizeof(gate->clock_path), "%s%s", dir, GATE_CLOCK_FILE);
+    snprintf(gate->usage_path, sizeof(gate->usage_path), "%s%s", dir, GATE_USAGE_FILE);
     mark = read_pool_marks(gate);
     if (gate->reg != NULL)
         mark = registry_clock_raise(gate->reg, mark);

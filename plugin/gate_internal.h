@@ -12,11 +12,14 @@
 
 #include "gate.h"
 #include "machine.h"
+#include "pool.h"
+#include "usage.h"
 
 #define GATE_LOG_QUEUE     64
 #define GATE_LOG_LINE_MAX  768
 #define GATE_CLOCK_DIR     "/pools/"
 #define GATE_CLOCK_FILE    "/clock"
+#define GATE_USAGE_FILE    "/usage"
 #define GATE_CLOCK_DIR_MAX (CONFIG_PATH_MAX + sizeof(GATE_CLOCK_DIR) + CONFIG_POOL_MAX)
 
 struct queued_line {
@@ -69,6 +72,20 @@ struct gate {
     int64_t mark_saved;
     bool save_error_said;
 
+    /* The usage record, kept while this process serves the control socket (gate_usage.c):
+     * written by the maintenance thread, read by the control thread, under usage_lock. */
+    _Atomic bool serving;
+    pthread_mutex_t usage_lock;
+    struct usage_log usage;
+    char usage_path[GATE_CLOCK_DIR_MAX + sizeof(GATE_USAGE_FILE)];
+    bool usage_loaded;
+    bool usage_error_said;
+    int64_t usage_hour;      /* the hour being recorded */
+    int64_t usage_next_save; /* CLOCK_MONOTONIC ms */
+    struct seat_pool_counters usage_base;
+    uint32_t usage_licensed; /* the licensed seats and mode last seen, to mark a change */
+    bool usage_evaluation;
+
     /* Lines logged on other threads, for gate_flush_log. gate_log.c. */
     pthread_mutex_t log_lock;
     _Atomic unsigned log_pending;
@@ -80,6 +97,10 @@ struct gate {
 int64_t gate_time(struct gate *gate);
 int gate_open_clock(struct gate *gate, char *err, size_t errlen);
 void gate_save_mark(struct gate *gate, int64_t mark);
+
+/* gate_usage.c */
+void gate_usage_init(struct gate *gate);
+void gate_usage_close(struct gate *gate);
 
 /* gate_keys.c */
 int gate_load_licenses(struct gate *gate, struct license_set *out, bool at_open, char *err,

@@ -117,6 +117,7 @@ static void tick(struct maintenance *m, int64_t now)
     follow_reloads(m);
     follow_failover(m);
     gate_clock_tick(m->gate);
+    gate_usage_tick(m->gate);
     if (now >= m->next_reclaim) {
         reclaim(m);
         gate_check_claims(m->gate);

@@ -23,7 +23,7 @@ _Static_assert(ATOMIC_LONG_LOCK_FREE == 2, "long atomics must be lock-free");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
 _Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4, "atomic sizes");
 _Static_assert(sizeof(struct pool_proc) == 32, "pool_proc layout");
-_Static_assert(sizeof(struct pool_header) == 168 + 32 * POOL_MAX_PROCS, "pool_header layout");
+_Static_assert(sizeof(struct pool_header) == 176 + 32 * POOL_MAX_PROCS, "pool_header layout");
 _Static_assert(SEAT_POOL_NAME_MAX < POOL_NAME_LEN && SEAT_POOL_TOKEN_LEN == POOL_TOKEN_LEN,
                "pool name and token");
 _Static_assert(sizeof(struct pool_slot) == 152, "pool_slot layout");
@@ -119,14 +119,50 @@ void pool_give_back(struct seat_pool *pool, uint32_t idx, uint32_t proc)
         pool_counter_dec(&pool->hdr->proc[proc].in_use);
 }
 
-/* Raises the peak to n: one load unless n is a new peak. */
+/* Raises *word to n: one load unless n is higher. */
+static void raise_to(_Atomic uint32_t *word, uint32_t n)
+{
+    uint32_t seen = atomic_load_explicit(word, memory_order_relaxed);
+
+    while (n > seen && !atomic_compare_exchange_weak_explicit(word, &seen, n, memory_order_relaxed,
+                                                              memory_order_relaxed))
+        ;
+}
+
+/* The peaks: since the pool was made, and since the usage record last took it. */
 static void note_peak(struct pool_header *hdr, uint32_t n)
 {
-    uint32_t peak = atomic_load_explicit(&hdr->peak, memory_order_relaxed);
+    raise_to(&hdr->peak, n);
+    raise_to(&hdr->window_peak, n);
+}
 
-    while (n > peak && !atomic_compare_exchange_weak_explicit(
-                           &hdr->peak, &peak, n, memory_order_relaxed, memory_order_relaxed))
-        ;
+uint32_t seat_pool_take_window_peak(struct seat_pool *pool)
+{
+    struct pool_header *hdr = pool->hdr;
+    uint32_t now = atomic_load_explicit(&hdr->in_use, memory_order_relaxed);
+
+    /* The next window starts with what is in use now. */
+    return atomic_exchange_explicit(&hdr->window_peak, now, memory_order_relaxed);
+}
+
+void seat_pool_token(struct seat_pool *pool, uint8_t token[SEAT_POOL_TOKEN_LEN])
+{
+    memcpy(token, pool->hdr->token, SEAT_POOL_TOKEN_LEN);
+}
+
+uint32_t seat_pool_window_peak(struct seat_pool *pool)
+{
+    return atomic_load_explicit(&pool->hdr->window_peak, memory_order_relaxed);
+}
+
+void seat_pool_counters(struct seat_pool *pool, struct seat_pool_counters *c)
+{
+    struct pool_header *hdr = pool->hdr;
+
+    c->in_use = atomic_load_explicit(&hdr->in_use, memory_order_relaxed);
+    c->admissions = atomic_load_explicit(&hdr->admissions, memory_order_relaxed);
+    c->refusals_limit = atomic_load_explicit(&hdr->refusals_limit, memory_order_relaxed);
+    c->refusals_capacity = atomic_load_explicit(&hdr->refusals_capacity, memory_order_relaxed);
 }
 
 void seat_pool_set_cluster(struct seat_pool *pool, uint32_t grant, int64_t deadline_ms)

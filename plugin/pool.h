@@ -131,6 +131,22 @@ void seat_pool_count_refusal(struct seat_pool *pool);
  * left to the caller). */
 void seat_pool_numbers(struct seat_pool *pool, struct seat_numbers *nums);
 
+/* The pool's counters since it was made, in O(1) (seat_pool_snapshot walks the free stack). */
+struct seat_pool_counters {
+    uint32_t in_use;
+    uint64_t admissions, refusals_limit, refusals_capacity;
+};
+void seat_pool_counters(struct seat_pool *pool, struct seat_pool_counters *c);
+
+/* The most sessions in use at once since the last take (or since the pool was made): read, and
+ * taken, which starts the next window at the sessions in use now. For the usage record's
+ * hourly peaks. */
+uint32_t seat_pool_window_peak(struct seat_pool *pool);
+
+/* The segment's random token: another token is another segment, whose counters began at 0. */
+void seat_pool_token(struct seat_pool *pool, uint8_t token[SEAT_POOL_TOKEN_LEN]);
+uint32_t seat_pool_take_window_peak(struct seat_pool *pool);
+
 /* Releases the seats of every registered process that is gone (dead, zombie, or its pid now
  * names a younger process) and frees its process entry. Seats of live processes are never
  * touched. Returns the number of seats reclaimed (also added to the reclaimed counter).

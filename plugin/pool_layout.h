@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define POOL_MAGIC          "LICGPOOL"
-#define POOL_LAYOUT_VERSION 4
+#define POOL_LAYOUT_VERSION 5
 #define POOL_MAX_PROCS      64
 #define POOL_CAPACITY_MAX   1000000u
 #define POOL_SLOT_NONE      UINT32_MAX
@@ -96,6 +96,10 @@ struct pool_header {
     _Atomic uint64_t cluster;  /* POOL_CLUSTER: set at licgate-agent's request (docs/cluster.md) */
     _Atomic uint32_t peak;     /* the most sessions in use at once since the pool was made */
     _Atomic uint32_t put_back; /* slots found on no list and pushed back (pool_audit.c) */
+    /* The most sessions at once since the usage record last took it (seat_pool_take_window_peak):
+     * an hour's peak, exact however short. Version 5. */
+    _Atomic uint32_t window_peak;
+    uint32_t reserved;
 
     struct pool_proc proc[POOL_MAX_PROCS];
 };

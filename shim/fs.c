@@ -555,3 +555,8 @@ int fs_unlink(const char *path)
 {
     return unlink(path) == 0 ? 0 : -errno;
 }
+
+int fs_rename(const char *from, const char *to)
+{
+    return rename(from, to) == 0 ? 0 : -errno;
+}

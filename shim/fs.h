@@ -60,6 +60,9 @@ int fs_dir_writable(const char *dir);
 /* Removes the file at path: 0, or -errno (-ENOENT: nothing there). */
 int fs_unlink(const char *path);
 
+/* Moves from to to (same file system; replaces to): 0, or -errno. */
+int fs_rename(const char *from, const char *to);
+
 /* Whether anything exists at path, by its real ids (access(2) F_OK). */
 bool fs_exists(const char *path);
 
