@@ -211,6 +211,9 @@ int ctl_query(const char *path, const char *pool, const char *command, json_obje
     free(buf);
     if (rc == -EBADMSG || rc == -EMSGSIZE)
         cli_fail("malformed response from %s: %s", path, err);
+    else if (rc == -EREMOTEIO && strncmp(err, "unknown command '", 17) == 0)
+        /* Said so that nobody takes it for licgatectl not knowing the command. */
+        cli_fail("%s: the plugin serving %s is older than this licgatectl", err, path);
     else if (rc < 0) /* -EPROTONOSUPPORT, -EREMOTEIO (the server's error), -ENOMEM */
         cli_fail("%s", err);
     return rc < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

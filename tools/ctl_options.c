@@ -10,6 +10,7 @@
 #include "ctl_activate.h"
 #include "ctl_fingerprint.h"
 #include "ctl_options.h"
+#include "ctl_usage.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -31,7 +32,9 @@ enum {
     OPT_TIMEOUT,
     OPT_RULE_VIRTUAL,
     OPT_OFFLINE_REQUEST,
-    OPT_QUIET
+    OPT_QUIET,
+    OPT_DAYS,
+    OPT_HTML
 };
 
 static const struct option long_options[] = {
@@ -51,6 +54,8 @@ static const struct option long_options[] = {
     {"rule-virtual", no_argument, NULL, OPT_RULE_VIRTUAL},
     {"offline-request", no_argument, NULL, OPT_OFFLINE_REQUEST},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"days", required_argument, NULL, OPT_DAYS},
+    {"html", required_argument, NULL, OPT_HTML},
     {NULL, 0, NULL, 0},
 };
 
@@ -62,6 +67,8 @@ static const char usage_text[] =
     "       " PROGRAM " [options] activate --offline-request [--rule-virtual] KEY > request.txt\n"
     "       " PROGRAM " [options] install FILE\n"
     "       " PROGRAM " [options] refresh [--quiet]\n"
+    "       " PROGRAM " [-s PATH] [--pool NAME] usage [--days N] [--json]\n"
+    "       " PROGRAM " [-s PATH] [--pool NAME] report --html FILE\n"
     "       " PROGRAM " -h|--help | -V|--version\n"
     "\n"
     "Asks the licgate plugin of a running openvpn server over its control socket.\n"
@@ -85,6 +92,12 @@ static const char usage_text[] =
     "            the daily timer runs it with --quiet\n"
     "  cluster   the nodes sharing a cluster license, their grants and use, and etcd,\n"
     "            as licgate-agent last saw them (docs/cluster.md)\n"
+    "  usage     a row per day of the last N days (--days, default 30, at most 400):\n"
+    "            peak seats in use, the limit, hours at the limit, admissions and\n"
+    "            refusals, with a bar on a terminal; then a one-line verdict\n"
+    "  report    write one self-contained HTML page (--html FILE): the status, a chart\n"
+    "            of the daily peak against the limit over the last 400 days, the\n"
+    "            licenses and their dates, the daily table\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH  the control socket (default: the one --config names, else\n"
@@ -109,6 +122,8 @@ static const char usage_text_tail[] =
     "      --rule-virtual     activate: count virtual links (containers, namespaces) as NICs\n"
     "      --offline-request  activate: print the signed request instead of sending it\n"
     "      --quiet            refresh: print nothing but failures\n"
+    "      --days N           usage: the last N days, today included (1..400, default 30)\n"
+    "      --html FILE        report: the page to write (replaced atomically, mode 0644)\n"
     "  -h, --help         print this help\n"
     "  -V, --version      print the version of licgatectl\n"
     "\n"
@@ -191,7 +206,7 @@ static bool license_option(int opt)
 static int take_option(int opt, char **argv, struct ctl_options *o)
 {
     const char **text = text_option(opt, o);
-    long long timeout;
+    long long number;
 
     o->given |= license_option(opt);
     if (text != NULL) {
@@ -203,9 +218,9 @@ static int take_option(int opt, char **argv, struct ctl_options *o)
         o->json = true;
         return CTL_CONTINUE;
     case OPT_TIMEOUT:
-        if (cli_parse_integer(optarg, 1, CTL_TIMEOUT_MAX, &timeout) != 0)
+        if (cli_parse_integer(optarg, 1, CTL_TIMEOUT_MAX, &number) != 0)
             return cli_usage_error("--timeout: '%s' is not 1..%d seconds", optarg, CTL_TIMEOUT_MAX);
-        o->timeout = (long)timeout;
+        o->timeout = (long)number;
         return CTL_CONTINUE;
     case OPT_RULE_VIRTUAL:
         o->rule_virtual = true;
@@ -215,6 +230,16 @@ static int take_option(int opt, char **argv, struct ctl_options *o)
         return CTL_CONTINUE;
     case OPT_QUIET:
         o->quiet = true;
+        return CTL_CONTINUE;
+    case OPT_DAYS:
+        if (cli_parse_integer(optarg, 1, CTL_USAGE_DAYS_MAX, &number) != 0)
+            return cli_usage_error("--days: '%s' is not 1..%d days", optarg, CTL_USAGE_DAYS_MAX);
+        o->days = (long)number;
+        return CTL_CONTINUE;
+    case OPT_HTML:
+        if (optarg[0] == '\0')
+            return cli_usage_error("--html: empty file name");
+        o->html = optarg;
         return CTL_CONTINUE;
     case 'h':
         return print_help();
@@ -237,7 +262,8 @@ int ctl_options_parse(int argc, char **argv, struct ctl_options *o)
     }
     if (optind >= argc)
         return cli_usage_error("missing command (status, sessions, licenses, reload, metrics, "
-                               "version, fingerprint, activate, install or refresh)");
+                               "version, usage, report, cluster, fingerprint, activate, install "
+                               "or refresh)");
     o->command = argv[optind];
     o->nargs = argc - optind - 1;
     o->args = argv + optind + 1;
@@ -316,10 +342,27 @@ static int check_fingerprint(const struct ctl_options *o)
     return CTL_CONTINUE;
 }
 
+/* --days and --html, each for its own command; report needs --html and
+ * writes no JSON. */
+static int check_usage_report(const struct ctl_options *o, enum ctl_kind kind)
+{
+    if (o->days && kind != CTL_USAGE)
+        return cli_usage_error("--days is only for usage");
+    if (o->html && kind != CTL_REPORT)
+        return cli_usage_error("--html is only for report");
+    if (kind == CTL_REPORT && !o->html)
+        return cli_usage_error("report: missing --html FILE");
+    if (kind == CTL_REPORT && o->json)
+        return cli_usage_error("--json is not for report");
+    return CTL_CONTINUE;
+}
+
 int ctl_options_check(const struct ctl_options *o, enum ctl_kind kind)
 {
     int status;
 
+    if (kind != CTL_UNKNOWN && (status = check_usage_report(o, kind)) != CTL_CONTINUE)
+        return status;
     if (kind != CTL_FINGERPRINT && (o->key != NULL || o->rule != NULL))
         return cli_usage_error("--%s is only for the fingerprint command", o->key ? "key" : "rule");
     if (kind == CTL_LICENSE) {

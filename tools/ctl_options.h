@@ -15,8 +15,18 @@
 
 /* The kinds of command: those the plugin answers over the control socket
  * (status, sessions, ...), fingerprint (read here), the license commands
- * (activate, install, refresh), and a command licgatectl does not know. */
-enum ctl_kind { CTL_CONTROL, CTL_FINGERPRINT, CTL_LICENSE, CTL_CLUSTER, CTL_UNKNOWN };
+ * (activate, install, refresh), cluster, usage and report (the plugin's
+ * daily record, read and drawn here), and a command licgatectl does not
+ * know. */
+enum ctl_kind {
+    CTL_CONTROL,
+    CTL_FINGERPRINT,
+    CTL_LICENSE,
+    CTL_CLUSTER,
+    CTL_USAGE,
+    CTL_REPORT,
+    CTL_UNKNOWN
+};
 
 struct ctl_options {
     const char *socket_path, *pool;
@@ -26,7 +36,9 @@ struct ctl_options {
     const char *config, *license_dir, *state_dir, *authority, *ca_file;
     long timeout;
     bool rule_virtual, offline_request, quiet;
-    bool given; /* one of the license commands' own options was given */
+    bool given;       /* one of the license commands' own options was given */
+    long days;        /* usage --days; 0 when not given */
+    const char *html; /* report --html */
     const char *command;
     int nargs; /* the arguments after the command */
     char **args;

@@ -220,6 +220,71 @@ static int get_element(struct render_ctx *ctx, json_object *array, const char *k
     return 0;
 }
 
+int ctl_field_member(json_object *obj, const char *prefix, const char *key, json_type type,
+                     bool nullable, json_object **v, char *err, size_t errlen)
+{
+    struct render_ctx ctx = {.err = err, .errlen = errlen};
+    static const char *const names[] = {
+        [json_type_boolean] = "a boolean", [json_type_double] = "a number",
+        [json_type_int] = "an integer",    [json_type_object] = "an object",
+        [json_type_array] = "an array",    [json_type_string] = "a string",
+    };
+    const char *expected = (size_t)type < sizeof(names) / sizeof(names[0]) && names[type]
+                               ? names[type]
+                               : "of another type";
+
+    return get_member(&ctx, obj, prefix, key, type, nullable, expected, v);
+}
+
+int ctl_field_int(json_object *obj, const char *prefix, const char *key, int64_t min, int64_t max,
+                  int64_t *n, bool *present, char *err, size_t errlen)
+{
+    struct render_ctx ctx = {.err = err, .errlen = errlen};
+    json_object *v;
+    char what[96];
+    int rc = get_member(&ctx, obj, prefix, key, json_type_int, present != NULL, "an integer", &v);
+
+    *n = 0;
+    if (present)
+        *present = false;
+    if (rc < 0 || !v)
+        return rc;
+    /* json-c clamps a larger number to INT64_MAX, which max rejects. */
+    *n = json_object_get_int64(v);
+    if (*n < min || *n > max) {
+        snprintf(what, sizeof(what), "%" PRId64 ", not %" PRId64 "..%" PRId64, *n, min, max);
+        *n = 0;
+        return bad_field(&ctx, prefix, key, what);
+    }
+    if (present)
+        *present = true;
+    return 0;
+}
+
+int ctl_field_string(json_object *obj, const char *prefix, const char *key, bool nullable,
+                     const char **s, char *err, size_t errlen)
+{
+    struct render_ctx ctx = {.err = err, .errlen = errlen};
+
+    return get_string(&ctx, obj, prefix, key, nullable, s);
+}
+
+int ctl_field_bool(json_object *obj, const char *prefix, const char *key, bool *b, bool *present,
+                   char *err, size_t errlen)
+{
+    struct render_ctx ctx = {.err = err, .errlen = errlen};
+
+    return get_bool(&ctx, obj, prefix, key, present != NULL, b, present);
+}
+
+int ctl_field_element(json_object *array, const char *key, size_t i, json_object **elem,
+                      char *prefix, size_t prefixlen, char *err, size_t errlen)
+{
+    struct render_ctx ctx = {.err = err, .errlen = errlen};
+
+    return get_element(&ctx, array, key, i, elem, prefix, prefixlen);
+}
+
 static const char *plural(int64_t n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
@@ -241,15 +306,6 @@ static char *join3(const char *a, const char *b, const char *c)
 
 /* ------------------------------------------------------------------ tables */
 
-/* Rows of sanitized cells, printed with every column as wide as its widest
- * cell, two spaces between columns and no padding after the last. */
-struct table {
-    size_t ncols;
-    const char *const *headers;
-    char **cells; /* nrows * ncols */
-    size_t nrows, caprows;
-};
-
 /* Terminal columns of a sanitized UTF-8 string, taking every code point as
  * one column (enough for Latin scripts; wide characters may misalign). */
 static size_t text_width(const char *s)
@@ -262,7 +318,7 @@ static size_t text_width(const char *s)
     return w;
 }
 
-static int table_add(struct table *t, const char *const *values)
+int ctl_table_add(struct ctl_table *t, const char *const *values)
 {
     if (t->nrows == t->caprows) {
         size_t caprows = t->caprows ? t->caprows * 2 : 8;
@@ -290,7 +346,7 @@ static int table_add(struct table *t, const char *const *values)
     return 0;
 }
 
-static void table_print_row(const struct table *t, const size_t *widths, const char *const *row,
+static void table_print_row(const struct ctl_table *t, const size_t *widths, const char *const *row,
                             FILE *out)
 {
     for (size_t c = 0; c < t->ncols; c++) {
@@ -301,7 +357,7 @@ static void table_print_row(const struct table *t, const size_t *widths, const c
     fputc('\n', out);
 }
 
-static int table_print(const struct table *t, FILE *out)
+int ctl_table_print(const struct ctl_table *t, FILE *out)
 {
     size_t *widths = calloc(t->ncols, sizeof(*widths));
 
@@ -323,7 +379,7 @@ static int table_print(const struct table *t, FILE *out)
     return 0;
 }
 
-static void table_free(struct table *t)
+void ctl_table_free(struct ctl_table *t)
 {
     for (size_t i = 0; i < t->nrows * t->ncols; i++)
         free(t->cells[i]);
@@ -398,7 +454,7 @@ static int read_status(struct render_ctx *ctx, json_object *resp, struct status_
 
 /* The serving processes into procs; the warnings checked to be strings. */
 static int read_status_lists(struct render_ctx *ctx, const struct status_fields *s,
-                             struct table *procs)
+                             struct ctl_table *procs)
 {
     char prefix[CTL_NAME_MAX];
     size_t n = json_object_array_length(s->processes);
@@ -415,7 +471,7 @@ static int read_status_lists(struct render_ctx *ctx, const struct status_fields 
             return rc;
         snprintf(pidbuf, sizeof(pidbuf), "%" PRId64, pid);
         snprintf(seatbuf, sizeof(seatbuf), "%" PRId64, seats);
-        if ((rc = table_add(procs, (const char *const[]){pidbuf, seatbuf})) < 0)
+        if ((rc = ctl_table_add(procs, (const char *const[]){pidbuf, seatbuf})) < 0)
             return rc;
     }
     n = json_object_array_length(s->warnings);
@@ -587,7 +643,7 @@ static int print_status_warnings(FILE *out, json_object *warnings)
 static int render_status(json_object *resp, FILE *out, struct render_ctx *ctx)
 {
     static const char *const headers[] = {"PID", "SEATS"};
-    struct table procs = {.ncols = 2, .headers = headers};
+    struct ctl_table procs = {.ncols = 2, .headers = headers};
     struct status_fields s;
     int rc;
 
@@ -600,18 +656,18 @@ static int render_status(json_object *resp, FILE *out, struct render_ctx *ctx)
         (rc = print_status_cluster(ctx, out, resp)) < 0)
         goto out;
     fputc('\n', out);
-    if ((rc = table_print(&procs, out)) < 0)
+    if ((rc = ctl_table_print(&procs, out)) < 0)
         goto out;
     rc = print_status_warnings(out, s.warnings);
 out:
-    table_free(&procs);
+    ctl_table_free(&procs);
     return rc;
 }
 
 static int render_sessions(json_object *resp, FILE *out, struct render_ctx *ctx)
 {
     static const char *const headers[] = {"CN", "ADDRESS", "CONNECTED SINCE", "PID"};
-    struct table t = {.ncols = 4, .headers = headers};
+    struct ctl_table t = {.ncols = 4, .headers = headers};
     json_object *sessions;
     char prefix[CTL_NAME_MAX];
     size_t n;
@@ -633,15 +689,15 @@ static int render_sessions(json_object *resp, FILE *out, struct render_ctx *ctx)
             (rc = get_count(ctx, s, prefix, "pid", false, &pid, NULL)) < 0)
             goto out;
         snprintf(pidbuf, sizeof(pidbuf), "%" PRId64, pid);
-        if ((rc = table_add(&t, (const char *const[]){cn, address, since, pidbuf})) < 0)
+        if ((rc = ctl_table_add(&t, (const char *const[]){cn, address, since, pidbuf})) < 0)
             goto out;
     }
     if (n == 0)
         fputs("no sessions\n", out);
     else
-        rc = table_print(&t, out);
+        rc = ctl_table_print(&t, out);
 out:
-    table_free(&t);
+    ctl_table_free(&t);
     return rc;
 }
 
@@ -649,7 +705,7 @@ static int render_licenses(json_object *resp, FILE *out, struct render_ctx *ctx)
 {
     static const char *const headers[] = {"FILE",          "KEY",   "CUSTOMER", "SEATS", "KIND",
                                           "SUPPORT UNTIL", "LEASE", "STATE",    "REASON"};
-    struct table t = {.ncols = 9, .headers = headers};
+    struct ctl_table t = {.ncols = 9, .headers = headers};
     char *kindcell = NULL, *statecell = NULL, *reasoncell = NULL;
     json_object *licenses;
     int64_t limit;
@@ -698,9 +754,9 @@ static int render_licenses(json_object *resp, FILE *out, struct render_ctx *ctx)
             rc = -ENOMEM;
             goto out;
         }
-        rc = table_add(&t, (const char *const[]){file, key, customer, has_seats ? seatbuf : NULL,
-                                                 kindcell, support, lease, statecell,
-                                                 sunset ? reasoncell : reason});
+        rc = ctl_table_add(
+            &t, (const char *const[]){file, key, customer, has_seats ? seatbuf : NULL, kindcell,
+                                      support, lease, statecell, sunset ? reasoncell : reason});
         free(kindcell);
         free(statecell);
         free(reasoncell);
@@ -710,7 +766,7 @@ static int render_licenses(json_object *resp, FILE *out, struct render_ctx *ctx)
     }
     if (n == 0)
         fputs("no license files\n", out);
-    else if ((rc = table_print(&t, out)) < 0)
+    else if ((rc = ctl_table_print(&t, out)) < 0)
         goto out;
     fprintf(out, "\nlimit: %" PRId64 " %s%s\n", limit, plural(limit, "seat", "seats"),
             evaluation ? " (evaluation mode)" : "");
@@ -719,7 +775,7 @@ out:
     free(kindcell);
     free(statecell);
     free(reasoncell);
-    table_free(&t);
+    ctl_table_free(&t);
     return rc;
 }
 

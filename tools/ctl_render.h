@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -42,6 +43,47 @@ int ctl_render_licenses(json_object *resp, FILE *out, char *err, size_t errlen);
 int ctl_render_reload(json_object *resp, FILE *out, char *err, size_t errlen);
 int ctl_render_metrics(json_object *resp, FILE *out, char *err, size_t errlen);
 int ctl_render_version(json_object *resp, FILE *out, char *err, size_t errlen);
+
+/* Typed members of an answer, for the renderers of other files, with the
+ * errors of ctl_render_*: "field 'days[3].hours' is missing", "... is a
+ * string, not an integer", "... is 25, not 1..24". prefix is "" or e.g.
+ * "days[3].". 0, or -EBADMSG with err. ctl_field_member: *v the member of
+ * that type, NULL when it is absent or null and nullable. ctl_field_int: an
+ * integer in min..max; with present NULL it must be there, else it may be
+ * absent or null (*present false, *n 0). ctl_field_string: *s borrowed from
+ * obj, NULL when absent or null and nullable. ctl_field_bool: as
+ * ctl_field_int. ctl_field_element: element i of array key must be an
+ * object; prefix receives "key[i].". */
+int ctl_field_member(json_object *obj, const char *prefix, const char *key, json_type type,
+                     bool nullable, json_object **v, char *err, size_t errlen);
+int ctl_field_int(json_object *obj, const char *prefix, const char *key, int64_t min, int64_t max,
+                  int64_t *n, bool *present, char *err, size_t errlen);
+int ctl_field_string(json_object *obj, const char *prefix, const char *key, bool nullable,
+                     const char **s, char *err, size_t errlen);
+int ctl_field_bool(json_object *obj, const char *prefix, const char *key, bool *b, bool *present,
+                   char *err, size_t errlen);
+int ctl_field_element(json_object *array, const char *key, size_t i, json_object **elem,
+                      char *prefix, size_t prefixlen, char *err, size_t errlen);
+
+/* Rows of cells, printed with every column as wide as its widest cell (one
+ * column per code point), two spaces between columns and no padding after
+ * the last. Set ncols and headers, add rows, print, free. */
+struct ctl_table {
+    size_t ncols;
+    const char *const *headers;
+    char **cells; /* nrows * ncols */
+    size_t nrows, caprows;
+};
+
+/* Adds a row of ncols values, each copied as clean text (text_clean_dup); a
+ * NULL value is shown as "-". 0, or -ENOMEM with the table unchanged. */
+int ctl_table_add(struct ctl_table *t, const char *const *values);
+
+/* Prints the headers and the rows to out: 0 or -ENOMEM (nothing written). */
+int ctl_table_print(const struct ctl_table *t, FILE *out);
+
+/* Frees the rows; the table is empty and may be filled again. */
+void ctl_table_free(struct ctl_table *t);
 
 /* Whether command is one licgatectl knows (status, sessions, licenses,
  * reload, metrics, version). */
