@@ -104,4 +104,13 @@ grep -q '2/2' "$LG_DIR/status.out" || lg_fail "status after SIGHUP: $(cat "$LG_D
 [ "$(stat -c '%U %a' "$LG_DIR/state") $(stat -c '%U %a' "$LG_DIR/state/installation.key")" = "root 755 root 600" ] ||
     lg_fail "state-dir or the installation key changed hands"
 grep "licgate: cannot save the clock" "$LG_DIR/srv.log" && lg_fail "the unprivileged plugin cannot save its clock mark"
-lg_pass "privilege drop and SIGHUP re-open keep the pool working and private"
+# The usage record was saved at SIGHUP and read back by the unprivileged plugin: the
+# runtime user's, like the clock mark, and it still holds the peak of before.
+rec="$LG_DIR/state/pools/$LT_POOL/usage"
+[ "$(stat -c '%U %a' "$rec" 2>/dev/null)" = "nobody 600" ] ||
+    lg_fail "the usage record is $(stat -c '%U %a' "$rec" 2>&1), want nobody 600"
+grep "licgate: cannot save the usage record\|licgate: usage record" "$LG_DIR/srv.log" &&
+    lg_fail "the unprivileged plugin could not keep the usage record"
+[ "$(lt_ctl usage --json | lt_json 'max(d["peak"] for d in j["days"])')" = 2 ] ||
+    lg_fail "the usage record lost the peak over SIGHUP: $(lt_ctl usage --json)"
+lg_pass "privilege drop and SIGHUP re-open keep the pool working and private, and the usage record"
