@@ -5,7 +5,7 @@
 # back when it starts again, and after SIGHUP; a damaged record is set aside
 # as usage.bad with one line in the log, and a new one begins; removing the
 # license shows as a change and as evaluation mode; bad requests get one
-# error line.
+# error line; a symbolic link in place of the record is never followed.
 set -euo pipefail
 . "$(dirname "$0")/licgate.sh"
 lt_init usage-record
@@ -100,5 +100,21 @@ lg_wait_log "$LG_DIR/srv.log" "usage record $rec: not a usage record \(no 'licga
 grep -qx 'not a usage record' "$rec.bad" || lg_fail "the damaged record was not kept"
 for ((i = 0; i < 20; i++)); do [ "$(today_field peak 2>/dev/null)" != none ] && break; sleep 0.25; done
 [ "$(today_field peak)" != none ] || lg_fail "no new record began"
+# The record's directory is the runtime user's: a link put there is not followed, neither
+# to read (as root at start) nor to write.
+lg_stop srv
+rm -f "$rec.bad"
+sum=$(sha256sum </etc/shadow)
+ln -sf /etc/shadow "$rec"
+_lg_start srv
+lg_wait_log "$LG_DIR/srv.log" 'serving the control socket' 30 srv || lg_fail "restart"
+lg_wait_log "$LG_DIR/srv.log" "usage record $rec: Too many levels of symbolic links; kept as $rec.bad" 10 srv ||
+    lg_fail "a linked record was not refused"
+lg_stop srv
+[ -L "$rec.bad" ] && [ ! -L "$rec" ] && head -n1 "$rec" | grep -qx 'licgate-usage 1' ||
+    lg_fail "the link was followed or kept in place"
+[ "$(sha256sum </etc/shadow)" = "$sum" ] || lg_fail "/etc/shadow changed"
+_lg_start srv
+lg_wait_log "$LG_DIR/srv.log" 'serving the control socket' 30 srv || lg_fail "restart"
 lg_alive srv || lg_fail "openvpn died"
 lg_pass "hourly peak, limit and counts recorded, kept over restart and SIGHUP, damage set aside"
