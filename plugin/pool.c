@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,9 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
 _Static_assert(ATOMIC_LONG_LOCK_FREE == 2, "long atomics must be lock-free");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
 _Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4, "atomic sizes");
-_Static_assert(sizeof(struct pool_proc) == 32, "pool_proc layout");
-_Static_assert(sizeof(struct pool_header) == 176 + 32 * POOL_MAX_PROCS, "pool_header layout");
+_Static_assert(sizeof(struct pool_proc) == 64, "pool_proc layout: a cache line each");
+_Static_assert(offsetof(struct pool_header, proc) % 64 == 0, "the process table on a cache line");
+_Static_assert(sizeof(struct pool_header) == 192 + 64 * POOL_MAX_PROCS, "pool_header layout");
 _Static_assert(SEAT_POOL_NAME_MAX < POOL_NAME_LEN && SEAT_POOL_TOKEN_LEN == POOL_TOKEN_LEN,
                "pool name and token");
 _Static_assert(sizeof(struct pool_slot) == 152, "pool_slot layout");

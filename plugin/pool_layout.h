@@ -71,6 +71,9 @@ struct pool_proc {
     /* The reload request this process has acted on (reload_requests). */
     _Atomic uint32_t reload_seen;
     uint32_t reserved;
+    /* One cache line per process: busy and in_use move on every admission of their process,
+     * and must not share a line with another process's (version 5). */
+    uint8_t pad[32];
 };
 
 struct pool_header {
@@ -99,7 +102,7 @@ struct pool_header {
     /* The most sessions at once since the usage record last took it (seat_pool_take_window_peak):
      * an hour's peak, exact however short. Version 5. */
     _Atomic uint32_t window_peak;
-    uint32_t reserved;
+    uint32_t reserved[5]; /* the process table starts on a cache line */
 
     struct pool_proc proc[POOL_MAX_PROCS];
 };
