@@ -53,10 +53,30 @@ cl_reap() {
     done
 }
 
+# cl_lock: one cluster test at a time on the machine. Each is 3 etcd members, 3 openvpn
+# servers, 9 clients and 3 agents on a 3 s lease; two at once on 2 cores (make -j2 check puts
+# them side by side) starve each other's agents past their deadlines. A holder process keeps
+# the lock (none of the test's own processes inherit it) and is killed at exit; after 15
+# minutes of waiting the test runs anyway.
+cl_lock() {
+    local i
+    (
+        flock -w 900 9 || true
+        : >"$LG_DIR/cluster-lock"
+        exec sleep infinity
+    ) 9>/run/lock/licgate-cluster-tests.lock >/dev/null 2>&1 &
+    LT_IPC_PIDS="${LT_IPC_PIDS:-} $!"
+    for ((i = 0; i < 9100; i++)); do
+        [ -e "$LG_DIR/cluster-lock" ] && return 0
+        sleep 0.1
+    done
+}
+
 cl_init() {
     local name=$1 seats=$2 nodes=$3 i n
     command -v etcd >/dev/null || _lg_skip "etcd not installed (etcd-server)"
     lt_init "$name"
+    cl_lock
     CL_SEATS=$seats CL_NODES=() CL_ETCD_PIDS=() CL_AGENT_PIDS=()
     CL_BR="lgbr$$"
     ip link add "$CL_BR" type bridge || lg_fail "bridge"
