@@ -42,7 +42,7 @@ static void parse(const char *buf, size_t len, bool eof, struct outcome *o)
         abort();
     if (o->r == -EBADMSG && (o->err[0] == '\0' || strchr(o->err, '\n') != NULL))
         abort();
-    if (o->r == 0 && (o->cmd < CONTROL_STATUS || o->cmd > CONTROL_CLUSTER_GRANT ||
+    if (o->r == 0 && (o->cmd < CONTROL_STATUS || o->cmd > CONTROL_USAGE ||
                       control_command_name(o->cmd) == NULL))
         abort();
     if (o->r == -EAGAIN) {
