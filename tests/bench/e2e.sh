@@ -8,7 +8,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../integration/licgate.sh"
 
-RUNS=${E2E_RUNS:-20}
+RUNS=${E2E_RUNS:-40}
 STORM=${E2E_STORM:-100}
 SEATS=${E2E_SEATS:-20}
 
