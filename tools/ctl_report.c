@@ -238,8 +238,12 @@ static void write_status(FILE *out, const struct ctl_report *r)
     if (s->has_next) {
         fputs("<tr><th>Next change</th><td>", out);
         ctl_html_text(out, s->next_at);
-        fprintf(out, ": limit %" PRId64 " &rarr; %" PRId64 " %s</td></tr>\n", s->limit,
-                s->next_limit, s->next_limit == 1 ? "seat" : "seats");
+        if (s->next_limit == s->limit) /* e.g. a 2-seat license ending: evaluation gives 2 */
+            fprintf(out, ": a license stops counting; the limit stays %" PRId64 " %s</td></tr>\n",
+                    s->limit, s->limit == 1 ? "seat" : "seats");
+        else
+            fprintf(out, ": limit %" PRId64 " &rarr; %" PRId64 " %s</td></tr>\n", s->limit,
+                    s->next_limit, s->next_limit == 1 ? "seat" : "seats");
     }
     fputs("</table>\n<p class=\"verdict\">", out);
     ctl_usage_verdict(r->usage, verdict, sizeof(verdict));

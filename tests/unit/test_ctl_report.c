@@ -59,10 +59,10 @@ static void fill_usage(struct ctl_usage *u, const char *pool)
     memcpy(u->days, days, sizeof(days));
 }
 
-/* The page for fill_usage, status_json and licenses_json. */
-static char *report(const char *pool)
+/* The page for fill_usage, a status and licenses_json. */
+static char *report_status(const char *pool, const char *status_text)
 {
-    json_object *st = json_tokener_parse(status_json), *li = json_tokener_parse(licenses_json);
+    json_object *st = json_tokener_parse(status_text), *li = json_tokener_parse(licenses_json);
     struct ctl_usage *u = malloc(sizeof(*u));
     struct ctl_report_status status;
     struct ctl_report_licenses licenses;
@@ -83,6 +83,11 @@ static char *report(const char *pool)
     json_object_put(li);
     free(u);
     return text;
+}
+
+static char *report(const char *pool)
+{
+    return report_status(pool, status_json);
 }
 
 static void ctl_report_html__three_days__chart_marks_each_day(void **state)
@@ -249,6 +254,26 @@ static void ctl_report_parse_status__next_change__kept(void **state)
     json_object_put(o);
 }
 
+/* The next change in "Now": the limit before and after, or that it stays (a 2-seat license
+ * ending leaves evaluation's 2 seats). */
+static void ctl_report_html__next_change__says_what_the_limit_becomes(void **state)
+{
+    char *down = report_status("p", "{\"in_use\":3,\"limit\":10,\"evaluation\":false,"
+                                    "\"next_change\":{\"at\":\"2026-12-05T00:00:00Z\","
+                                    "\"limit\":2}}");
+    char *same = report_status("p", "{\"in_use\":1,\"limit\":2,\"evaluation\":false,"
+                                    "\"next_change\":{\"at\":\"2026-12-05T00:00:00Z\","
+                                    "\"limit\":2}}");
+
+    (void)state;
+    assert_non_null(strstr(down, "<tr><th>Next change</th><td>2026-12-05T00:00:00Z: limit 10 "
+                                 "&rarr; 2 seats</td></tr>"));
+    assert_non_null(strstr(same, "<tr><th>Next change</th><td>2026-12-05T00:00:00Z: a license "
+                                 "stops counting; the limit stays 2 seats</td></tr>"));
+    free(down);
+    free(same);
+}
+
 /* ------------------------------------------------------------------ the file */
 
 static void ctl_report_save__missing_directory_or_a_directory__refused(void **state)
@@ -310,6 +335,7 @@ int main(void)
         cmocka_unit_test(ctl_html_text__specials__entities),
         cmocka_unit_test(ctl_report_parse__bad_fields__ebadmsg),
         cmocka_unit_test(ctl_report_parse_status__next_change__kept),
+        cmocka_unit_test(ctl_report_html__next_change__says_what_the_limit_becomes),
         cmocka_unit_test(ctl_report_save__missing_directory_or_a_directory__refused),
         cmocka_unit_test(ctl_report_save__written__whole_page_mode_0644),
     };
