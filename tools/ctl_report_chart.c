@@ -9,8 +9,9 @@
 #define MARKS_MAX 24 /* license dates drawn in the chart; more are listed below it */
 
 /* The chart's frame, in SVG user units, and what it spans. */
-#define CHART_W 960
-#define CHART_H 340
+#define CHART_W     960
+#define CHART_H     340
+#define DATE_HALF_W 32 /* half a "YYYY-MM-DD" at 11 px */
 struct chart {
     double left, right, top, bottom;
     int64_t t0, t1;      /* seconds since the epoch at left and right */
@@ -86,12 +87,15 @@ static void chart_axes(FILE *out, const struct chart *c, int64_t now)
         k++;
     step = steps[k];
     for (int64_t t = c->t0; t < c->t1; t += step * CTL_USAGE_DAY_SECONDS) {
+        fprintf(out, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
+                chart_x(c, t), c->bottom, chart_x(c, t), c->bottom + 5);
+        if (chart_x(c, t) + DATE_HALF_W > CHART_W) { /* the date would be cut at the edge */
+            fputc('\n', out);
+            continue;
+        }
         day_text(t, date, sizeof(date));
-        fprintf(out,
-                "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-                chart_x(c, t), c->bottom, chart_x(c, t), c->bottom + 5, chart_x(c, t),
-                c->bottom + 18, date);
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+                chart_x(c, t), c->bottom + 18, date);
     }
     fprintf(out,
             "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"

@@ -59,7 +59,10 @@ static void fill_usage(struct ctl_usage *u, const char *pool)
     memcpy(u->days, days, sizeof(days));
 }
 
-/* The page for fill_usage, a status and licenses_json. */
+/* Set by a test that wants a record of that many days, each at 40 of 50 seats. */
+static size_t long_days;
+
+/* The page for fill_usage (or long_days days), a status and licenses_json. */
 static char *report_status(const char *pool, const char *status_text)
 {
     json_object *st = json_tokener_parse(status_text), *li = json_tokener_parse(licenses_json);
@@ -74,6 +77,19 @@ static char *report_status(const char *pool, const char *status_text)
 
     assert_non_null(mem);
     fill_usage(u, pool);
+    if (long_days > 0) {
+        u->ndays = long_days;
+        for (size_t i = 0; i < long_days; i++) {
+            struct ctl_usage_day *d = &u->days[i];
+
+            memset(d, 0, sizeof(*d));
+            d->start = TODAY - (int64_t)(long_days - 1 - i) * DAY;
+            memcpy(d->date, "2026-01-01", 11); /* the table's; the axis reads start */
+            d->hours = 24;
+            d->peak = 40;
+            d->limit = 50;
+        }
+    }
     assert_int_equal(ctl_report_parse_status(st, &status, err, sizeof(err)), 0);
     assert_int_equal(ctl_report_parse_licenses(li, &licenses, err, sizeof(err)), 0);
     assert_int_equal(ctl_report_html(&r, mem), 0);
@@ -274,6 +290,36 @@ static void ctl_report_html__next_change__says_what_the_limit_becomes(void **sta
     free(same);
 }
 
+/* Every date on the time axis is whole inside the chart's 960 units, however long the
+ * record: a date too near the right edge is left out, its tick kept. */
+static void ctl_report_html__long_records__dates_inside_the_chart(void **state)
+{
+    static const size_t lengths[] = {3, 30, 91, 200, 400};
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(lengths) / sizeof(lengths[0]); k++) {
+        char *html, *p;
+        size_t dates = 0;
+        double x;
+
+        long_days = lengths[k];
+        html = report("p");
+        for (p = html; (p = strstr(p, "<text x=\"")) != NULL; p++) {
+            const char *label = strstr(p, "text-anchor=\"middle\">");
+
+            if (label == NULL || strncmp(label + 21, "20", 2) != 0 || strchr(p, '\n') < label)
+                continue;
+            x = strtod(p + 9, NULL);
+            print_message("%zu days: a date at x=%.1f\n", lengths[k], x);
+            assert_true(x + 32 <= 960);
+            dates++;
+        }
+        assert_true(dates >= 4);
+        free(html);
+    }
+    long_days = 0;
+}
+
 /* ------------------------------------------------------------------ the file */
 
 static void ctl_report_save__missing_directory_or_a_directory__refused(void **state)
@@ -336,6 +382,7 @@ int main(void)
         cmocka_unit_test(ctl_report_parse__bad_fields__ebadmsg),
         cmocka_unit_test(ctl_report_parse_status__next_change__kept),
         cmocka_unit_test(ctl_report_html__next_change__says_what_the_limit_becomes),
+        cmocka_unit_test(ctl_report_html__long_records__dates_inside_the_chart),
         cmocka_unit_test(ctl_report_save__missing_directory_or_a_directory__refused),
         cmocka_unit_test(ctl_report_save__written__whole_page_mode_0644),
     };
