@@ -73,9 +73,11 @@ struct gate {
     bool save_error_said;
 
     /* The usage record, kept while this process serves the control socket (gate_usage.c):
-     * written by the maintenance thread, read by the control thread, under usage_lock. */
+     * written by the maintenance thread, read by the control thread, under usage_lock. The
+     * fields below it are the recorder's, under usage_tick_lock: the maintenance thread's
+     * tick, and the control thread loading the record as it starts to serve. */
     _Atomic bool serving;
-    pthread_mutex_t usage_lock;
+    pthread_mutex_t usage_lock, usage_tick_lock;
     struct usage_log usage;
     char usage_path[GATE_CLOCK_DIR_MAX + sizeof(GATE_USAGE_FILE)];
     bool usage_loaded;

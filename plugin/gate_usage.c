@@ -18,6 +18,7 @@
 void gate_usage_init(struct gate *gate)
 {
     pthread_mutex_init(&gate->usage_lock, NULL);
+    pthread_mutex_init(&gate->usage_tick_lock, NULL);
 }
 
 /* The pool segment's token, as the record's base line names it. */
@@ -138,7 +139,7 @@ static void usage_add_locked(struct gate *gate, const struct usage_hour *h)
     pthread_mutex_unlock(&gate->usage_lock);
 }
 
-void gate_usage_tick(struct gate *gate)
+static void usage_tick_locked(struct gate *gate)
 {
     struct usage_hour h;
     int64_t hour;
@@ -169,9 +170,25 @@ void gate_usage_tick(struct gate *gate)
     }
 }
 
+void gate_usage_tick(struct gate *gate)
+{
+    pthread_mutex_lock(&gate->usage_tick_lock);
+    usage_tick_locked(gate);
+    pthread_mutex_unlock(&gate->usage_tick_lock);
+}
+
+/* A process that starts to serve reads the record before it answers anybody: a `usage` in
+ * the moment after a restart or a takeover sees the history, not an empty record. */
 void gate_set_serving(struct gate *gate, bool serving)
 {
-    atomic_store_explicit(&gate->serving, serving, memory_order_release);
+    bool was = atomic_exchange_explicit(&gate->serving, serving, memory_order_acq_rel);
+
+    if (serving && !was) {
+        pthread_mutex_lock(&gate->usage_tick_lock);
+        if (!gate->usage_loaded)
+            usage_load(gate);
+        pthread_mutex_unlock(&gate->usage_tick_lock);
+    }
 }
 
 size_t gate_usage_days(struct gate *gate, unsigned days, struct usage_day *out, size_t max,
@@ -192,4 +209,5 @@ void gate_usage_close(struct gate *gate)
         usage_save(gate);
     usage_free(&gate->usage);
     pthread_mutex_destroy(&gate->usage_lock);
+    pthread_mutex_destroy(&gate->usage_tick_lock);
 }

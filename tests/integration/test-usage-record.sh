@@ -69,12 +69,19 @@ head -n1 "$rec" | grep -qx 'licgate-usage 1' || lg_fail "no header: $(head -n1 "
 grep -Eq "^$(($(date +%s) / 3600 * 3600)) 3 3 [0-9]+ [1-9][0-9]* 0 -$" "$rec" ||
     grep -Eq "^[0-9]+ 3 3 [0-9]+ [1-9][0-9]* 0 -$" "$rec" || lg_fail "no row of this hour: $(cat "$rec")"
 
-# Read back at the next start: the day keeps its peak.
+# Read back at the next start, before the socket answers anybody: the very first answer
+# has the day's peak.
 _lg_start srv
+for ((i = 0; i < 600; i++)); do
+    first=$(usage "usage 7" 2>/dev/null) && break
+    sleep 0.05
+done
+[ -n "${first:-}" ] || lg_fail "the control socket did not answer after a restart"
+[ "$(python3 -c 'import json, sys
+j = json.loads(sys.argv[1])
+print([d["peak"] for d in j["days"] if d["date"] == sys.argv[2]])' "$first" "$(date -u +%F)")" = "[3]" ] ||
+    lg_fail "the first answer after a restart lacks the day's peak: $first"
 lg_wait_log "$LG_DIR/srv.log" 'Initialization Sequence Completed' 30 srv || lg_fail "restart"
-lg_wait_log "$LG_DIR/srv.log" 'serving the control socket' 10 srv || lg_fail "no control socket"
-for ((i = 0; i < 20; i++)); do [ "$(today_field peak 2>/dev/null)" = 3 ] && break; sleep 0.25; done
-[ "$(today_field peak)" = 3 ] || lg_fail "the peak was lost over a restart: $(usage 'usage 7')"
 
 # SIGHUP closes and opens the plugin again: saved and read back.
 kill -HUP "$(cat "$LG_DIR/srv.pid")"
