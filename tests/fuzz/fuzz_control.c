@@ -42,8 +42,8 @@ static void parse(const char *buf, size_t len, bool eof, struct outcome *o)
         abort();
     if (o->r == -EBADMSG && (o->err[0] == '\0' || strchr(o->err, '\n') != NULL))
         abort();
-    if (o->r == 0 && (o->cmd < CONTROL_STATUS || o->cmd > CONTROL_USAGE ||
-                      control_command_name(o->cmd) == NULL))
+    if (o->r == 0 &&
+        (o->cmd < CONTROL_STATUS || o->cmd > CONTROL_USAGE || control_command_name(o->cmd) == NULL))
         abort();
     if (o->r == -EAGAIN) {
         if (eof || memchr(buf, '\n', len) != NULL || len > CONTROL_REQUEST_MAX)
