@@ -254,21 +254,17 @@ static int set_cluster_node(struct gate_config *cfg, enum config_key k, const ch
     return 0;
 }
 
-static int set_cluster_lease(struct gate_config *cfg, enum config_key k, const char *key,
-                             const char *value, char *err, size_t errlen)
+/* cluster-lease and cluster-hold: seconds within their key's range. */
+static int set_seconds(struct gate_config *cfg, enum config_key k, const char *key,
+                       const char *value, char *err, size_t errlen)
 {
-    if (parse_u32(value, CONFIG_LEASE_MIN, CONFIG_LEASE_MAX, &cfg->cluster_lease) != 0)
-        return errbuf_fail(err, errlen, -EINVAL, "%s: '%s' is not a number of seconds in %d..%d",
-                           key, value, CONFIG_LEASE_MIN, CONFIG_LEASE_MAX);
-    return 0;
-}
+    bool lease = k == KEY_CLUSTER_LEASE;
+    uint32_t min = lease ? CONFIG_LEASE_MIN : CONFIG_HOLD_MIN;
+    uint32_t max = lease ? CONFIG_LEASE_MAX : CONFIG_HOLD_MAX;
 
-static int set_cluster_hold(struct gate_config *cfg, enum config_key k, const char *key,
-                            const char *value, char *err, size_t errlen)
-{
-    if (parse_u32(value, CONFIG_HOLD_MIN, CONFIG_HOLD_MAX, &cfg->cluster_hold) != 0)
-        return errbuf_fail(err, errlen, -EINVAL, "%s: '%s' is not a number of seconds in %d..%d",
-                           key, value, CONFIG_HOLD_MIN, CONFIG_HOLD_MAX);
+    if (parse_u32(value, min, max, lease ? &cfg->cluster_lease : &cfg->cluster_hold) != 0)
+        return errbuf_fail(err, errlen, -EINVAL, "%s: '%s' is not a number of seconds in %u..%u",
+                           key, value, min, max);
     return 0;
 }
 
@@ -373,8 +369,8 @@ static key_setter *const setters[KEY_COUNT] = {
     [KEY_CLUSTER_CERT] = set_dir,
     [KEY_CLUSTER_KEY] = set_dir,
     [KEY_CLUSTER_NODE] = set_cluster_node,
-    [KEY_CLUSTER_LEASE] = set_cluster_lease,
-    [KEY_CLUSTER_HOLD] = set_cluster_hold,
+    [KEY_CLUSTER_LEASE] = set_seconds,
+    [KEY_CLUSTER_HOLD] = set_seconds,
 };
 
 int config_set(struct gate_config *cfg, const char *key, const char *value, char *err,
