@@ -172,9 +172,8 @@ static uint32_t member_u32(json_object *o, const char *key)
     return n < 0 ? 0 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
-/* The clients waiting for a seat, from one round to the next: the refusals of a round count
- * distinct clients (a refused client tries again after a second at the soonest, a round is
- * R/6), and every tunnel admitted since seats one of them. */
+/* The clients waiting for a seat, from one round to the next (agent_waiting); they count for
+ * cluster-hold after the last refusal. */
 static void waiting_count(struct agent *a, uint32_t in_use, uint32_t refused)
 {
     uint32_t seated = in_use > a->in_use ? in_use - a->in_use : 0;
@@ -185,14 +184,9 @@ static void waiting_count(struct agent *a, uint32_t in_use, uint32_t refused)
 
     if (now >= a->demand_until)
         a->waiting = 0;
-    a->waiting = a->waiting > seated ? a->waiting - seated : 0;
-    if (fresh > 0) {
-        if (fresh > a->seats)
-            fresh = a->seats > 0 ? a->seats : 1;
-        if (fresh > a->waiting)
-            a->waiting = fresh;
+    a->waiting = agent_waiting(a->waiting, seated, fresh, a->seats);
+    if (fresh > 0)
         a->demand_until = now + (int64_t)a->cfg.cluster_hold * 1000;
-    }
 }
 
 /* What the pool uses and which cluster license counts there. */

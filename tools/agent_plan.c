@@ -18,6 +18,14 @@ uint32_t agent_block(uint32_t seats, size_t nodes, uint32_t unheld)
     return b;
 }
 
+uint32_t agent_waiting(uint32_t waiting, uint32_t seated, uint32_t fresh, uint32_t seats)
+{
+    waiting = waiting > seated ? waiting - seated : 0;
+    if (fresh > seats)
+        fresh = seats > 0 ? seats : 1;
+    return fresh > waiting ? fresh : waiting;
+}
+
 struct agent_plan agent_plan(uint32_t seats, uint32_t held, uint32_t used, uint32_t waiting,
                              const struct agent_node *others, size_t nothers)
 {

@@ -36,6 +36,12 @@ struct agent_plan {
 struct agent_plan agent_plan(uint32_t seats, uint32_t held, uint32_t used, uint32_t waiting,
                              const struct agent_node *others, size_t nothers);
 
+/* The clients still waiting for a seat after an agent round: the `waiting` before it, less
+ * the tunnels `seated` in it, or the `fresh` refusals of the round when they are more (a
+ * refused client tries again a second later at the soonest, so a round's refusals are
+ * distinct clients), at most `seats` and at least 1 when there was any. */
+uint32_t agent_waiting(uint32_t waiting, uint32_t seated, uint32_t fresh, uint32_t seats);
+
 /* A grant's value in etcd: {"grant":G,"used":U,"peak":P,"want":B}. 0 with *n filled (the name
  * is the caller's), or -EBADMSG for anything else (strict: exact fields, types and ranges). */
 int agent_node_parse(const char *value, size_t len, struct agent_node *n);

@@ -201,6 +201,20 @@ static void agent_plan__each_rule__its_grant(void **state)
     }
 }
 
+/* Waiting clients: refused ones counted once per round, seated ones taken off. */
+static void agent_waiting__rounds__refused_less_seated(void **state)
+{
+    (void)state;
+    assert_int_equal(agent_waiting(0, 0, 3, 6), 3);  /* three refused */
+    assert_int_equal(agent_waiting(3, 1, 0, 6), 2);  /* one of them seated */
+    assert_int_equal(agent_waiting(3, 5, 0, 6), 0);  /* all seated, and more */
+    assert_int_equal(agent_waiting(3, 0, 2, 6), 3);  /* two of the three again: not five */
+    assert_int_equal(agent_waiting(2, 2, 1, 6), 1);  /* two seated, one refused again */
+    assert_int_equal(agent_waiting(0, 0, 90, 6), 6); /* never more than the seats */
+    assert_int_equal(agent_waiting(0, 0, 4, 0), 1);  /* no seats known yet: one waits */
+    assert_int_equal(agent_waiting(0, 0, 0, 6), 0);
+}
+
 /* Whatever the nodes do, the grants never add up above the seats. */
 static void agent_plan__many_rounds__never_above_the_seats(void **state)
 {
@@ -272,6 +286,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(agent_block__sizes__an_eighth_per_node_then_one),
         cmocka_unit_test(agent_plan__each_rule__its_grant),
+        cmocka_unit_test(agent_waiting__rounds__refused_less_seated),
         cmocka_unit_test(agent_plan__many_rounds__never_above_the_seats),
         cmocka_unit_test(agent_node__codec__round_trip_and_strict),
     };
