@@ -27,6 +27,7 @@
 #define KEY_BUF           (ETCD_KEY_MAX + 1)
 #define REWRITE_TICKS     12 /* the value is rewritten this often even when nothing changed */
 #define STATUS_TICKS      6  /* etcd's health is asked this often */
+#define AGENT_ROUNDS      16 /* rounds kept: at 0.5 s (R = 3 s) 8 s, AGENT_BURST_MS and more */
 
 struct agent {
     struct gate_config cfg;
@@ -41,7 +42,9 @@ struct agent {
     uint32_t seats, in_use, peak, local;
     uint64_t refusals; /* the pool's refusals at the limit, as last read */
     bool refusals_read;
-    uint32_t waiting;     /* clients refused lately and not seated since */
+    uint32_t waiting;                        /* clients refused lately and not seated since */
+    struct agent_round rounds[AGENT_ROUNDS]; /* the last rounds, for agent_burst */
+    unsigned round_next;
     int64_t demand_until; /* CLOCK_MONOTONIC ms: cluster-hold after the last refusal */
     /* this node in etcd */
     int64_t lease, ttl_s, deadline_ms;
@@ -182,9 +185,12 @@ static void waiting_count(struct agent *a, uint32_t in_use, uint32_t refused)
                                              : 0;
     int64_t now = clock_monotonic_ms();
 
+    a->rounds[a->round_next++ % AGENT_ROUNDS] =
+        (struct agent_round){.at = now, .refused = fresh, .seated = seated};
     if (now >= a->demand_until)
         a->waiting = 0;
-    a->waiting = agent_waiting(a->waiting, seated, fresh, a->seats);
+    a->waiting = agent_waiting(a->waiting, seated,
+                               fresh > 0 ? agent_burst(a->rounds, AGENT_ROUNDS, now) : 0, a->seats);
     if (fresh > 0)
         a->demand_until = now + (int64_t)a->cfg.cluster_hold * 1000;
 }

@@ -18,12 +18,27 @@ uint32_t agent_block(uint32_t seats, size_t nodes, uint32_t unheld)
     return b;
 }
 
-uint32_t agent_waiting(uint32_t waiting, uint32_t seated, uint32_t fresh, uint32_t seats)
+uint32_t agent_waiting(uint32_t waiting, uint32_t seated, uint32_t burst, uint32_t seats)
 {
     waiting = waiting > seated ? waiting - seated : 0;
-    if (fresh > seats)
-        fresh = seats > 0 ? seats : 1;
-    return fresh > waiting ? fresh : waiting;
+    if (burst > seats)
+        burst = seats > 0 ? seats : 1;
+    return burst > waiting ? burst : waiting;
+}
+
+uint32_t agent_burst(const struct agent_round *rounds, size_t n, int64_t now)
+{
+    uint64_t refused = 0, seated = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (rounds[i].at <= 0 || rounds[i].at > now || now - rounds[i].at >= AGENT_BURST_MS)
+            continue;
+        refused += rounds[i].refused;
+        seated += rounds[i].seated;
+    }
+    if (refused <= seated)
+        return 0;
+    return refused - seated > UINT32_MAX ? UINT32_MAX : (uint32_t)(refused - seated);
 }
 
 struct agent_plan agent_plan(uint32_t seats, uint32_t held, uint32_t used, uint32_t waiting,

@@ -37,10 +37,25 @@ struct agent_plan agent_plan(uint32_t seats, uint32_t held, uint32_t used, uint3
                              const struct agent_node *others, size_t nothers);
 
 /* The clients still waiting for a seat after an agent round: the `waiting` before it, less
- * the tunnels `seated` in it, or the `fresh` refusals of the round when they are more (a
- * refused client tries again a second later at the soonest, so a round's refusals are
- * distinct clients), at most `seats` and at least 1 when there was any. */
-uint32_t agent_waiting(uint32_t waiting, uint32_t seated, uint32_t fresh, uint32_t seats);
+ * the tunnels `seated` in it, or the clients of the latest `burst` of refusals when they are
+ * more, at most `seats` and at least 1 when there was any. */
+uint32_t agent_waiting(uint32_t waiting, uint32_t seated, uint32_t burst, uint32_t seats);
+
+/* One agent round as the pool showed it: the refusals at the limit and the tunnels admitted
+ * since the round before. */
+struct agent_round {
+    int64_t at; /* CLOCK_MONOTONIC ms; 0 = none */
+    uint32_t refused, seated;
+};
+
+#define AGENT_BURST_MS 3000
+
+/* The clients of the latest burst of refusals: those refused in the rounds of the last
+ * AGENT_BURST_MS before `now`, less those seated meanwhile. A burst of clients often spans
+ * rounds, and a refused client tries again a second later at the soonest (a TCP client
+ * retrying that fast may count up to three times; a UDP client refused at the TLS handshake
+ * comes back only after its hand-window). */
+uint32_t agent_burst(const struct agent_round *rounds, size_t n, int64_t now);
 
 /* A grant's value in etcd: {"grant":G,"used":U,"peak":P,"want":B}. 0 with *n filled (the name
  * is the caller's), or -EBADMSG for anything else (strict: exact fields, types and ranges). */

@@ -201,7 +201,7 @@ static void agent_plan__each_rule__its_grant(void **state)
     }
 }
 
-/* Waiting clients: refused ones counted once per round, seated ones taken off. */
+/* Waiting clients: the latest burst of refusals, or those waiting before less the seated. */
 static void agent_waiting__rounds__refused_less_seated(void **state)
 {
     (void)state;
@@ -213,6 +213,28 @@ static void agent_waiting__rounds__refused_less_seated(void **state)
     assert_int_equal(agent_waiting(0, 0, 90, 6), 6); /* never more than the seats */
     assert_int_equal(agent_waiting(0, 0, 4, 0), 1);  /* no seats known yet: one waits */
     assert_int_equal(agent_waiting(0, 0, 0, 6), 0);
+}
+
+/* A burst of refusals across rounds: the clients refused in the last AGENT_BURST_MS, less
+ * those seated meanwhile; older rounds and empty slots do not count. */
+static void agent_burst__rounds__last_seconds_less_seated(void **state)
+{
+    const struct agent_round rounds[6] = {
+        {.at = 1000, .refused = 5},              /* 9 s before: another burst */
+        {.at = 8000, .refused = 1},              /* three clients over two rounds */
+        {.at = 8500, .refused = 2},              /* */
+        {.at = 9000, .refused = 0, .seated = 1}, /* one of them in */
+        {.at = 0},                               /* a slot never used */
+        {.at = 9500, .refused = 0},
+    };
+
+    (void)state;
+    assert_int_equal(agent_burst(rounds, 6, 10000), 2);
+    assert_int_equal(agent_burst(rounds, 3, 10000), 3);
+    assert_int_equal(agent_burst(rounds, 6, 11000), 1); /* 8000 is 3 s before: out */
+    assert_int_equal(agent_burst(rounds, 6, 20000), 0);
+    assert_int_equal(agent_burst(rounds, 1, 2000), 5);
+    assert_int_equal(agent_burst(rounds, 6, 500), 0); /* rounds after now do not count */
 }
 
 /* Whatever the nodes do, the grants never add up above the seats. */
@@ -287,6 +309,7 @@ int main(void)
         cmocka_unit_test(agent_block__sizes__an_eighth_per_node_then_one),
         cmocka_unit_test(agent_plan__each_rule__its_grant),
         cmocka_unit_test(agent_waiting__rounds__refused_less_seated),
+        cmocka_unit_test(agent_burst__rounds__last_seconds_less_seated),
         cmocka_unit_test(agent_plan__many_rounds__never_above_the_seats),
         cmocka_unit_test(agent_node__codec__round_trip_and_strict),
     };
